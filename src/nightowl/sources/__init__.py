@@ -1,0 +1,55 @@
+"""The registry of sign-in log formats and format auto-detection.
+
+Each module listed in :data:`SOURCE_MODULES` exposes ``SOURCES: list[Source]``. Order matters
+for sniffing: more specific formats come first.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+
+from nightowl.sources.base import InputError, InputFile, Source
+
+SOURCE_MODULES = (
+    "windows_evtx",
+    "entra_portal_csv",
+    "entra_loganalytics",
+    "entra_graph",
+    "okta",
+    "windows_securityevent_csv",
+    "aws_cloudtrail",
+    "sshd",
+)
+
+
+@cache
+def all_sources() -> tuple[Source, ...]:
+    found: list[Source] = []
+    for mod_name in SOURCE_MODULES:
+        module = importlib.import_module(f"nightowl.sources.{mod_name}")
+        found.extend(module.SOURCES)
+    return tuple(found)
+
+
+def by_name(name: str) -> Source:
+    for src in all_sources():
+        if src.name == name:
+            return src
+    known = ", ".join(s.name for s in all_sources())
+    raise InputError(f"unknown input format {name!r} (known: {known})")
+
+
+def detect(inp: InputFile) -> Source:
+    """The first source whose sniff accepts the file; InputError naming the formats tried."""
+    head = inp.head()
+    if not head.strip():
+        raise InputError(f"{inp.name}: empty file")
+    for src in all_sources():
+        try:
+            if src.sniff(head, inp.name):
+                return src
+        except Exception:  # a sniff must never take the run down
+            continue
+    tried = ", ".join(s.name for s in all_sources())
+    raise InputError(f"{inp.name}: matches no known format (tried {tried}); force one with --input-format")

@@ -1,0 +1,129 @@
+"""What every source module implements, and the bookkeeping that makes sure no record is lost.
+
+A source is a module-level object with a ``name``, a cheap ``sniff`` on the first bytes of a
+file (plaso-style auto-detection) and a ``read`` that yields Arrow record batches in
+:data:`nightowl.schema.AUTH_SCHEMA`. Every input record ends up in exactly one bucket:
+normalized (a row in a batch), ignored (not an authentication event), or quarantined (could
+not be read; kept with its position, reason and a short excerpt).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Protocol
+
+import pyarrow as pa
+
+SNIFF_BYTES = 64 * 1024
+EXCERPT_CHARS = 200
+MAX_QUARANTINE_KEPT = 10_000  # per input; beyond this only the count grows
+
+
+class InputError(Exception):
+    """A whole input cannot be read (unreadable, no format matched). One line, names the file."""
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One logical input: a plain or gzip file on disk (zip members and stdin are spooled).
+
+    ``name`` is what the user sees (``logs.zip/signins.json``); ``path`` is where the bytes are.
+    """
+
+    name: str
+    path: Path
+    gzip: bool = False
+
+    def open(self) -> IO[bytes]:
+        """Binary stream of the decompressed content."""
+        raw = open(self.path, "rb")  # noqa: SIM115 - caller closes
+        if self.gzip:
+            return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
+        return raw
+
+    def head(self, n: int = SNIFF_BYTES) -> bytes:
+        """First ``n`` decompressed bytes (for sniffing). Empty on a corrupt gzip stream."""
+        try:
+            with self.open() as fh:
+                return fh.read(n)
+        except (OSError, EOFError, gzip.BadGzipFile):
+            return b""
+
+    def text_lines(self) -> Iterator[tuple[int, str]]:
+        """(1-based line number, decoded line without newline); undecodable bytes replaced."""
+        with self.open() as fh:
+            reader = io.TextIOWrapper(fh, encoding="utf-8", errors="replace", newline="")
+            for lineno, line in enumerate(reader, start=1):
+                yield lineno, line.rstrip("\r\n")
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """Reader options a user can set on the command line."""
+
+    year: int | None = None  # syslog has no year: override the inferred one
+    timezone: str | None = None  # syslog local time zone (IANA name); UTC when unset
+    max_line_bytes: int = 1 << 20  # longer lines are quarantined, not parsed
+
+
+@dataclass
+class Quarantined:
+    position: str  # "line 12", "record 887106", "row 4"
+    reason: str
+    excerpt: str
+
+
+@dataclass
+class Tally:
+    """Counts for one input; the reader reports ignored/quarantined, the pipeline counts rows."""
+
+    normalized: int = 0
+    ignored: int = 0
+    quarantined: int = 0
+    ignored_reasons: Counter = field(default_factory=Counter)
+    quarantine: list[Quarantined] = field(default_factory=list)
+
+    @property
+    def records(self) -> int:
+        return self.normalized + self.ignored + self.quarantined
+
+    def ignore(self, reason: str = "not an authentication event", n: int = 1) -> None:
+        self.ignored += n
+        self.ignored_reasons[reason] += n
+
+    def reject(self, position: str, reason: str, raw: str | bytes | None = None) -> None:
+        """Quarantine one record: it could not be read."""
+        self.quarantined += 1
+        if len(self.quarantine) < MAX_QUARANTINE_KEPT:
+            self.quarantine.append(Quarantined(position, reason, excerpt(raw)))
+
+
+def excerpt(raw: str | bytes | None, limit: int = EXCERPT_CHARS) -> str:
+    """A short, printable excerpt of a raw record (never the whole of a huge line)."""
+    if raw is None:
+        return ""
+    if isinstance(raw, bytes):
+        raw = raw[: limit * 4].decode("utf-8", errors="replace")
+    text = raw[:limit]
+    return "".join(ch if ch.isprintable() else "\N{REPLACEMENT CHARACTER}" for ch in text)
+
+
+class Source(Protocol):
+    """A sign-in log format."""
+
+    name: str  # e.g. "entra-graph-json"; also the value of --input-format
+    title: str  # "Microsoft Entra ID sign-ins (Graph API JSON)"
+    export_hint: str  # one line: how to export it from the vendor's console or API
+
+    def sniff(self, head: bytes, name: str) -> bool:
+        """True when the first bytes (decompressed) look like this format. Must be cheap."""
+        ...
+
+    def read(self, inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[pa.RecordBatch]:
+        """Yield batches in AUTH_SCHEMA; report ignored and quarantined records to ``tally``."""
+        ...
