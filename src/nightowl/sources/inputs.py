@@ -115,9 +115,11 @@ def _zip_members(path: Path, shown: str, spool: Spool) -> Iterator[InputFile]:
                 )
             target = spool.dir / f"{len(list(spool.dir.iterdir()))}-{Path(info.filename).name or 'member'}"
             _copy_capped(zf, info, target, member)
-            yield from _one_file(target, member, spool) if not info.filename.lower().endswith(".zip") else [
-                InputFile(name=member, path=target)
-            ]
+            yield from (
+                _one_file(target, member, spool)
+                if not info.filename.lower().endswith(".zip")
+                else [InputFile(name=member, path=target)]
+            )
 
 
 def _copy_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, shown: str) -> None:

@@ -1,0 +1,236 @@
+"""The ``nightowl`` command line: thin, parses options, calls the pipeline, renders.
+
+Conventions every command keeps: machine output (``--format json``) is the only thing on stdout;
+progress and messages go to stderr; a bad input is one line naming the file and exit code 2
+(a traceback only with ``--debug``); ``--fail-on`` gives exit code 1 for scheduled jobs.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from nightowl import __version__, sources
+from nightowl.findings import document
+from nightowl.ingest import InputReport, ingest_paths
+from nightowl.overview import overview
+from nightowl.reports import terminal
+from nightowl.sources.base import InputError, ReadOptions
+from nightowl.store import Store
+from nightowl.textsafe import term
+
+app = typer.Typer(
+    name="nightowl",
+    help="Find a Midnight Blizzard-style breach in your own logs, mail and repositories: offline.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+
+class State:
+    debug = False
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"nightowl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    State.debug = debug
+
+
+# -- shared options ---------------------------------------------------------------------------
+PathsArg = Annotated[list[str], typer.Argument(help="Files, directories, .gz/.zip archives, or - for stdin.")]
+StoreOpt = Annotated[
+    Path | None,
+    typer.Option("--store", help="DuckDB file that keeps the events between runs (default: memory)."),
+]
+FormatOpt = Annotated[
+    str | None, typer.Option("--input-format", help="Skip auto-detection; see `nightowl formats`.")
+]
+YearOpt = Annotated[
+    int | None, typer.Option("--year", help="Year for syslog lines (default: from file time).")
+]
+TzOpt = Annotated[
+    str | None, typer.Option("--timezone", help="IANA time zone of syslog lines (default UTC).")
+]
+StrictOpt = Annotated[bool, typer.Option("--strict", help="Fail (exit 2) when any record is quarantined.")]
+
+
+@contextmanager
+def _progress(total_files: int):
+    """A progress bar on stderr, silent when stderr is not a terminal."""
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} files"),
+        TextColumn("{task.fields[events]:,} events"),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not err.is_terminal,
+        transient=True,
+    )
+    with progress:
+        task = progress.add_task("ingesting", total=total_files or None, events=0)
+
+        def advance(report: InputReport) -> None:
+            progress.update(
+                task,
+                advance=1,
+                events=progress.tasks[0].fields["events"] + report.tally.normalized,
+                description=term(report.path, 40),
+            )
+
+        yield advance
+
+
+def _ingest(
+    store: Store,
+    paths: list[str],
+    input_format: str | None,
+    year: int | None,
+    timezone: str | None,
+    strict: bool,
+) -> list[dict]:
+    opts = ReadOptions(year=year, timezone=timezone)
+    with _progress(len(paths)) as advance:
+        reports = ingest_paths(store, paths, input_format=input_format, opts=opts, on_file=advance)
+    inputs = [r.to_contract() for r in reports]
+    quarantined = sum(r.tally.quarantined for r in reports)
+    if strict and quarantined:
+        bad = next(r for r in reports if r.tally.quarantined)
+        raise InputError(f"{bad.path}: {bad.tally.quarantined} record(s) quarantined and --strict is set")
+    return inputs
+
+
+# -- commands ---------------------------------------------------------------------------------
+@app.command()
+def ingest(
+    paths: PathsArg,
+    store: StoreOpt = None,
+    input_format: FormatOpt = None,
+    year: YearOpt = None,
+    timezone: TzOpt = None,
+    strict: StrictOpt = False,
+    fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+) -> None:
+    """Read sign-in logs into the normalized store and report what was read, ignored and quarantined."""
+    with Store(store) as st:
+        inputs = _ingest(st, paths, input_format, year, timezone, strict)
+        if fmt is OutputFormat.json:
+            _print_json(document([], inputs))
+            return
+        err.print(terminal.inputs_table(inputs))
+        terminal.print_quarantine(err, inputs)
+        err.print(f"{st.event_count():,} events in the store" + (f" ({term(str(store))})" if store else ""))
+
+
+@app.command()
+def hunt(
+    paths: PathsArg,
+    store: StoreOpt = None,
+    input_format: FormatOpt = None,
+    year: YearOpt = None,
+    timezone: TzOpt = None,
+    strict: StrictOpt = False,
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", help="table for people, json for machines")
+    ] = OutputFormat.table,
+) -> None:
+    """Ingest sign-in logs and hunt for password spray, brute force, stuffing and compromised accounts."""
+    with Store(store) as st:
+        inputs = _ingest(st, paths, input_format, year, timezone, strict)
+        ov = overview(st)
+        if fmt is OutputFormat.json:
+            _print_json(document([], inputs, overview=ov))
+            return
+        out.print(terminal.inputs_table(inputs))
+        terminal.print_quarantine(out, inputs)
+        terminal.print_overview(out, ov)
+
+
+@app.command()
+def formats() -> None:
+    """List every supported input format, with how to export it from the vendor."""
+    from rich.table import Table
+
+    table = Table(show_edge=False, show_lines=False)
+    table.add_column("--input-format", no_wrap=True)
+    table.add_column("what")
+    table.add_column("how to export it")
+    for src in sources.all_sources():
+        table.add_row(src.name, src.title, src.export_hint)
+    out.print(table)
+
+
+@app.command()
+def export(
+    store: Annotated[Path, typer.Option("--store", help="The DuckDB store to export.")],
+    parquet: Annotated[Path, typer.Option("--parquet", help="Folder for the Parquet files.")],
+) -> None:
+    """Write the store's tables (events, inputs, quarantine) as Parquet for notebooks and SIEMs."""
+    if not store.exists():
+        raise InputError(f"{store}: no such store")
+    with Store(store) as st:
+        for path in st.export_parquet(parquet):
+            err.print(f"wrote {term(str(path))}")
+
+
+def _print_json(doc: dict) -> None:
+    sys.stdout.buffer.write(
+        orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS, default=str)
+    )
+    sys.stdout.buffer.write(b"\n")
+    sys.stdout.flush()
+
+
+def main() -> None:
+    """Entry point: one-line errors with exit code 2; tracebacks only with --debug (anywhere on the line)."""
+    args = sys.argv[1:]
+    if "--debug" in args:
+        State.debug = True
+        args = [a for a in args if a != "--debug"]
+    try:
+        app(args=args, prog_name="nightowl")
+    except InputError as exc:
+        if State.debug:
+            raise
+        err.print(f"nightowl: error: {term(str(exc), 500)}", soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("nightowl: interrupted")
+        sys.exit(130)
+    except Exception as exc:  # a bug: say so in one line, keep the traceback for --debug
+        if State.debug:
+            raise
+        err.print(
+            f"nightowl: internal error: {term(type(exc).__name__)}: {term(str(exc), 300)} "
+            "(run again with --debug for the traceback)",
+            soft_wrap=True,
+        )
+        sys.exit(3)

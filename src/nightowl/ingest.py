@@ -1,0 +1,126 @@
+"""Sources -> normalized store: expand paths, detect each file's format, read, account for every record.
+
+Each file is staged and then appended in one transaction, so a file that fails half-way leaves
+nothing behind. Content seen before (same SHA-256) is skipped, and events whose source id is
+already in the store (overlapping exports) are counted as ignored duplicates, never added twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from nightowl import sources
+from nightowl.schema import COLUMN_NAMES
+from nightowl.sources.base import InputError, InputFile, ReadOptions, Tally
+from nightowl.sources.inputs import Spool, expand
+from nightowl.store import Store
+
+DUPLICATE_REASON = "duplicate of an event already in the store"
+
+
+@dataclass
+class InputReport:
+    """What happened to one input file (the ``inputs`` entries of the findings contract)."""
+
+    path: str
+    format: str
+    sha256: str
+    tally: Tally = field(default_factory=Tally)
+    duplicate_of: str | None = None  # the whole file was ingested before under this name
+
+    def to_contract(self) -> dict[str, Any]:
+        t = self.tally
+        out: dict[str, Any] = {
+            "path": self.path,
+            "format": self.format,
+            "records": t.records,
+            "normalized": t.normalized,
+            "ignored": t.ignored,
+            "quarantined": t.quarantined,
+        }
+        if t.ignored_reasons:
+            out["ignored_reasons"] = dict(t.ignored_reasons.most_common())
+        if t.quarantine:
+            out["quarantine_sample"] = [
+                {"position": q.position, "reason": q.reason, "excerpt": q.excerpt} for q in t.quarantine[:20]
+            ]
+        if self.duplicate_of:
+            out["skipped"] = f"same content already ingested as {self.duplicate_of}"
+        return out
+
+
+def file_sha256(inp: InputFile) -> str:
+    digest = hashlib.sha256()
+    with open(inp.path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def ingest_paths(
+    store: Store,
+    paths: list[str],
+    input_format: str | None = None,
+    opts: ReadOptions | None = None,
+    on_file: Callable[[InputReport], None] | None = None,
+) -> list[InputReport]:
+    """Ingest every file under ``paths``; raise InputError (one line, names the file) on a bad one."""
+    opts = opts or ReadOptions()
+    forced = sources.by_name(input_format) if input_format else None
+    reports: list[InputReport] = []
+    with Spool() as spool:
+        for inp in expand(paths, spool):
+            report = ingest_file(store, inp, forced, opts)
+            reports.append(report)
+            if on_file:
+                on_file(report)
+    return reports
+
+
+def ingest_file(
+    store: Store, inp: InputFile, forced: sources.Source | None, opts: ReadOptions
+) -> InputReport:
+    source = forced or sources.detect(inp)
+    sha = file_sha256(inp)
+    report = InputReport(path=inp.name, format=source.name, sha256=sha)
+    previous = store.seen_sha256(sha)
+    if previous is not None:
+        report.duplicate_of = previous
+        return report
+
+    con = store.con
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE _staging AS SELECT * FROM auth_events LIMIT 0")
+        staged = 0
+        for batch in source.read(inp, report.tally, opts):
+            staged += store.append(batch, "_staging")
+        cols = ", ".join(COLUMN_NAMES)
+        inserted = con.execute(
+            f"""INSERT INTO auth_events ({cols})
+                SELECT {cols} FROM _staging s
+                WHERE s.event_uid IS NULL OR NOT EXISTS (
+                    SELECT 1 FROM auth_events a
+                    WHERE a.event_uid = s.event_uid AND a.source_format = s.source_format)"""
+        ).fetchone()[0]
+        con.execute("DROP TABLE _staging")
+        report.tally.normalized = inserted
+        if staged > inserted:
+            report.tally.ignore(DUPLICATE_REASON, staged - inserted)
+        store.record_input(
+            report.to_contract() | {"sha256": sha},
+            [(q.position, q.reason, q.excerpt) for q in report.tally.quarantine],
+        )
+        con.execute("COMMIT")
+    except InputError:
+        con.execute("ROLLBACK")
+        raise
+    except Exception as exc:
+        con.execute("ROLLBACK")
+        raise InputError(
+            f"{inp.name}: could not be read as {source.name} ({type(exc).__name__}: {exc})"
+        ) from exc
+    return report
