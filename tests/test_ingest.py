@@ -40,10 +40,17 @@ class LinesSource:
             if len(parts) != 5:
                 tally.reject(f"line {lineno}", "expected 5 fields", line)
                 continue
-            rows.append({"time": datetime.fromisoformat(parts[0]), "user_name": parts[1],
-                         "src_endpoint_ip": parts[2], "status_id": 1 if parts[3] == "1" else 2,
-                         "event_uid": parts[4] or None, "source_format": self.name,
-                         "record_ref": f"{inp.name}:{lineno}"})
+            rows.append(
+                {
+                    "time": datetime.fromisoformat(parts[0]),
+                    "user_name": parts[1],
+                    "src_endpoint_ip": parts[2],
+                    "status_id": 1 if parts[3] == "1" else 2,
+                    "event_uid": parts[4] or None,
+                    "source_format": self.name,
+                    "record_ref": f"{inp.name}:{lineno}",
+                }
+            )
             if len(rows) == 2:  # several batches per file
                 yield batch_from_rows(rows)
                 rows = []
@@ -61,8 +68,11 @@ def write(path, text: str):
 
 
 def test_every_record_is_normalized_ignored_or_quarantined(tmp_path):
-    inp = write(tmp_path / "a.log", "2024-01-01T00:00:00,alice,1.2.3.4,0,u1\n# note\nbad line\n"
-                "2024-01-01T00:01:00,bob,1.2.3.4,1,u2\n2024-01-01T00:02:00,carol,1.2.3.5,0,u3\n")
+    inp = write(
+        tmp_path / "a.log",
+        "2024-01-01T00:00:00,alice,1.2.3.4,0,u1\n# note\nbad line\n"
+        "2024-01-01T00:01:00,bob,1.2.3.4,1,u2\n2024-01-01T00:02:00,carol,1.2.3.5,0,u3\n",
+    )
     with Store() as st:
         rep = ingest_file(st, inp, SRC, OPTS)
         assert (rep.tally.normalized, rep.tally.ignored, rep.tally.quarantined) == (3, 1, 1)
@@ -75,7 +85,9 @@ def test_every_record_is_normalized_ignored_or_quarantined(tmp_path):
 
 
 def test_same_file_twice_adds_nothing(tmp_path):
-    inp = write(tmp_path / "a.log", "2024-01-01T00:00:00,alice,1.2.3.4,0,\n")  # no uid: only the hash protects
+    inp = write(
+        tmp_path / "a.log", "2024-01-01T00:00:00,alice,1.2.3.4,0,\n"
+    )  # no uid: only the hash protects
     with Store() as st:
         ingest_file(st, inp, SRC, OPTS)
         again = ingest_file(st, InputFile(name="copy.log", path=inp.path), SRC, OPTS)
@@ -84,8 +96,12 @@ def test_same_file_twice_adds_nothing(tmp_path):
 
 
 def test_overlapping_exports_are_deduplicated_by_event_id(tmp_path):
-    a = write(tmp_path / "a.log", "2024-01-01T00:00:00,alice,1.2.3.4,0,u1\n2024-01-01T00:01:00,bob,1.2.3.4,0,u2\n")
-    b = write(tmp_path / "b.log", "2024-01-01T00:01:00,bob,1.2.3.4,0,u2\n2024-01-01T00:02:00,eve,1.2.3.4,0,u3\n")
+    a = write(
+        tmp_path / "a.log", "2024-01-01T00:00:00,alice,1.2.3.4,0,u1\n2024-01-01T00:01:00,bob,1.2.3.4,0,u2\n"
+    )
+    b = write(
+        tmp_path / "b.log", "2024-01-01T00:01:00,bob,1.2.3.4,0,u2\n2024-01-01T00:02:00,eve,1.2.3.4,0,u3\n"
+    )
     with Store() as st:
         ingest_file(st, a, SRC, OPTS)
         rep = ingest_file(st, b, SRC, OPTS)
@@ -106,8 +122,11 @@ def test_store_file_persists_between_runs(tmp_path):
 
 
 def test_a_reader_failure_rolls_back_the_whole_file(tmp_path):
-    inp = write(tmp_path / "a.log", "2024-01-01T00:00:00,a,1.2.3.4,0,u1\n2024-01-01T00:00:00,b,1.2.3.4,0,u2\n"
-                "2024-01-01T00:00:00,c,1.2.3.4,0,u3\nboom\n")
+    inp = write(
+        tmp_path / "a.log",
+        "2024-01-01T00:00:00,a,1.2.3.4,0,u1\n2024-01-01T00:00:00,b,1.2.3.4,0,u2\n"
+        "2024-01-01T00:00:00,c,1.2.3.4,0,u3\nboom\n",
+    )
     with Store() as st:
         with pytest.raises(InputError, match=r"a\.log: could not be read as test-lines"):
             ingest_file(st, inp, SRC, OPTS)

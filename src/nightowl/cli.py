@@ -19,7 +19,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from nightowl import __version__, sources
-from nightowl.findings import document
+from nightowl.detections.catalog import read_config
+from nightowl.detections.runner import run_all
+from nightowl.findings import at_or_above, document, sort_findings
 from nightowl.ingest import InputReport, ingest_paths
 from nightowl.overview import overview
 from nightowl.reports import terminal
@@ -150,6 +152,22 @@ def ingest(
         err.print(f"{st.event_count():,} events in the store" + (f" ({term(str(store))})" if store else ""))
 
 
+class Severity(StrEnum):
+    critical = "critical"
+    high = "high"
+    medium = "medium"
+    low = "low"
+    info = "info"
+
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="TOML file overriding detection thresholds (see README).")
+]
+FailOnOpt = Annotated[
+    Severity | None, typer.Option("--fail-on", help="Exit 1 when any finding is at or above this severity.")
+]
+
+
 @app.command()
 def hunt(
     paths: PathsArg,
@@ -158,20 +176,45 @@ def hunt(
     year: YearOpt = None,
     timezone: TzOpt = None,
     strict: StrictOpt = False,
+    config: ConfigOpt = None,
+    fail_on: FailOnOpt = None,
+    details: Annotated[int, typer.Option("--details", help="How many top findings to explain in full.")] = 3,
     fmt: Annotated[
         OutputFormat, typer.Option("--format", help="table for people, json for machines")
     ] = OutputFormat.table,
 ) -> None:
     """Ingest sign-in logs and hunt for password spray, brute force, stuffing and compromised accounts."""
+    cfg = read_config(config)
     with Store(store) as st:
         inputs = _ingest(st, paths, input_format, year, timezone, strict)
+        with _status("running detections"):
+            findings = sort_findings(run_all(st, cfg))
         ov = overview(st)
-        if fmt is OutputFormat.json:
-            _print_json(document([], inputs, overview=ov))
-            return
+    if fmt is OutputFormat.json:
+        _print_json(document(findings, inputs, overview=ov))
+    else:
         out.print(terminal.inputs_table(inputs))
         terminal.print_quarantine(out, inputs)
         terminal.print_overview(out, ov)
+        out.print()
+        if findings:
+            out.print(terminal.findings_table(findings))
+            for f in findings[:details]:
+                out.print()
+                terminal.print_finding_detail(out, f)
+        else:
+            out.print("[green]No findings.[/]")
+    if fail_on and at_or_above(findings, fail_on.value):
+        raise typer.Exit(1)
+
+
+@contextmanager
+def _status(message: str):
+    if err.is_terminal:
+        with err.status(message):
+            yield
+    else:
+        yield
 
 
 @app.command()

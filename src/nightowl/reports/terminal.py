@@ -79,3 +79,71 @@ def _top_table(title: str, rows: list[dict[str, Any]], key: str, other: str) -> 
     for row in rows:
         table.add_row(term(row[key], 60), f"{row['failures']:,}", f"{row[other]:,}")
     return table
+
+
+SEVERITY_STYLE = {
+    "critical": "bold white on red",
+    "high": "bold red",
+    "medium": "yellow",
+    "low": "cyan",
+    "info": "dim",
+}
+NEXT_STEPS = {
+    "password_spray": "Reset any account the spray confirmed, block the sources, and check the targeted accounts for MFA.",
+    "credential_stuffing": "Force resets for valid accounts in the list and check them against known breach corpora.",
+    "account_enumeration": "Expect a spray next: make sure the enumerated accounts that exist have MFA.",
+    "brute_force": "Check the account for a success after the attempts; lockout and MFA settings for it.",
+    "account_compromise": "Reset the password, revoke sessions and refresh tokens, review the account's sign-ins, "
+    "app consents and mailbox rules since the compromise.",
+    "lockout_wave": "Find the spray or brute force that caused it; unlock accounts once the source is blocked.",
+    "stale_credentials": "Ask the user to update the password on the device or service; no attack indicated.",
+    "password_expiry_wave": "Expected after a password policy change; nothing to do unless failures follow.",
+}
+
+
+def findings_table(findings: list) -> Table:
+    table = Table(title=f"Findings ({len(findings)})", title_justify="left", show_edge=False)
+    table.add_column("severity")
+    table.add_column("category")
+    table.add_column("what")
+    table.add_column("sources", justify="right")
+    table.add_column("accounts", justify="right")
+    table.add_column("compromised", justify="right")
+    table.add_column("first seen (UTC)")
+    for f in findings:
+        table.add_row(
+            f"[{SEVERITY_STYLE[f.severity]}]{f.severity}[/]",
+            f.category,
+            term(f.title, 90),
+            f"{len(f.source_ips):,}",
+            f"{len(f.users):,}",
+            f"[bold red]{len(f.compromised_users)}[/]" if f.compromised_users else "0",
+            (f.first_seen or "")[:19].replace("T", " "),
+        )
+    return table
+
+
+def print_finding_detail(console: Console, f, max_items: int = 8) -> None:
+    console.rule(f"[{SEVERITY_STYLE[f.severity]}]{f.severity.upper()}[/] {term(f.title, 100)}", align="left")
+    console.print(term(f.summary, 600))
+    console.print(
+        f"[bold]detection[/] {f.detection}   [bold]ATT&CK[/] {', '.join(f.attack) or '-'}   "
+        f"[bold]when[/] {f.first_seen} → {f.last_seen}"
+    )
+    if f.compromised_users:
+        console.print(f"[bold red]compromised[/] {_sample(f.compromised_users, max_items)}")
+    console.print(f"[bold]accounts[/] ({len(f.users):,}) {_sample(f.users, max_items)}")
+    console.print(f"[bold]sources[/] ({len(f.source_ips):,}) {_sample(f.source_ips, max_items)}")
+    ev = f.evidence
+    for key in ("top_user_agent", "top_application", "top_client", "asn_org", "country", "via"):
+        if ev.get(key):
+            console.print(f"[bold]{key.replace('_', ' ')}[/] {term(ev[key], 150)}")
+    refs = ev.get("sample_records") or ev.get("confirming_records")
+    if refs:
+        console.print(f"[bold]raw records[/] {_sample(refs, 3)}")
+    console.print(f"[bold green]next[/] {NEXT_STEPS.get(f.category, 'Review the evidence above.')}")
+
+
+def _sample(items: list, n: int) -> str:
+    shown = ", ".join(term(i, 80) for i in items[:n])
+    return shown + (f" … and {len(items) - n:,} more" if len(items) > n else "")

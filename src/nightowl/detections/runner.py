@@ -1,0 +1,196 @@
+"""Run the detections over the store and turn their rows into findings.
+
+Stage 1 detections read the shared facts built by ``prepare.sql``; stage 2 (compromise after an
+attack) also reads the stage 1 findings, registered as tables, and marks their compromised users.
+
+A detection's final SELECT returns one row per finding with at least ``key``, ``first_seen``,
+``last_seen``, ``users`` and ``source_ips``; optional columns: ``title``, ``summary``,
+``severity``, ``category``, ``compromised_users``, count columns (``attempts``, ``failures``,
+``successes``, ``distinct_users``, ``distinct_ips``, any ``n_*``) and ``evidence`` (a STRUCT).
+"""
+
+from __future__ import annotations
+
+import importlib
+import ipaddress
+import re
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+
+from nightowl.detections.catalog import Detection, load_all, prepare_text
+from nightowl.findings import Finding, iso, stable_id
+from nightowl.store import Store
+
+HOOK_MARKER = "-- @python"
+COUNT_COLUMNS = ("attempts", "failures", "successes", "distinct_users", "distinct_ips")
+_STATEMENT_END = re.compile(r";[ \t]*(?:--[^\n]*)?(?:\n|$)")
+
+
+def split_statements(sql: str) -> list[str]:
+    """Split a script on semicolons that end a line (our SQL files keep one statement per block)."""
+    parts = [p.strip() for p in _STATEMENT_END.split(sql)]
+    return [p for p in parts if p and not all(line.strip().startswith("--") for line in p.splitlines())]
+
+
+def execute(store: Store, sql: str, params: dict[str, Any]) -> Any:
+    """Run one statement, passing only the named parameters it uses."""
+    used = {k: v for k, v in params.items() if re.search(rf"\${re.escape(k)}\b", sql)}
+    return store.con.execute(sql, used) if used else store.con.execute(sql)
+
+
+def source_key(ip: str | None) -> str | None:
+    """IPv4 as is; IPv6 grouped by /64 (one customer's allocation); IPv4-mapped IPv6 unwrapped."""
+    if not ip:
+        return None
+    try:
+        addr = ipaddress.ip_address(ip.strip().split("%")[0])
+    except ValueError:
+        return ip
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.ipv4_mapped:
+            return str(addr.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{addr}/64", strict=False))
+    return str(addr)
+
+
+def build_ip_keys(store: Store) -> None:
+    ips = [
+        r[0]
+        for r in store.con.execute(
+            "SELECT DISTINCT src_endpoint_ip FROM auth_events WHERE src_endpoint_ip IS NOT NULL"
+        ).fetchall()
+    ]
+    table = pa.table(
+        {"ip": pa.array(ips, pa.string()), "src_key": pa.array([source_key(i) for i in ips], pa.string())}
+    )
+    store.con.register("_ip_keys", table)
+    store.con.execute("CREATE OR REPLACE TEMP TABLE ip_keys AS SELECT * FROM _ip_keys")
+    store.con.unregister("_ip_keys")
+
+
+def prepare(store: Store, overrides: dict[str, Any] | None = None) -> None:
+    build_ip_keys(store)
+    sql, thresholds = prepare_text()
+    params = {name: t.default for name, t in thresholds.items()} | (overrides or {})
+    for statement in split_statements(sql):
+        execute(store, statement, params)
+
+
+def run_detection(store: Store, det: Detection) -> list[Finding]:
+    before, _, after = det.sql_body.partition(HOOK_MARKER)
+    statements = split_statements(before)
+    hook = _hook(det)
+    if hook:  # the Python step runs where the script says "-- @python"
+        for statement in statements:
+            execute(store, statement, det.params)
+        hook(store, det.params)
+        statements = split_statements(after)
+    for statement in statements[:-1]:
+        execute(store, statement, det.params)
+    cur = execute(store, statements[-1], det.params)
+    names = [d[0] for d in cur.description]
+    return [row_to_finding(det, dict(zip(names, row, strict=True))) for row in cur.fetchall()]
+
+
+def _hook(det: Detection):
+    """Optional Python step (e.g. graph grouping) named in the metadata as ``python = "module:function"``."""
+    if not det.python:
+        return None
+    module, func = det.python.split(":")
+    return getattr(importlib.import_module(f"nightowl.detections.{module}"), func)
+
+
+def row_to_finding(det: Detection, row: dict[str, Any]) -> Finding:
+    users = sorted({u for u in (row.get("users") or []) if u})
+    ips = sorted({i for i in (row.get("source_ips") or []) if i})
+    counts = {c: row[c] for c in COUNT_COLUMNS if row.get(c) is not None}
+    counts.update({k[2:]: v for k, v in row.items() if k.startswith("n_") and v is not None})
+    evidence = _plain(row.get("evidence") or {})
+    return Finding(
+        id=stable_id(det.id, row["key"]),
+        detection=row.get("detection") or det.id,
+        category=row.get("category") or det.category,
+        severity=row.get("severity") or det.severity,
+        title=row.get("title") or det.title,
+        summary=row.get("summary") or "",
+        attack=list(det.attack),
+        first_seen=iso(row.get("first_seen")),
+        last_seen=iso(row.get("last_seen")),
+        source_ips=ips,
+        users=users,
+        compromised_users=sorted(set(row.get("compromised_users") or [])),
+        counts=counts,
+        evidence=evidence,
+    )
+
+
+def _plain(value: Any) -> Any:
+    """DuckDB results to JSON-friendly values (datetimes as ISO, nested structs and lists)."""
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, float):
+        return round(value, 4)
+    return value
+
+
+def register_findings(store: Store, findings: list[Finding]) -> None:
+    """Stage 1 findings as tables stage 2 can join: one row per (finding, user) and (finding, source)."""
+    users = [(f.id, f.detection, f.category, u) for f in findings for u in f.users]
+    sources = [(f.id, f.detection, f.category, source_key(ip)) for f in findings for ip in f.source_ips]
+    meta = [
+        (f.id, f.detection, f.category, f.first_seen, f.last_seen, f.evidence.get("fingerprint"))
+        for f in findings
+    ]
+    con = store.con
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE attack_users (finding_id VARCHAR, detection VARCHAR, "
+        "category VARCHAR, user_name VARCHAR)"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE attack_sources (finding_id VARCHAR, detection VARCHAR, "
+        "category VARCHAR, src_key VARCHAR)"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE attack_findings (finding_id VARCHAR, detection VARCHAR, "
+        "category VARCHAR, first_seen TIMESTAMP, last_seen TIMESTAMP, fingerprint VARCHAR)"
+    )
+    if users:
+        con.executemany("INSERT INTO attack_users VALUES (?, ?, ?, ?)", users)
+    if sources:
+        con.executemany("INSERT INTO attack_sources VALUES (?, ?, ?, ?)", sources)
+    if meta:
+        con.executemany(
+            "INSERT INTO attack_findings VALUES (?, ?, ?, ?::TIMESTAMP, ?::TIMESTAMP, ?)",
+            [(a, b, c, d and d.rstrip("Z"), e and e.rstrip("Z"), f) for a, b, c, d, e, f in meta],
+        )
+
+
+ATTACK_CATEGORIES = ("password_spray", "brute_force", "credential_stuffing", "account_enumeration")
+
+
+def run_all(store: Store, config: dict[str, Any] | None = None) -> list[Finding]:
+    """Every enabled detection over the store; stage 2 marks compromises on stage 1 findings."""
+    if store.event_count() == 0:
+        return []
+    detections = [d for d in load_all(config) if d.enabled]
+    prepare(store, (config or {}).get("prepare"))
+    stage1 = [f for d in detections if d.stage == 1 for f in run_detection(store, d)]
+    attacks = [f for f in stage1 if f.category in ATTACK_CATEGORIES]
+    register_findings(store, attacks)
+    stage2 = [f for d in detections if d.stage == 2 for f in run_detection(store, d)]
+    by_id = {f.id: f for f in attacks}
+    for comp in stage2:
+        for attack_id in comp.evidence.get("attack_finding_ids", []):
+            if attack_id in by_id:
+                target = by_id[attack_id]
+                target.compromised_users = sorted(set(target.compromised_users) | set(comp.compromised_users))
+                target.counts["compromised_users"] = len(target.compromised_users)
+                if target.severity in ("high", "medium", "low"):
+                    target.severity = "critical" if comp.severity == "critical" else "high"
+    return stage1 + stage2
