@@ -1,5 +1,9 @@
 """Sources -> normalized store: expand paths, detect each file's format, read, account for every record.
 
+Sign-in sources fill ``auth_events``; other sources (directory audit, mailbox access, account
+inventories) name their own ``table`` and Arrow ``schema``, which must carry ``source_format``,
+``record_ref`` and ``event_uid`` like the sign-in table.
+
 Each file is staged and then appended in one transaction, so a file that fails half-way leaves
 nothing behind. Content seen before (same SHA-256) is skipped, and events whose source id is
 already in the store (overlapping exports) are counted as ignored duplicates, never added twice.
@@ -13,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nightowl import sources
-from nightowl.schema import COLUMN_NAMES
 from nightowl.sources.base import InputError, InputFile, ReadOptions, Tally
 from nightowl.sources.inputs import Spool, expand
 from nightowl.store import Store
@@ -91,19 +94,21 @@ def ingest_file(
         report.duplicate_of = previous
         return report
 
+    table = getattr(source, "table", "auth_events")
     con = store.con
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("CREATE OR REPLACE TEMP TABLE _staging AS SELECT * FROM auth_events LIMIT 0")
+        store.ensure_table(table, getattr(source, "schema", None))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _staging AS SELECT * FROM {table} LIMIT 0")
         staged = 0
         for batch in source.read(inp, report.tally, opts):
             staged += store.append(batch, "_staging")
-        cols = ", ".join(COLUMN_NAMES)
+        cols = ", ".join(f'"{c}"' for c in store.columns(table))
         inserted = con.execute(
-            f"""INSERT INTO auth_events ({cols})
+            f"""INSERT INTO {table} ({cols})
                 SELECT {cols} FROM _staging s
                 WHERE s.event_uid IS NULL OR NOT EXISTS (
-                    SELECT 1 FROM auth_events a
+                    SELECT 1 FROM {table} a
                     WHERE a.event_uid = s.event_uid AND a.source_format = s.source_format)"""
         ).fetchone()[0]
         con.execute("DROP TABLE _staging")

@@ -66,6 +66,35 @@ class Store:
             self.con.unregister("_batch")
         return batch.num_rows
 
+    def ensure_table(self, table: str, schema: pa.Schema | None) -> None:
+        """Create a source's own table from its Arrow schema the first time it is needed."""
+        if schema is None or self.has_table(table):
+            return
+        self.con.register("_empty", schema.empty_table())
+        try:
+            self.con.execute(f"CREATE TABLE {table} AS SELECT * FROM _empty")
+        finally:
+            self.con.unregister("_empty")
+
+    def has_table(self, table: str) -> bool:
+        return bool(
+            self.con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
+            ).fetchone()[0]
+        )
+
+    def columns(self, table: str) -> list[str]:
+        return [
+            r[0]
+            for r in self.con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
+                [table],
+            ).fetchall()
+        ]
+
+    def row_count(self, table: str) -> int:
+        return self.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] if self.has_table(table) else 0
+
     def seen_sha256(self, sha256: str) -> str | None:
         """The path under which content with this hash was ingested before, if any."""
         row = self.con.execute("SELECT path FROM inputs WHERE sha256 = ? LIMIT 1", [sha256]).fetchone()
@@ -99,12 +128,18 @@ class Store:
         return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
     def event_count(self) -> int:
-        return self.con.execute("SELECT count(*) FROM auth_events").fetchone()[0]
+        return self.row_count("auth_events")
 
     def export_parquet(self, out_dir: Path) -> list[Path]:
         out_dir.mkdir(parents=True, exist_ok=True)
         written = []
-        for table in ("auth_events", "inputs", "quarantine"):
+        tables = [
+            r[0]
+            for r in self.con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1"
+            ).fetchall()
+        ]
+        for table in tables:
             target = out_dir / f"{table}.parquet"
             self.con.execute(f"COPY {table} TO '{target.as_posix()}' (FORMAT parquet, COMPRESSION zstd)")
             written.append(target)

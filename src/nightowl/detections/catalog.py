@@ -44,6 +44,7 @@ class Detection:
     path: str
     stage: int = 1  # detections of stage 2 read the findings of stage 1 (compromise after attack)
     python: str | None = None  # optional "module:function" run after the setup statements (graph grouping)
+    tables: list[str] = field(default_factory=lambda: ["auth_events"])  # skipped when these are empty
     enabled: bool = True
     params: dict[str, Any] = field(default_factory=dict)  # effective threshold values
 
@@ -81,6 +82,7 @@ def load_detection(text: str, path: str) -> Detection:
         path=path,
         stage=int(meta.get("stage", 1)),
         python=meta.get("python"),
+        tables=list(meta.get("tables", ["auth_events"])),
     )
     if det.severity not in SEVERITY_RANK:
         raise ValueError(f"{path}: unknown severity {det.severity!r}")

@@ -175,11 +175,12 @@ ATTACK_CATEGORIES = ("password_spray", "brute_force", "credential_stuffing", "ac
 
 
 def run_all(store: Store, config: dict[str, Any] | None = None) -> list[Finding]:
-    """Every enabled detection over the store; stage 2 marks compromises on stage 1 findings."""
-    if store.event_count() == 0:
+    """Every enabled detection whose tables hold data; stage 2 marks compromises on stage 1 findings."""
+    detections = [d for d in load_all(config) if d.enabled and all(store.row_count(t) for t in d.tables)]
+    if not detections:
         return []
-    detections = [d for d in load_all(config) if d.enabled]
-    prepare(store, (config or {}).get("prepare"))
+    if store.event_count():
+        prepare(store, (config or {}).get("prepare"))
     stage1 = [f for d in detections if d.stage == 1 for f in run_detection(store, d)]
     attacks = [f for f in stage1 if f.category in ATTACK_CATEGORIES]
     register_findings(store, attacks)

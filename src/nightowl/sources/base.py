@@ -114,7 +114,8 @@ def excerpt(raw: str | bytes | None, limit: int = EXCERPT_CHARS) -> str:
 
 
 class Source(Protocol):
-    """A sign-in log format."""
+    """A log format. Sign-in formats fill ``auth_events``; others may set ``table`` and ``schema``
+    (class attributes: the store table name and its Arrow schema) to land in a table of their own."""
 
     name: str  # e.g. "entra-graph-json"; also the value of --input-format
     title: str  # "Microsoft Entra ID sign-ins (Graph API JSON)"
