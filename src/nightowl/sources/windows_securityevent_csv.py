@@ -13,7 +13,6 @@ reads the portal's locale-dependent ``TimeGenerated [UTC]`` values.
 from __future__ import annotations
 
 import csv
-import io
 import re
 import zlib
 from collections.abc import Iterator
@@ -42,8 +41,7 @@ def bounded_lines(inp: InputFile, max_bytes: int) -> Iterator[tuple[int, bytes, 
     """
     lineno = 0
     try:
-        with inp.open() as raw:
-            fh = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw, 1 << 20)
+        with inp.open() as fh:  # both plain and gzip streams are buffered and have readline
             while True:
                 line = fh.readline(max_bytes + 1)
                 if not line:

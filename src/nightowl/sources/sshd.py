@@ -1,0 +1,433 @@
+"""OpenSSH server logs: syslog ``auth.log`` / ``secure``, RFC 3339 / RFC 5424 lines, journalctl.
+
+Accepted line shapes (an optional ``<PRI>`` prefix everywhere)::
+
+    Dec 10 06:55:46 host sshd[24200]: ...                 classic syslog, journalctl short
+    Jan 02 03:04:05.123456 host sshd[123]: ...            journalctl short-precise
+    2024-01-02T03:04:05.123456+00:00 host sshd[123]: ...  rsyslog RFC 3339, journalctl short-iso
+    <34>1 2024-01-02T03:04:05Z host sshd 123 - - ...      RFC 5424
+
+``sshd-session`` and ``sshd-auth`` (OpenSSH 9.8+) count as sshd.
+
+**Time.** Classic timestamps have no year and are in the host's local time. The zone is
+``opts.timezone`` (IANA name), UTC by default. The year: ``opts.year`` is the year of the
+file's first line; otherwise the year is chosen so that the file's last timestamp is not after
+the file's modification time. A month going backwards by more than six (Dec -> Jan) rolls the
+year over. This needs a cheap first pass over the file (timestamps only).
+
+**One event per attempt.** sshd and PAM describe one password guess in up to four lines::
+
+    Invalid user admin from 1.2.3.4                       (only for unknown users)
+    input_userauth_request: invalid user admin [preauth]
+    pam_unix(sshd:auth): authentication failure; ... rhost=1.2.3.4
+    Failed password for invalid user admin from 1.2.3.4 port 5555 ssh2
+
+The ``Failed <method>`` / ``Accepted <method>`` line is the event (it has user, IP, port and
+method). The PAM and ``input_userauth_request`` lines are always ignored as duplicates.
+An ``Invalid user`` line becomes an event of its own (USER_DOES_NOT_EXIST, no auth method)
+*only* when the same sshd process never logs a ``Failed``/``Accepted`` line for it -- e.g. a
+scanner that disconnects at the first prompt, or tries keys only -- so those probes stay
+visible without double counting. It is decided when that process's connection closes (or at
+end of file); otherwise the line is ignored as "same attempt as the sshd Failed line".
+
+``message repeated N times: [ msg ]`` counts as N records of ``msg``, each with the time of
+the repeat line (syslog does not keep the individual times). ``Failed none`` (the client
+asking which methods exist) is not an attempt.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pyarrow as pa
+
+from nightowl import schema as S
+from nightowl.sources.base import InputError, InputFile, ReadOptions, Tally
+from nightowl.sources.windows_securityevent_csv import bounded_lines, decode
+
+SOURCE_FORMAT = "sshd-syslog"
+BATCH_ROWS = 50_000
+MAX_REPEAT = 1_000_000  # a larger "message repeated" count is not from a real syslog daemon
+MAX_PENDING = 100_000  # open "Invalid user" lines waiting for their Failed line
+
+_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+MONTHS = {m: i for i, m in enumerate(_MONTH_NAMES, 1)}
+
+_PRI = r"(?:<\d{1,3}>)?"
+_PROG = r"(?P<prog>[^\s\[:]+)(?:\[(?P<pid>\d+)\])?: ?(?P<msg>.*)"
+CLASSIC = re.compile(
+    _PRI
+    + r"(?P<mon>[A-Z][a-z]{2}) {1,2}(?P<day>\d{1,2}) (?P<h>\d\d):(?P<m>\d\d):(?P<s>\d\d)(?:\.(?P<frac>\d{1,9}))?"
+    r" (?P<host>\S+) " + _PROG,
+    re.DOTALL,
+)
+ISO = re.compile(
+    _PRI + r"(?:1 )?(?P<ts>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?)"
+    r" (?P<host>\S+) " + _PROG,
+    re.DOTALL,
+)
+RFC5424 = re.compile(
+    r"<\d{1,3}>1 (?P<ts>\S+) (?P<host>\S+) (?P<prog>\S+) (?P<pid>\S+) \S+ (?:-|(?:\[(?:[^\]\\]|\\.)*\])+) ?(?P<msg>.*)",
+    re.DOTALL,
+)
+CLASSIC_TS = re.compile(
+    _PRI + r"(?P<mon>[A-Z][a-z]{2}) {1,2}(?P<day>\d{1,2}) (?P<h>\d\d):(?P<m>\d\d):(?P<s>\d\d)"
+)
+
+REPEATED = re.compile(r"message repeated (\d+) times: \[ ?(.*)\]$", re.DOTALL)
+FAILED = re.compile(
+    r"Failed (?P<method>\S+) for (?P<invalid>invalid user )?(?P<user>.*?) from (?P<ip>\S+) port \d+(?: ssh\d?)?(?::.*)?$",
+    re.DOTALL,
+)
+ACCEPTED = re.compile(
+    r"Accepted (?P<method>\S+) for (?P<user>.*?) from (?P<ip>\S+) port \d+(?: ssh\d?)?(?::.*)?$", re.DOTALL
+)
+INVALID = re.compile(r"[Ii]nvalid user (?P<user>.*?) from (?P<ip>\S+?)(?: port \d+)?$", re.DOTALL)
+
+SSHD_PROGRAMS = {"sshd", "sshd-session", "sshd-auth"}
+
+# Ignored message prefixes -> reason (checked in order; first match wins).
+IGNORED_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("pam_unix(sshd:auth)", "PAM detail of an attempt sshd logs as a Failed line"),
+    ("input_userauth_request: invalid user", "same attempt as the sshd Invalid user line"),
+    ("PAM ", "PAM summary of failures already logged one by one"),
+    ("error: PAM:", "PAM detail of an attempt sshd logs as a Failed line"),
+    ("Disconnecting", "disconnect after failures already logged"),
+    ("error: maximum authentication attempts exceeded", "disconnect after failures already logged"),
+    ("reverse mapping checking", "reverse DNS warning, not an authentication attempt"),
+    ("Address ", "reverse DNS warning, not an authentication attempt"),
+    ("Connection closed", "connection closed"),
+    ("Connection reset", "connection closed"),
+    ("Received disconnect", "connection closed"),
+    ("error: Received disconnect", "connection closed"),
+    ("Disconnected from", "connection closed"),
+    ("Timeout before authentication", "connection closed"),
+    ("fatal:", "connection closed"),
+    ("Did not receive identification string", "connection without an SSH handshake"),
+    ("Bad protocol version", "connection without an SSH handshake"),
+    ("Protocol major versions differ", "connection without an SSH handshake"),
+    ("pam_unix(sshd:session)", "session opened/closed (the logon itself is the Accepted line)"),
+    ("User ", "access-policy notice; the attempt itself is logged as a Failed line"),
+    ("Postponed ", "intermediate step of an attempt logged as Accepted/Failed"),
+    ("Server listening", "sshd daemon status"),
+    ("Received signal", "sshd daemon status"),
+)
+# Messages that end an sshd process's connection: an open "Invalid user" line is decided here.
+SESSION_END = (
+    "Connection closed",
+    "Connection reset",
+    "Received disconnect",
+    "error: Received disconnect",
+    "Disconnected from",
+    "Disconnecting",
+    "Timeout before authentication",
+    "fatal:",
+)
+DUPLICATE_INVALID = "same attempt as the sshd Failed line"
+NONE_PROBE = "'none' method probe: the client asks which methods are allowed"
+
+
+def _protocol(method: str) -> str:
+    base = method.split("/", 1)[0].lower()
+    if base in ("password", "publickey", "keyboard-interactive", "hostbased"):
+        return f"ssh-{base}"
+    if base.startswith("gssapi"):
+        return "ssh-gssapi"
+    return f"ssh-{base}"
+
+
+def _zone(name: str | None) -> ZoneInfo | None:
+    if not name or name.upper() == "UTC":
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InputError(f"unknown time zone {name!r} (use an IANA name such as Europe/Berlin)") from exc
+
+
+def _to_utc(local: datetime, zone: ZoneInfo | None) -> datetime:
+    if zone is None:
+        return local
+    return local.replace(tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
+
+
+def _iso_time(text: str, zone: ZoneInfo | None) -> datetime | None:
+    value = text.replace(",", ".")
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    elif len(value) > 5 and value[-5] in "+-" and value[-3] != ":" and value[-4:].isdigit():
+        value = value[:-2] + ":" + value[-2:]  # +0000 -> +00:00 (journalctl short-iso)
+    dot = value.find(".")
+    if dot != -1:  # more than 6 fraction digits: truncate
+        end = dot + 1
+        while end < len(value) and value[end].isdigit():
+            end += 1
+        value = value[: min(end, dot + 7)] + value[end:]
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        return _to_utc(dt, zone)
+    return dt.astimezone(UTC).replace(tzinfo=None)
+
+
+def _roll(prev: int | None, month: int) -> int:
+    """Year change between two consecutive classic timestamps."""
+    if prev is None:
+        return 0
+    delta = month - prev
+    if delta < -6:
+        return 1
+    if delta > 6:  # a line slightly out of order across New Year
+        return -1
+    return 0
+
+
+def _first_year(inp: InputFile, opts: ReadOptions, zone: ZoneInfo | None) -> int | None:
+    """Year of the first classic timestamp (None when the file has none)."""
+    if opts.year is not None:
+        return opts.year
+    prev: int | None = None
+    shift = 0
+    last: tuple[int, int, int, int, int] | None = None
+    for _, raw, problem in bounded_lines(inp, opts.max_line_bytes):
+        if problem:
+            continue
+        m = CLASSIC_TS.match(raw[:40].decode("latin-1"))
+        if not m or m.group("mon") not in MONTHS:
+            continue
+        month = MONTHS[m.group("mon")]
+        shift += _roll(prev, month)
+        prev = month
+        last = (month, int(m.group("day")), int(m.group("h")), int(m.group("m")), int(m.group("s")))
+    if last is None:
+        return None
+    try:
+        mtime = datetime.fromtimestamp(os.stat(inp.path).st_mtime, tz=zone or UTC).replace(tzinfo=None)
+    except OSError:
+        mtime = datetime.now(tz=zone or UTC).replace(tzinfo=None)
+    year = mtime.year
+    for candidate in range(mtime.year, mtime.year - 9, -1):  # Feb 29 needs a leap year
+        try:
+            if datetime(candidate, *last) <= mtime + timedelta(seconds=1):
+                year = candidate
+                break
+        except ValueError:
+            continue
+    return year - shift
+
+
+class _State:
+    """Per-file parse state: the year walk and open 'Invalid user' lines by sshd process."""
+
+    def __init__(self, first_year: int | None, zone: ZoneInfo | None) -> None:
+        self.year = first_year
+        self.prev_month: int | None = None
+        self.zone = zone
+        self.pending: dict[tuple[str, str], dict] = {}
+
+
+class SshdSyslog:
+    name = SOURCE_FORMAT
+    title = "OpenSSH server log (syslog auth.log / secure, journalctl)"
+    export_hint = (
+        "copy /var/log/auth.log* or /var/log/secure*, or: journalctl -u ssh -u sshd -o short-iso > sshd.log"
+    )
+
+    def sniff(self, head: bytes, name: str) -> bool:
+        text = head[:16384].decode("latin-1")
+        hits = 0
+        for line in text.splitlines()[:50]:
+            m = CLASSIC.match(line) or ISO.match(line) or RFC5424.match(line)
+            if m and m.group("prog").rsplit("/", 1)[-1] in SSHD_PROGRAMS:
+                hits += 1
+        return hits > 0
+
+    def read(self, inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[pa.RecordBatch]:
+        zone = _zone(opts.timezone)
+        state = _State(_first_year(inp, opts, zone), zone)
+        rows: list[dict] = []
+        for lineno, raw, problem in bounded_lines(inp, opts.max_line_bytes):
+            if problem:
+                tally.reject(f"line {lineno}", problem, raw)
+                continue
+            self._line(lineno, decode(raw), inp.name, state, tally, rows)
+            if len(rows) >= BATCH_ROWS:
+                yield S.batch_from_rows(rows)
+                rows = []
+        rows.extend(state.pending.values())  # Invalid user lines never followed by an attempt
+        state.pending.clear()
+        if rows:
+            yield S.batch_from_rows(rows)
+
+    # -- one line -----------------------------------------------------------------------
+
+    def _line(self, lineno: int, line: str, shown: str, st: _State, tally: Tally, rows: list[dict]) -> None:
+        if not line.strip():
+            tally.ignore("blank line")
+            return
+        if line.startswith("-- "):
+            tally.ignore("journalctl marker line")
+            return
+        m = CLASSIC.match(line)
+        when: datetime | None
+        if m:
+            month = MONTHS.get(m.group("mon"))
+            if month is None:
+                tally.reject(f"line {lineno}", "unknown month name", line)
+                return
+            if st.year is None:  # classic lines that the year pass did not see
+                st.year = datetime.now(UTC).year
+            st.year += _roll(st.prev_month, month)
+            st.prev_month = month
+            try:
+                frac = (m.group("frac") or "0")[:6].ljust(6, "0")
+                local = datetime(
+                    st.year,
+                    month,
+                    int(m.group("day")),
+                    int(m.group("h")),
+                    int(m.group("m")),
+                    int(m.group("s")),
+                    int(frac),
+                )
+            except ValueError:
+                tally.reject(f"line {lineno}", "impossible date", line)
+                return
+            when = _to_utc(local, st.zone)
+        else:
+            m = RFC5424.match(line) or ISO.match(line)
+            if not m:
+                tally.reject(f"line {lineno}", "not a syslog line", line)
+                return
+            when = _iso_time(m.group("ts"), st.zone)
+            if when is None:
+                tally.reject(f"line {lineno}", "unreadable timestamp", line)
+                return
+        if m.group("prog").rsplit("/", 1)[-1] not in SSHD_PROGRAMS:
+            tally.ignore("line from another program, not sshd")
+            return
+        host, pid, msg = m.group("host"), m.group("pid") or "-", m.group("msg")
+        count = 1
+        rep = REPEATED.match(msg)
+        if rep:
+            count = int(rep.group(1))
+            if count < 1 or count > MAX_REPEAT:
+                tally.reject(f"line {lineno}", f"implausible repeat count {rep.group(1)}", line)
+                return
+            msg = rep.group(2)
+        ref = f"{shown}#line {lineno}"
+        self._message(msg, count, when, host, pid, ref, st, tally, rows)
+
+    def _message(
+        self,
+        msg: str,
+        count: int,
+        when: datetime,
+        host: str,
+        pid: str,
+        ref: str,
+        st: _State,
+        tally: Tally,
+        rows: list[dict],
+    ) -> None:
+        key = (host, pid)
+        if msg.startswith("Failed "):
+            f = FAILED.match(msg)
+            if f:
+                if f.group("method") == "none":
+                    tally.ignore(NONE_PROBE, count)
+                    return
+                self._consume_pending(key, st, tally)
+                invalid = bool(f.group("invalid"))
+                row = _row(
+                    when, ref, host, pid, f.group("user"), f.group("ip"), _protocol(f.group("method")),
+                    f.group("method"), S.STATUS_FAILURE, f"Failed {f.group('method')}",
+                    S.USER_DOES_NOT_EXIST if invalid else S.INVALID_CREDENTIALS,
+                    not invalid, None if invalid else False,
+                )  # fmt: skip
+                rows.extend([row] * count)
+                return
+        elif msg.startswith("Accepted "):
+            a = ACCEPTED.match(msg)
+            if a:
+                self._consume_pending(key, st, tally)
+                row = _row(
+                    when, ref, host, pid, a.group("user"), a.group("ip"), _protocol(a.group("method")),
+                    a.group("method"), S.STATUS_SUCCESS, f"Accepted {a.group('method')}", S.SUCCESS, True, True,
+                )  # fmt: skip
+                rows.extend([row] * count)
+                return
+        elif msg.startswith(("Invalid user ", "invalid user ")):
+            i = INVALID.match(msg)
+            if i:
+                self._open_pending(key, when, ref, host, pid, i.group("user"), i.group("ip"), count, st, rows)
+                return
+        for prefix, reason in IGNORED_PREFIXES:
+            if msg.startswith(prefix):
+                if msg.startswith(SESSION_END):
+                    self._close_pending(key, st, rows)
+                tally.ignore(reason, count)
+                return
+        tally.ignore("sshd message that is not an authentication attempt", count)
+
+    # -- Invalid user bookkeeping ---------------------------------------------------------
+
+    def _open_pending(
+        self, key: tuple[str, str], when: datetime, ref: str, host: str, pid: str, user: str, ip: str,
+        count: int, st: _State, rows: list[dict],
+    ) -> None:  # fmt: skip
+        self._close_pending(key, st, rows)  # a reused pid: the earlier probe got no answer
+        row = _row(
+            when, ref, host, pid, user, ip, None, None, S.STATUS_FAILURE, "Invalid user",
+            S.USER_DOES_NOT_EXIST, False, None,
+        )  # fmt: skip
+        # "message repeated" only folds consecutive identical lines: all but the last of the
+        # repeats were certainly not followed by a Failed line.
+        rows.extend([row] * (count - 1))
+        if len(st.pending) >= MAX_PENDING:  # hostile input: decide the oldest now
+            oldest = next(iter(st.pending))
+            rows.append(st.pending.pop(oldest))
+        st.pending[key] = row
+
+    def _consume_pending(self, key: tuple[str, str], st: _State, tally: Tally) -> None:
+        """The open Invalid user line of this process is the same attempt as this line."""
+        if st.pending.pop(key, None) is not None:
+            tally.ignore(DUPLICATE_INVALID)
+
+    def _close_pending(self, key: tuple[str, str], st: _State, rows: list[dict]) -> None:
+        row = st.pending.pop(key, None)
+        if row is not None:
+            rows.append(row)
+
+
+def _row(
+    when: datetime, ref: str, host: str, pid: str, user: str, ip: str, protocol: str | None,
+    method: str | None, status_id: int, code: str, detail: str, exists: bool | None, pw: bool | None,
+) -> dict:  # fmt: skip
+    return {
+        "time": when,
+        "source_format": SOURCE_FORMAT,
+        "record_ref": ref,
+        "activity_name": "logon",
+        "user_name": user.lower(),
+        "user_exists": exists,
+        "src_endpoint_ip": ip,
+        "service_name": "sshd",
+        "dst_host": host,
+        "auth_protocol": protocol,
+        "client_app": method,
+        "status_id": status_id,
+        "status_code": code,
+        "status_detail": detail,
+        "password_correct": pw,
+        "session_id": f"{host}:sshd[{pid}]",
+    }
+
+
+SOURCES = [SshdSyslog()]
