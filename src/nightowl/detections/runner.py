@@ -24,6 +24,7 @@ from nightowl.findings import Finding, iso, stable_id
 from nightowl.store import Store
 
 HOOK_MARKER = "-- @python"
+EXTRA_COLUMNS = ("applications", "mailboxes", "detection_group")  # copied into Finding.extra when present
 COUNT_COLUMNS = ("attempts", "failures", "successes", "distinct_users", "distinct_ips")
 _STATEMENT_END = re.compile(r";[ \t]*(?:--[^\n]*)?(?:\n|$)")
 
@@ -123,6 +124,7 @@ def row_to_finding(det: Detection, row: dict[str, Any]) -> Finding:
         compromised_users=sorted(set(row.get("compromised_users") or [])),
         counts=counts,
         evidence=evidence,
+        extra={c: _plain(row[c]) for c in EXTRA_COLUMNS if row.get(c) is not None},
     )
 
 
