@@ -188,7 +188,10 @@ def _inflate(
                     break
                 total += len(chunk)
                 budget[0] -= len(chunk)
-                if total > MiB and total > limits.max_zip_ratio * compressed:
+                # compressed bytes read so far (ZipExtFile's count; the declared size as a fallback)
+                left = getattr(fh, "_compress_left", None)
+                used = compressed - left if isinstance(left, int) and 0 <= left <= compressed else compressed
+                if total > MiB and total > limits.max_zip_ratio * max(used, 1):
                     return f"inflates more than {limits.max_zip_ratio}:1 (zip bomb?): not scanned"
                 if total > cap:
                     chunks.append(chunk[: len(chunk) - (total - cap)])

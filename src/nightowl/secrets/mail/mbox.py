@@ -48,9 +48,10 @@ def split_mbox(fh: BinaryIO, limits: MailLimits) -> Iterator[tuple[int, bytes, i
         if line_start and line.startswith(b">") and _QUOTED_FROM.match(line):
             line = line[1:]
         total += len(line)
-        if kept + len(line) <= limits.max_message_bytes:
-            buf.append(line)
-            kept += len(line)
+        if kept < limits.max_message_bytes:  # past the cap only the size is counted
+            piece = line[: limits.max_message_bytes - kept]
+            buf.append(piece)
+            kept += len(piece)
         prev_blank = line_start and not line.strip(b"\r\n")
     if started or total:
         yield index, b"".join(buf), total

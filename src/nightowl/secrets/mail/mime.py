@@ -8,8 +8,10 @@ defects instead of raising, which is what hostile mail needs. Part numbers follo
 
 from __future__ import annotations
 
+import base64
 import email.parser
 import email.policy
+import re
 from collections.abc import Iterator
 from email.header import decode_header, make_header
 from email.message import Message
@@ -19,6 +21,7 @@ from nightowl.secrets.mail import attachments
 from nightowl.secrets.mail.context import Run, Where, clean_message_id, synthetic_id
 from nightowl.secrets.mail.text import clean_name, decode, html_charset, html_to_text, rtf_to_text
 
+_NOT_B64 = re.compile(rb"[^A-Za-z0-9+/]")
 _PARSER = email.parser.BytesParser(policy=email.policy.compat32)
 
 
@@ -160,6 +163,14 @@ def _leaf(part: Message, run: Run, where: Where, number: str) -> Iterator[Blob |
         return
     if not isinstance(data, bytes):
         data = b""
+    cte = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+    if cte == "base64":
+        repaired = _repair_base64(part)
+        if repaired is not None:
+            data = repaired
+            yield run.problem(
+                where.path, f"part {where.part}{number}: truncated base64, last characters dropped"
+            )
     charset = _charset(part)
     body_text = ctype.startswith("text/") or ctype == "application/rtf"
     if disposition == "attachment" or name or not body_text:
@@ -180,6 +191,18 @@ def _leaf(part: Message, run: Run, where: Where, number: str) -> Iterator[Blob |
         text = decode(data, charset)
     if text.strip():
         yield run.blob(where, number, text)
+
+
+def _repair_base64(part: Message) -> bytes | None:
+    """Decode a cut base64 body the stdlib gives back undecoded (length 1 more than a multiple of 4)."""
+    payload = part.get_payload()
+    if not isinstance(payload, str):
+        return None
+    raw = _NOT_B64.sub(b"", payload.encode("ascii", errors="ignore"))
+    if len(raw) % 4 != 1:
+        return None
+    raw = raw[:-1]
+    return base64.b64decode(raw + b"=" * (-len(raw) % 4))
 
 
 def _charset(part: Message) -> str | None:

@@ -7,6 +7,7 @@ network), RTF by a small control-word stripper. All decoding uses ``errors="repl
 from __future__ import annotations
 
 import codecs
+import html
 import re
 from html.parser import HTMLParser
 
@@ -262,86 +263,110 @@ _RTF_SKIP = frozenset(
 _RTF_TOKEN = re.compile(
     rb"\\([a-zA-Z]{1,32})(-?\d{1,10})? ?|\\'([0-9a-fA-F]{2})|\\(.)|([{}])|[\r\n]+|([^\\{}\r\n]+)", re.S
 )
+_RTF_LINK = re.compile(rb"HYPERLINK\s+\"([^\"]{1,2000})\"")
 _RTF_BREAKS = frozenset((b"par", b"line", b"row", b"sect", b"page"))
 
 
 def rtf_to_text(rtf: bytes, codepage: int | None = None) -> str:
     """Visible text of an RTF body (control words dropped, \\'hh and \\uN decoded).
 
-    Handles the RTF Outlook writes, including HTML encapsulated with \\fromhtml (the HTML tags
-    sit in \\*\\htmltag groups, which are skipped, so only the text between them remains).
+    Outlook's HTML-in-RTF (``\fromhtml``, [MS-OXRTFEX]) is de-encapsulated first: the
+    ``\\*\\htmltag`` groups and the text outside ``\\htmlrtf`` blocks rebuild the original HTML,
+    which then goes through :func:`html_to_text` like any HTML body. ``HYPERLINK`` field targets
+    of plain RTF are kept as `` <url>``.
     """
     m = re.search(rb"\\ansicpg(\d{1,5})", rtf[:2048])
-    codec = codec_for(int(m.group(1))) if m else None
-    codec = codec or codec_for(codepage) or "cp1252"
+    codec = (codec_for(int(m.group(1))) if m else None) or codec_for(codepage) or "cp1252"
+    fromhtml = b"\\fromhtml" in rtf[:4096]
     out: list[str] = []
-    pending = bytearray()  # \'hh bytes collected so multi-byte code pages decode together
-    stack: list[tuple[bool, int]] = []
-    skip = False
-    uc = 1  # characters to drop after \uN
-    drop = 0
-    star = False
+    pending = bytearray()  # \'hh bytes, decoded together so multi-byte code pages work
+    # per group: skipped destination, \uc value, inside \htmlrtf, inside an \htmltag
+    stack: list[tuple[bool, int, bool, bool]] = []
+    skip = rtf_only = in_tag = star = False
+    uc, drop = 1, 0
+    link: list[bytes] | None = None  # text of a \fldinst group, searched for HYPERLINK "url"
+    link_level = 0
+
+    def emit(text: str) -> None:
+        out.append(html.escape(text, quote=False) if fromhtml and not in_tag else text)
 
     def flush() -> None:
         if pending:
-            out.append(bytes(pending).decode(codec, errors="replace"))
+            emit(bytes(pending).decode(codec, errors="replace"))
             pending.clear()
 
     for tok in _RTF_TOKEN.finditer(rtf):
         word, arg, hexbyte, sym, brace, text = tok.groups()
-        if brace == b"{":
+        if brace is not None:
             flush()
-            stack.append((skip, uc))
-            star = False
-            continue
-        if brace == b"}":
-            flush()
-            skip, uc = stack.pop() if stack else (False, 1)
+            if brace == b"{":
+                stack.append((skip, uc, rtf_only, in_tag))
+                star = False
+                continue
+            if link is not None and len(stack) == link_level:
+                found = _RTF_LINK.search(b"".join(link))
+                if found:
+                    emit(f" <{found.group(1).decode(codec, errors='replace')}> ")
+                link = None
+            skip, uc, rtf_only, in_tag = stack.pop() if stack else (False, 1, False, False)
             continue
         if word is not None:
-            name = word.decode("ascii")
-            if star or name in _RTF_SKIP or name in ("htmltag", "mhtmltag"):
-                skip = True
-            star = False
             if skip:
+                continue
+            flush()
+            name = word.decode("ascii")
+            if fromhtml and name in ("htmltag", "mhtmltag"):
+                in_tag, star = True, False
+                continue
+            if name == "fldinst" and not fromhtml:
+                link, link_level = [], len(stack)
+            if star or name in _RTF_SKIP or name == "fldinst":
+                skip, star = True, False
+                continue
+            if name == "htmlrtf" and fromhtml:
+                rtf_only = arg != b"0"
+                continue
+            if rtf_only and not in_tag:
                 continue
             if name == "uc" and arg:
                 uc = int(arg)
             elif name == "u" and arg:
-                flush()
-                out.append(chr(int(arg) % 65536) if int(arg) % 65536 < 0xD800 else "\ufffd")
+                code = int(arg) % 65536
+                emit(chr(code) if not 0xD800 <= code < 0xE000 else "\ufffd")
                 drop = uc
             elif word in _RTF_BREAKS:
-                flush()
-                out.append("\n")
+                emit("\n")
             elif name == "tab":
-                flush()
-                out.append("\t")
+                emit("\t")
             continue
         if sym is not None:
             if sym == b"*":
                 star = True
-            elif not skip and sym in b"\\{}":
+            elif not skip and not (rtf_only and not in_tag) and sym in b"\\{}":
                 flush()
-                out.append(sym.decode("ascii"))
+                emit(sym.decode("ascii"))
             continue
         if skip:
+            if link is not None and text is not None:
+                link.append(text)
+            continue
+        if rtf_only and not in_tag:
             continue
         if hexbyte is not None:
             if drop:
                 drop -= 1
-                continue
-            pending.append(int(hexbyte, 16))
+            else:
+                pending.append(int(hexbyte, 16))
             continue
         if text is not None:
             flush()
             if drop:
                 n = min(drop, len(text))
-                text = text[n:]
-                drop -= n
-            out.append(text.decode(codec, errors="replace"))
+                text, drop = text[n:], drop - n
+            emit(text.decode(codec, errors="replace"))
     flush()
-    return "".join(out)
+    result = "".join(out)
+    return html_to_text(result) if fromhtml else result
 
 
 def lzfu_decompress(data: bytes, limit: int) -> bytes:
