@@ -21,7 +21,7 @@ false_positives = [
 min_users = { default = 5, anchor = "Sentinel's 'Password spray attack against Microsoft Entra ID application' alerts at 5 distinct failed users per IP and app in 20 min; we count users whose failure is never resolved" }
 min_peak_users = { default = 5, anchor = "at least this many distinct users inside one sliding window (prepare.peak_window_minutes); slower sources are spray.slow" }
 min_unresolved_share = { default = 0.6, anchor = "in a spray almost every targeted user stays failed from that source; in a NAT most failing users sign in minutes later" }
-max_attempts_per_user = { default = 4.0, anchor = "sprayers try 1-2 passwords per account to stay under lockout (Entra smart lockout threshold is 10)" }
+max_attempts_per_user = { default = 10.0, anchor = "sprayers run rounds of one password across all accounts and stay under the lockout threshold (Entra smart lockout locks after 10 failures; AD policies 5-10); more per account is brute force" }
 max_ok_users_ratio = { default = 1.0, anchor = "users succeeding from the source while it sprayed, per unresolved failing user: a NAT has far more working users than failing ones" }
 max_nonexistent_share = { default = 0.8, anchor = "above this share of unknown usernames the session is enumeration, not a spray" }
 */

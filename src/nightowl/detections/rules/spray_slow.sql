@@ -19,7 +19,7 @@ min_users = { default = 10, anchor = "twice the single-source floor, since a lon
 min_duration_minutes = { default = 120, anchor = "slower than any burst: at least two hours between the first and the last attempt" }
 max_peak_users = { default = 4, anchor = "below Sentinel's 5 users in 20 minutes, i.e. exactly what per-window rules cannot see; faster sessions are spray.single_source" }
 min_unresolved_share = { default = 0.7, anchor = "as spray.single_source, stricter because the session is long" }
-max_attempts_per_user = { default = 4.0, anchor = "as spray.single_source" }
+max_attempts_per_user = { default = 10.0, anchor = "as spray.single_source" }
 max_ok_users_ratio = { default = 0.5, anchor = "as spray.single_source, stricter because the session is long" }
 */
 SELECT
