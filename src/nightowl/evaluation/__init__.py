@@ -1,0 +1,1 @@
+"""Measure detections against ground truth, side by side with the rules SIEMs ship today."""
