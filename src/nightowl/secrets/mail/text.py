@@ -77,7 +77,7 @@ def codec_for(charset: str | int | None) -> str | None:
         name = _CODEPAGES.get(charset, f"cp{charset}")
     else:
         name = charset.strip().strip('"').lower()
-        if name.isdigit():
+        if name.isascii() and name.isdigit() and len(name) < 8:
             return codec_for(int(name))
     try:
         info = codecs.lookup(name)
