@@ -1,0 +1,193 @@
+"""The matching engine: one Hyperscan database over every rule, then a precise confirm pass.
+
+Hyperscan (``HS_FLAG_PREFILTER``) reports where a rule *may* match; only those places are handed to
+Python's ``re`` to capture the secret. Line-scope rules confirm on the lines Hyperscan pointed at;
+blob-scope rules (multi-line secrets: PEM blocks, service-account JSON, "credentials below" mail)
+are flagged once per blob (``HS_FLAG_SINGLEMATCH``) and confirmed over the whole blob.
+
+Fallback: when ``import hyperscan`` fails, the database cannot be compiled on this CPU, or
+``NIGHTOWL_NO_HYPERSCAN=1`` is set, the prefilter is each rule's lowercase keywords searched in the
+lowercased blob (the lines holding a keyword are confirmed). Same confirm regexes, same filters:
+slower, same answers (the tests check both agree).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass
+
+from nightowl.secrets.filters import Candidate, FilterConfig, entropy, run_filters
+from nightowl.secrets.rules import SECRET_GROUPS, Rule
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A confirmed secret in one blob. ``secret`` stays in memory only; outputs use its hash."""
+
+    rule: Rule
+    secret: bytes
+    line: int  # 1-based, already including the blob's line_offset
+    offset: int
+
+
+def _secret_span(m: re.Match[bytes]) -> tuple[int, int, str] | None:
+    for name in SECRET_GROUPS:
+        try:
+            start = m.start(name)
+        except IndexError:
+            continue
+        if start >= 0:
+            return start, m.end(name), name
+    return None
+
+
+class Engine:
+    """Scans bytes with every rule. Build once per process; ``scan`` is re-entrant per process."""
+
+    def __init__(
+        self, rules: list[Rule], config: FilterConfig | None = None, use_hyperscan: bool | None = None
+    ):
+        self.rules = rules
+        self.config = config or FilterConfig()
+        self.backend = "python"
+        self._db = None
+        self._hs_rules: set[int] = set()
+        if use_hyperscan is None:
+            use_hyperscan = os.environ.get("NIGHTOWL_NO_HYPERSCAN", "") not in ("1", "true", "yes")
+        if use_hyperscan:
+            self._build_hyperscan()
+
+    # -- prefilter -------------------------------------------------------------------------------
+    def _build_hyperscan(self) -> None:
+        try:
+            import hyperscan
+        except ImportError as exc:  # pragma: no cover - depends on the platform
+            log.warning("hyperscan unavailable (%s): using the pure-Python keyword prefilter", exc)
+            return
+        flags_line = hyperscan.HS_FLAG_PREFILTER
+        flags_blob = hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_SINGLEMATCH
+
+        def compile_db(indexes: list[int]):
+            db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+            db.compile(
+                expressions=[self.rules[i].prefilter.encode() for i in indexes],
+                ids=indexes,
+                elements=len(indexes),
+                flags=[flags_blob if self.rules[i].scope == "blob" else flags_line for i in indexes],
+            )
+            return db
+
+        good = list(range(len(self.rules)))
+        try:
+            db = compile_db(good)
+        except hyperscan.error:
+            good = []  # find the culprits one by one: one bad pattern costs one rule, not the database
+            for i, rule in enumerate(self.rules):
+                try:
+                    compile_db([i])
+                    good.append(i)
+                except hyperscan.error as exc:
+                    log.warning(
+                        "rule %s: prefilter rejected by Hyperscan (%s): keyword fallback", rule.id, exc
+                    )
+            try:
+                db = compile_db(good) if good else None
+            except hyperscan.error as exc:  # pragma: no cover - e.g. a CPU without SSSE3
+                log.warning("hyperscan database failed to compile (%s): pure-Python prefilter", exc)
+                db = None
+        if db is None:
+            return
+        self._db = db
+        self._hs_rules = set(good)
+        self.backend = "hyperscan"
+
+    def _prefilter(self, data: bytes) -> dict[int, list[int]]:
+        """Rule index -> offsets (ends of prefilter matches, or keyword starts) to confirm around."""
+        hits: dict[int, list[int]] = {}
+        lower: bytes | None = None
+        if self._db is not None:
+
+            def on_match(rid: int, start: int, end: int, flags: int, ctx: object) -> None:
+                hits.setdefault(rid, []).append(end)
+
+            self._db.scan(data, match_event_handler=on_match)
+        for i, rule in enumerate(self.rules):
+            if i in self._hs_rules:
+                continue
+            if lower is None:
+                lower = data.lower()
+            for kw in rule.keywords:
+                k = kw.encode()
+                pos = lower.find(k)
+                while pos >= 0:
+                    hits.setdefault(i, []).append(pos + len(k))
+                    pos = lower.find(k, pos + 1)
+        return hits
+
+    # -- confirm ---------------------------------------------------------------------------------
+    def scan(self, data: bytes, path: str = "", line_offset: int = 0, dedupe: bool = True) -> list[Hit]:
+        """Every confirmed, unfiltered secret in ``data``. ``path`` feeds path-aware filters.
+
+        With ``dedupe`` a value already claimed on the same line by a more specific rule is not
+        reported again by a generic one (the tests turn it off to check each rule on its own).
+        """
+        raw: list[tuple[int, int, Rule, bytes, bytes | None, bool]] = []
+        for i, ends in self._prefilter(data).items():
+            rule = self.rules[i]
+            if not rule.applies_to(path):
+                continue
+            if rule.scope == "blob":
+                self._confirm(i, rule, data, 0, len(data), raw)
+                continue
+            done_until = -1
+            for end in sorted(ends):
+                if end <= done_until:
+                    continue
+                anchor = max(end - 1, 0)
+                ls = data.rfind(b"\n", 0, anchor) + 1
+                le = data.find(b"\n", anchor)
+                if le < 0:
+                    le = len(data)
+                self._confirm(i, rule, data, ls, le, raw)
+                done_until = le
+        if not raw:
+            return []
+        raw.sort(key=lambda r: (r[0], r[2].priority, r[1]))
+        out: list[Hit] = []
+        claimed: set[tuple[int, bytes]] = set()
+        line, pos = 1 + line_offset, 0
+        for start, _index, rule, secret, key, quoted in raw:
+            line += data.count(b"\n", pos, start)
+            pos = start
+            ctx_ls = data.rfind(b"\n", 0, start) + 1
+            ctx_le = data.find(b"\n", start)
+            context = data[ctx_ls : ctx_le if ctx_le >= 0 else len(data)]
+            if rule.entropy and entropy(secret) < rule.entropy:
+                continue
+            cand = Candidate(secret=secret, line=context, path=path, key=key, quoted=quoted)
+            if run_filters(rule.filters, cand, self.config):
+                continue
+            if dedupe:
+                if (line, secret) in claimed:  # a more specific rule already reported this value here
+                    continue
+                claimed.add((line, secret))
+            out.append(Hit(rule=rule, secret=secret, line=line, offset=start))
+        return out
+
+    @staticmethod
+    def _confirm(index: int, rule: Rule, data: bytes, ls: int, le: int, raw: list) -> None:
+        for m in rule.compiled.finditer(data, ls, le):
+            span = _secret_span(m)
+            if span is None:
+                continue
+            s, e, name = span
+            if e <= s:
+                continue
+            gd = m.groupdict()
+            key = gd.get("key")
+            quoted = name in ("s3", "s4") or (name == "secret" and ("q" not in gd or gd.get("q") is not None))
+            raw.append((s, index, rule, data[s:e], key, quoted))

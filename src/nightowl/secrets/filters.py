@@ -1,0 +1,287 @@
+"""False-positive filters: small named functions a rule lists by name.
+
+Each filter gets the candidate and the scan's :class:`FilterConfig` (no global settings) and returns
+a short reason when the candidate is *not* a secret, or ``None`` to keep it. Every rule also runs
+:func:`placeholder`. Parametrised filters are written ``name:arg`` in the rule file.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+
+@dataclass(frozen=True)
+class FilterConfig:
+    """Per-scan switches for the filters."""
+
+    include_tests: bool = False  # keep generic-rule hits in test files and fixtures
+    include_lockfiles: bool = False
+    extra_placeholders: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    secret: bytes
+    line: bytes  # the whole line the secret sits on (context for keyword filters)
+    path: str  # path inside the scanned root, used by path filters
+    key: bytes | None = None  # the assigned name, for assignment rules
+    quoted: bool = True
+
+
+Filter = Callable[[Candidate, FilterConfig, str], str | None]
+
+
+def entropy(data: bytes) -> float:
+    """Shannon entropy in bits per byte."""
+    if not data:
+        return 0.0
+    n = len(data)
+    return -sum(c / n * math.log2(c / n) for c in Counter(data).values())
+
+
+_PLACEHOLDER_PARTS = (
+    b"example",
+    b"xxxxx",
+    b"*****",
+    b"your_",
+    b"your-",
+    b"yourkey",
+    b"placeholder",
+    b"changeme",
+    b"change_me",
+    b"redacted",
+    b"insert_",
+    b"replace_me",
+    b"<",
+    b">",
+    b"${",
+    b"{{",
+    b"}}",
+    b"...",
+)
+_STOPWORDS = {
+    b"null", b"none", b"nil", b"true", b"false", b"undefined", b"empty", b"password", b"passwd", b"pass", b"pwd",
+    b"secret", b"token", b"apikey", b"api_key", b"changeme", b"required", b"optional", b"string", b"str", b"bytes",
+    b"default", b"value", b"text", b"hidden", b"unknown", b"admin", b"root", b"test", b"testing", b"n/a", b"tbd",
+    b"todo", b"notset", b"not_set", b"unset", b"off", b"on", b"yes", b"no", b"self", b"this", b"bearer", b"basic",
+}  # fmt: skip
+
+
+def placeholder(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
+    low = c.secret.lower()
+    for part in _PLACEHOLDER_PARTS:
+        if part in low:
+            return f"placeholder ({part.decode()})"
+    if any(p.encode() in low for p in cfg.extra_placeholders):
+        return "placeholder (configured)"
+    if len(set(low)) <= 2 and len(low) >= 4:
+        return "repeated character"
+    return None
+
+
+_CODE_REF = re.compile(
+    rb"""^(?:
+      [A-Za-z_$][\w$]*(?:(?:\.|->|::)[A-Za-z_$][\w$]*)+(?:\(.*\))?   # obj.attr, obj->x, a::b
+    | [A-Za-z_$][\w$.]*\(.*\)?                                       # call(...)
+    | [A-Za-z_$][\w$]*\[.*\]?                                        # index[...]
+    | [A-Z][A-Z0-9_]{2,}                                             # ENV_VAR_NAME
+    | (?:/|\./|\.\./|~/|[A-Za-z]:\\|file:)\S*                         # a path
+    | [a-z][a-z0-9+.-]*://[^:@\s]*                                   # a URL without credentials
+    | !(?:Ref|Sub|GetAtt|ImportValue|Join)\b.*                        # CloudFormation intrinsic
+    )$""",
+    re.X,
+)
+_FORMAT = re.compile(rb"(\{[\w.]*\}|%\(?\w*\)?[sd]|\$\w+|\$\{|#\{|\{\{)")
+_UUID = re.compile(rb"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def generic_value(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
+    """Values that are code, configuration references or templates rather than literals."""
+    s = c.secret.strip()
+    low = s.lower()
+    if low in _STOPWORDS:
+        return "stopword"
+    if s[:1] in (b"$", b"%", b"{", b"[", b"(", b"@", b"&", b"#") or s.startswith(b"!Ref"):
+        return "reference or template"
+    if _FORMAT.search(s):
+        return "format string"
+    if _CODE_REF.match(s):
+        return "code reference"
+    if _UUID.match(s):
+        return "uuid"
+    if c.key is not None and low == c.key.lower():
+        return "value equals the name"
+    return None
+
+
+_PW_KEY = re.compile(rb"(?i)(passw|passphrase|pwd|passwd|(?:^|[^a-z])pass(?:[^a-z]|$)|pass$)")
+_KEY_NOT_SECRET = re.compile(
+    rb"(?i)(?:policy|length|len|min|max|regex|pattern|field|label|prompt|placeholder|hint|message|msg|url|uri|path|file|"
+    rb"env|var|name|type|format|expiry|expires|expiration|required|validator|validation|count|reset|strength|rule|"
+    rb"changed|change|enabled|mode|confirm|verify|digest|hash|salt|id|header|column|param)s?$"
+)
+
+
+def password_key(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
+    """The assigned name really names a password (not ``passenger``, ``password_reset_url``)."""
+    key = (c.key or b"").strip(b"\"'[]$>-.")
+    if not _PW_KEY.search(key):
+        return "name is not a password"
+    if _KEY_NOT_SECRET.search(key):
+        return "name describes password metadata"
+    return None
+
+
+def token_shape(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
+    """A generated token: no spaces, several character classes, not a word or identifier."""
+    s = c.secret
+    if b" " in s or b"\t" in s:
+        return "contains spaces"
+    classes = sum(bool(re.search(p, s)) for p in (rb"[a-z]", rb"[A-Z]", rb"[0-9]", rb"[^A-Za-z0-9]"))
+    if classes < 2:
+        return "single character class"
+    if re.fullmatch(rb"[a-z]+(?:[_\-.][a-z]+)+|[a-z]+(?:[A-Z][a-z]+)+|[A-Z][a-z]+(?:[A-Z][a-z]+)+", s):
+        return "identifier"
+    return None
+
+
+_HASH_WORDS = re.compile(
+    rb"(?i)sha|hash|digest|checksum|commit|revision|\brev\b|integrity|etag|md5|fingerprint|hmac"
+)
+_HEXLIKE = re.compile(rb"^(?:sha\d*[:\-])?[0-9a-fA-F]{32,128}$|^sha\d+[:\-]")
+
+
+def hash_context(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
+    """A hex digest on a line that talks about hashes or commits."""
+    if _HEXLIKE.match(c.secret) and (_HASH_WORDS.search(c.line) or c.secret.lower().startswith(b"sha")):
+        return "hash or commit id"
+    return None
+
+
+CODE_EXT = {
+    ".py", ".pyi", ".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx", ".java", ".kt", ".kts", ".scala", ".go", ".rb",
+    ".php", ".cs", ".c", ".h", ".cc", ".cpp", ".hpp", ".rs", ".swift", ".m", ".mm", ".dart", ".lua", ".pl", ".pm",
+    ".r", ".jl", ".ex", ".exs", ".erl", ".clj", ".groovy", ".vue", ".svelte",
+}  # fmt: skip
+
+
+def code_unquoted(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
+    """In source code an unquoted right-hand side is a variable, not a literal."""
+    if not c.quoted and PurePosixPath(c.path).suffix.lower() in CODE_EXT:
+        return "unquoted value in source code"
+    return None
+
+
+LOCKFILES = {
+    "package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", "poetry.lock", "pipfile.lock",
+    "cargo.lock", "go.sum", "composer.lock", "gemfile.lock", "pdm.lock", "uv.lock", "packages.lock.json", "mix.lock",
+}  # fmt: skip
+_TEST_DIRS = {"test", "tests", "testing", "__tests__", "spec", "specs", "fixture", "fixtures", "testdata", "test_data",
+              "mocks", "__mocks__", "__snapshots__", "e2e"}  # fmt: skip
+_TEST_FILE = re.compile(
+    r"(?i)^(?:test_.*\.py|.*_test\.(?:py|go|rb|exs)|.*\.(?:spec|test)\.[jt]sx?|.*Tests?\.(?:java|kt|cs)|conftest\.py)$"
+)
+
+
+def is_test_path(path: str) -> bool:
+    parts = PurePosixPath(path.replace("\\", "/")).parts
+    return any(p.lower() in _TEST_DIRS for p in parts[:-1]) or bool(parts and _TEST_FILE.match(parts[-1]))
+
+
+def generic_path(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
+    """Generic rules stay quiet in lock files (hashes galore) and in tests / fixtures (fake credentials)."""
+    name = PurePosixPath(c.path).name.lower()
+    if not cfg.include_lockfiles and (name in LOCKFILES or name.endswith(".lock")):
+        return "lock file"
+    if not cfg.include_tests and is_test_path(c.path):
+        return "test or fixture path"
+    if name.endswith((".min.js", ".min.css", ".map")):
+        return "minified or source map"
+    return None
+
+
+_PW_STOP = _STOPWORDS | {
+    b"incorrect", b"correct", b"invalid", b"valid", b"wrong", b"expired", b"required", b"below", b"above", b"attached",
+    b"sent", b"provided", b"stored", b"reset", b"changed", b"set", b"the", b"your", b"a", b"an", b"not", b"being",
+    b"same", b"case-sensitive", b"protected", b"encrypted", b"missing", b"blank", b"too", b"must", b"should",
+}  # fmt: skip
+
+
+def human_password(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
+    """A value a person would type as a password: not a word, a mask or a reference."""
+    s = c.secret
+    low = s.lower()
+    if low in _PW_STOP or len(s) < 4:
+        return "ordinary word"
+    if set(s) <= set(b"*x.#-_?") or s[:1] in (b"$", b"%", b"{", b"<", b"[", b"("):
+        return "mask or reference"
+    has_digit = bool(re.search(rb"[0-9]", s))
+    has_symbol = bool(re.search(rb"[^A-Za-z0-9]", s))
+    mixed = bool(re.search(rb"[a-z]", s)) and bool(re.search(rb"[A-Z]", s[1:]))
+    if not (has_digit or has_symbol or mixed):
+        return "plain word"
+    if re.fullmatch(rb"[0-9]{1,3}|[0-9./:\-]+", s) and len(s) < 6:
+        return "number or date"
+    if re.match(rb"(?i)https?://", s) or (b"@" in s and b"." in s.split(b"@")[-1]):
+        return "url or address"
+    return None
+
+
+_PW_PLACEHOLDERS = {b"password", b"pass", b"passwd", b"pwd", b"pw", b"secret", b"changeme", b"xxx", b"***", b"user",
+                    b"username", b"passw0rd", b"p@ssw0rd", b"p@ssword", b"mypassword", b"yourpassword", b"mysecret",
+                    b"pass123", b"password123", b"123456", b"foobar", b"foo", b"bar"}  # fmt: skip
+
+
+def placeholder_password(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
+    """Documentation passwords in URLs and command lines (``user:password@``, ``$PASS``)."""
+    s = c.secret.strip()
+    low = s.lower()
+    if low in _PW_PLACEHOLDERS or low in _STOPWORDS:
+        return "placeholder password"
+    if s[:1] in (b"$", b"%", b"{", b"<", b"[", b"*") or _FORMAT.search(s):
+        return "reference or template"
+    return None
+
+
+def needs_context(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
+    """A bare token shape that is only a secret when the line names the provider."""
+    low = c.line.lower()
+    if any(word.encode() in low for word in arg.split("|")):
+        return None
+    return "provider not named on the line"
+
+
+FILTERS: dict[str, Filter] = {
+    "placeholder": placeholder,
+    "generic_value": generic_value,
+    "password_key": password_key,
+    "token_shape": token_shape,
+    "hash_context": hash_context,
+    "code_unquoted": code_unquoted,
+    "generic_path": generic_path,
+    "human_password": human_password,
+    "placeholder_password": placeholder_password,
+    "needs_context": needs_context,
+}
+
+
+def known_filter(spec: str) -> bool:
+    return spec.split(":", 1)[0] in FILTERS
+
+
+def run_filters(names: tuple[str, ...], c: Candidate, cfg: FilterConfig) -> str | None:
+    """The first reason to drop the candidate, or None to keep it."""
+    reason = placeholder(c, cfg)
+    if reason:
+        return reason
+    for spec in names:
+        name, _, arg = spec.partition(":")
+        reason = FILTERS[name](c, cfg, arg)
+        if reason:
+            return reason
+    return None

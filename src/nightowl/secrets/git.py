@@ -1,0 +1,155 @@
+"""Git history as blobs: every commit on every ref, each unique blob read once.
+
+``git log --all --date-order --reverse --raw`` lists, oldest first, each commit's added or changed
+files with their blob ids (merges diffed against their first parent, so a blob introduced while
+resolving a conflict is seen). For every blob we keep, per path, the first commit that put it
+there: that is where a secret in the blob was introduced at that path. Blob contents come from one
+long-lived ``git cat-file --batch`` process (per worker), never one process per object.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ZERO = "0" * 40
+FILE_MODES = {
+    "100644",
+    "100755",
+    "100664",
+}  # regular files; symlinks (120000) and submodules (160000) skipped
+
+
+class GitError(RuntimeError):
+    """The repository cannot be read (broken, not a repository, git missing)."""
+
+
+@dataclass
+class History:
+    """Where each blob appears: blob id -> [(path, commit)] in history order, one entry per path."""
+
+    blobs: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    sizes: dict[str, int] = field(default_factory=dict)
+    commit_order: dict[str, int] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+
+
+def is_git_repo(path: Path) -> bool:
+    """A work tree with ``.git`` or a bare repository."""
+    if (path / ".git").exists():
+        return True
+    return (path / "HEAD").is_file() and (path / "objects").is_dir() and (path / "refs").is_dir()
+
+
+def _git(repo: Path, *args: str, input_: bytes | None = None) -> bytes:
+    try:
+        proc = subprocess.run(["git", "-C", str(repo), *args], input=input_, capture_output=True, check=False)
+    except FileNotFoundError:
+        raise GitError("git is not installed") from None
+    if proc.returncode != 0:
+        msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(msg[0] if msg else f"git {args[0]} failed ({proc.returncode})")
+    return proc.stdout
+
+
+def read_history(repo: Path) -> History:
+    """Index every blob reachable from any ref, with the first commit that introduced it at each path."""
+    hist = History()
+    refs = _git(repo, "for-each-ref", "--format=%(objectname)").split()
+    if not refs:
+        return hist  # an empty repository: nothing committed yet
+    out = _git(
+        repo, "log", "--all", "--date-order", "--reverse", "--raw", "--no-abbrev", "--no-renames",
+        "--diff-merges=first-parent", "--format=%x00%H", "-z",
+    )  # fmt: skip
+    commit = ""
+    seen: set[tuple[str, str]] = set()
+    tokens = out.split(b"\0")
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i].lstrip(b"\n")
+        i += 1
+        if not tok:
+            continue
+        if tok[:1] == b":":
+            meta = tok[1:].split(b" ")
+            path = tokens[i].decode("utf-8", "surrogateescape") if i < len(tokens) else ""
+            i += 1
+            if len(meta) < 5:
+                continue
+            new_mode, new_blob, status = meta[1].decode(), meta[3].decode(), meta[4][:1]
+            if status in (b"D",) or new_blob == ZERO or new_mode not in FILE_MODES:
+                continue
+            if (new_blob, path) in seen:
+                continue
+            seen.add((new_blob, path))
+            hist.blobs.setdefault(new_blob, []).append((path, commit))
+        elif len(tok) == 40:
+            commit = tok.decode()
+            hist.commit_order.setdefault(commit, len(hist.commit_order))
+    if hist.blobs:
+        _sizes(repo, hist)
+    return hist
+
+
+def _sizes(repo: Path, hist: History) -> None:
+    ids = list(hist.blobs)
+    out = _git(repo, "cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)",
+               input_=("\n".join(ids) + "\n").encode())  # fmt: skip
+    for line in out.decode().splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[1] == "blob":
+            hist.sizes[parts[0]] = int(parts[2])
+        elif parts and parts[-1] == "missing":
+            hist.missing.append(parts[0])
+
+
+class CatFile:
+    """One long-lived ``git cat-file --batch``; blobs are requested in bulk from a feeder thread."""
+
+    def __init__(self, repo: Path):
+        self.repo = repo
+        self.proc = subprocess.Popen(
+            ["git", "-C", str(repo), "cat-file", "--batch"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    def read(self, ids: list[str]) -> Iterator[tuple[str, bytes | None]]:
+        """(id, content) for each id in order; None when the object is missing or not a blob."""
+        assert self.proc.stdin and self.proc.stdout
+        stdin, stdout = self.proc.stdin, self.proc.stdout
+
+        def feed() -> None:
+            try:
+                stdin.write(("\n".join(ids) + "\n").encode())
+                stdin.flush()
+            except (BrokenPipeError, ValueError):
+                pass
+
+        feeder = threading.Thread(target=feed, daemon=True)
+        feeder.start()
+        for oid in ids:
+            header = stdout.readline()
+            if not header:
+                raise GitError("git cat-file stopped unexpectedly")
+            parts = header.split()
+            if len(parts) != 3:  # "<oid> missing" / "ambiguous"
+                yield oid, None
+                continue
+            size = int(parts[2])
+            data = stdout.read(size)
+            stdout.read(1)  # the newline after the content
+            yield oid, data if parts[1] == b"blob" else None
+        feeder.join()
+
+    def close(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            self.proc.kill()
+            self.proc.wait()

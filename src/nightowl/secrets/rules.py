@@ -1,0 +1,145 @@
+"""Load and validate the secret rules (``rules/*.toml``).
+
+A rule is data: an id, a title, a provider family, a severity, lowercase keywords (the pure-Python
+prefilter), a Hyperscan-compatible prefilter pattern (defaults to the confirm regex), a precise
+confirm regex whose named group ``secret`` captures the value (alternatives may use ``s2``..``s9``
+because Python forbids repeating a group name), an entropy floor, named false-positive filters and
+positive / negative examples that the tests run. Positive examples mark the expected secret with
+``«...»``.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from nightowl.findings import SEVERITY_RANK
+
+SCOPES = ("line", "blob")
+SECRET_GROUPS = ("secret", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9")
+MARK_OPEN, MARK_CLOSE = "«", "»"
+# Rules of these families only speak when no specific rule claimed the same value on the same line.
+LATE_FAMILIES = {"http": 1, "generic": 2, "human": 3}
+
+
+class RuleError(ValueError):
+    """A rule file is malformed; the message names the rule."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    family: str
+    severity: str
+    keywords: tuple[str, ...]
+    regex: str
+    prefilter: str
+    scope: str = "line"
+    entropy: float = 0.0
+    filters: tuple[str, ...] = ()
+    paths: str | None = None
+    note: str = ""
+    example_path: str = "config.env"  # the path the tests scan the examples under
+    positive: tuple[str, ...] = ()
+    negative: tuple[str, ...] = ()
+    compiled: re.Pattern[bytes] = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
+    path_re: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def priority(self) -> int:
+        return LATE_FAMILIES.get(self.family, 0)
+
+    def applies_to(self, path: str) -> bool:
+        return self.path_re is None or bool(self.path_re.search(path))
+
+
+def example_text(example: str) -> tuple[str, list[str]]:
+    """An example without its ``«»`` marks, and the marked secrets."""
+    secrets = re.findall(f"{MARK_OPEN}(.*?){MARK_CLOSE}", example, flags=re.S)
+    return example.replace(MARK_OPEN, "").replace(MARK_CLOSE, ""), secrets
+
+
+def default_prefilter(regex: str) -> str:
+    """The confirm regex made Hyperscan-friendly: named groups become plain groups."""
+    out = re.sub(r"\(\?P<[A-Za-z0-9_]+>", "(", regex)
+    return re.sub(r"\(\?P=([A-Za-z0-9_]+)\)", "", out)
+
+
+def _rule_from(data: dict, source: str) -> Rule:
+    from nightowl.secrets.filters import known_filter
+
+    rid = data.get("id", "?")
+    try:
+        regex = data["regex"]
+        compiled = re.compile(regex.encode())
+    except KeyError as exc:
+        raise RuleError(f"{source}: rule {rid}: missing {exc}") from None
+    except re.error as exc:
+        raise RuleError(f"{source}: rule {rid}: bad regex: {exc}") from None
+    if "secret" not in compiled.groupindex:
+        raise RuleError(f"{source}: rule {rid}: regex has no (?P<secret>...) group")
+    severity = data.get("severity", "")
+    if severity not in SEVERITY_RANK:
+        raise RuleError(f"{source}: rule {rid}: unknown severity {severity!r}")
+    scope = data.get("scope", "line")
+    if scope not in SCOPES:
+        raise RuleError(f"{source}: rule {rid}: scope must be one of {SCOPES}")
+    keywords = tuple(data.get("keywords", ()))
+    if not keywords or any(k != k.lower() or not k for k in keywords):
+        raise RuleError(f"{source}: rule {rid}: keywords must be non-empty and lowercase")
+    filters = tuple(data.get("filters", ()))
+    for name in filters:
+        if not known_filter(name):
+            raise RuleError(f"{source}: rule {rid}: unknown filter {name!r}")
+    for key in ("id", "title", "family"):
+        if not data.get(key):
+            raise RuleError(f"{source}: rule {rid}: missing {key}")
+    paths = data.get("paths")
+    return Rule(
+        id=data["id"],
+        title=data["title"],
+        family=data["family"],
+        severity=severity,
+        keywords=keywords,
+        regex=regex,
+        prefilter=data.get("prefilter") or default_prefilter(regex),
+        scope=scope,
+        entropy=float(data.get("entropy", 0.0)),
+        filters=filters,
+        paths=paths,
+        note=data.get("note", ""),
+        example_path=data.get("example_path", "config.env"),
+        positive=tuple(data.get("positive", ())),
+        negative=tuple(data.get("negative", ())),
+        compiled=compiled,
+        path_re=re.compile(paths) if paths else None,
+    )
+
+
+def rule_files() -> list[Path]:
+    base = resources.files("nightowl.secrets") / "rules"
+    return sorted(Path(str(p)) for p in base.iterdir() if p.name.endswith(".toml"))
+
+
+def load_rules(paths: list[Path] | None = None) -> list[Rule]:
+    """Every rule, specific rules first (generic and human-phrasing rules last), ids unique."""
+    rules: list[Rule] = []
+    seen: set[str] = set()
+    for path in paths or rule_files():
+        with open(path, "rb") as fh:
+            try:
+                doc = tomllib.load(fh)
+            except tomllib.TOMLDecodeError as exc:
+                raise RuleError(f"{path.name}: {exc}") from None
+        for data in doc.get("rule", []):
+            rule = _rule_from(data, path.name)
+            if rule.id in seen:
+                raise RuleError(f"{path.name}: duplicate rule id {rule.id}")
+            seen.add(rule.id)
+            rules.append(rule)
+    rules.sort(key=lambda r: r.priority)
+    return rules

@@ -1,0 +1,360 @@
+"""Orchestration: paths -> blobs -> engine -> one aggregated finding per unique secret.
+
+A path is a git repository (its whole history), a mail archive (handed to ``secrets.mail``), a
+directory or a file. Work is cut into batches of a few MB and spread over the machine's cores with
+a fork-started process pool: the Hyperscan database is built once in the parent and inherited.
+Workers return hashes, redacted forms and line numbers only; plaintext crosses the process
+boundary only when the user asked to see secrets.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nightowl.secrets.blob import Blob, Problem
+from nightowl.secrets.engine import Engine
+from nightowl.secrets.files import FileJob, WalkLimits, decode_text, file_blobs, is_mail_path, iter_files
+from nightowl.secrets.filters import FilterConfig
+from nightowl.secrets.git import CatFile, GitError, is_git_repo, read_history
+from nightowl.secrets.report import SecretFinding, redact, sha256_hex
+from nightowl.secrets.rules import Rule, load_rules
+
+log = logging.getLogger(__name__)
+BATCH_BYTES = 8 * 1024 * 1024
+BATCH_ITEMS = 4000
+PARALLEL_MIN_BYTES = 16 * 1024 * 1024  # below this, process start-up costs more than it saves
+
+# (rule id, sha256, redacted, line, plaintext or None)
+HitTuple = tuple[str, str, str, int, str | None]
+
+
+@dataclass
+class ScanOptions:
+    show_secrets: bool = False
+    jobs: int = 0  # 0 = all cores
+    git_history: bool = True  # a repository path means its history (False: scan the work tree)
+    limits: WalkLimits = field(default_factory=WalkLimits)
+    filters: FilterConfig = field(default_factory=FilterConfig)
+    use_hyperscan: bool | None = None
+
+
+@dataclass
+class ScanResult:
+    secrets: dict[tuple[str, str], SecretFinding] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    inputs: list[dict[str, Any]] = field(default_factory=list)
+    blobs: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    backend: str = ""
+    rules: list[Rule] = field(default_factory=list)
+
+
+# -- worker side ---------------------------------------------------------------------------------
+_ENGINE: Engine | None = None
+_SHOW = False
+_LIMITS = WalkLimits()
+_CATS: dict[str, CatFile] = {}
+
+
+def _setup(engine: Engine, show: bool, limits: WalkLimits) -> None:
+    global _ENGINE, _SHOW, _LIMITS
+    _ENGINE, _SHOW, _LIMITS = engine, show, limits
+
+
+def _scan_bytes(data: bytes, rel: str, line_offset: int = 0) -> list[HitTuple]:
+    assert _ENGINE is not None
+    out = []
+    for h in _ENGINE.scan(data, path=rel, line_offset=line_offset):
+        text = h.secret.decode("utf-8", "replace")
+        out.append((h.rule.id, sha256_hex(h.secret), redact(text), h.line, text if _SHOW else None))
+    return out
+
+
+def _rel(shown: str, root: str) -> str:
+    if root and shown.startswith(root.rstrip("/") + "/"):
+        return shown[len(root.rstrip("/")) + 1 :]
+    return shown.rsplit("/", 1)[-1]
+
+
+BlobOut = tuple[Blob, list[HitTuple]]
+
+
+def _task_files(jobs: list[FileJob]) -> tuple[list[tuple[dict, list[HitTuple]]], list[Problem], int, int]:
+    """Read and scan a batch of files. Returns ([(location base, hits)], problems, blobs, bytes)."""
+    results, problems, n, size = [], [], 0, 0
+    for job in jobs:
+        for item in file_blobs(job, _LIMITS):
+            if isinstance(item, Problem):
+                problems.append(item)
+                continue
+            n += 1
+            size += len(item.data)
+            hits = _scan_bytes(item.data, _rel(item.path, job.root), item.line_offset)
+            if hits:
+                results.append(({"path": item.path}, hits))
+    return results, problems, n, size
+
+
+def _task_blobs(blobs: list[Blob]) -> tuple[list[tuple[dict, list[HitTuple]]], list[Problem], int, int]:
+    """Scan ready-made blobs (mail parts)."""
+    results, n, size = [], 0, 0
+    for b in blobs:
+        n += 1
+        size += len(b.data)
+        hits = _scan_bytes(b.data, b.path.rsplit("/", 1)[-1], b.line_offset)
+        if hits:
+            loc = {"path": b.path}
+            if b.commit:
+                loc["commit"] = b.commit
+            if b.message_id is not None:
+                loc["message_id"] = b.message_id
+            if b.part is not None:
+                loc["part"] = b.part
+            results.append((loc, hits))
+    return results, [], n, size
+
+
+def _task_git(
+    args: tuple[str, list[tuple[str, str]]],
+) -> tuple[list[tuple[str, list[HitTuple]]], list[tuple[str, str]], int, int]:
+    """Read a batch of blobs through this worker's long-lived cat-file and scan them."""
+    repo, items = args
+    cat = _CATS.get(repo)
+    if cat is None:
+        cat = _CATS[repo] = CatFile(Path(repo))
+    paths = dict(items)
+    results, bad, n, size = [], [], 0, 0
+    try:
+        for oid, data in cat.read([oid for oid, _ in items]):
+            if data is None:
+                bad.append((oid, "object missing or unreadable"))
+                continue
+            text = decode_text(data)
+            if text is None:
+                bad.append((oid, "binary file: not scanned"))
+                continue
+            n += 1
+            size += len(text)
+            hits = _scan_bytes(text, paths[oid])
+            if hits:
+                results.append((oid, hits))
+    except GitError as exc:
+        _CATS.pop(repo, None)
+        bad.extend(
+            (oid, f"broken git repository: {exc}") for oid, _ in items if oid not in {r[0] for r in results}
+        )
+    return results, bad, n, size
+
+
+# -- parent side ---------------------------------------------------------------------------------
+def _batches(items: Iterable[Any], size_of: Callable[[Any], int]) -> Iterator[list[Any]]:
+    batch, total = [], 0
+    for item in items:
+        batch.append(item)
+        total += size_of(item)
+        if total >= BATCH_BYTES or len(batch) >= BATCH_ITEMS:
+            yield batch
+            batch, total = [], 0
+    if batch:
+        yield batch
+
+
+class _Runner:
+    """Runs tasks inline or on a pool, created on first need and shared by every path."""
+
+    def __init__(self, jobs: int):
+        self.jobs = jobs
+        self.pool: Any = None
+
+    def map(self, fn: Callable, tasks: list[Any], total_bytes: int) -> Iterator[Any]:
+        if self.jobs <= 1 or total_bytes < PARALLEL_MIN_BYTES or len(tasks) < 2:
+            for t in tasks:
+                yield fn(t)
+            return
+        if self.pool is None:
+            self.pool = mp.get_context("fork").Pool(self.jobs)
+        yield from self.pool.imap_unordered(fn, tasks)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+            self.pool.join()
+
+
+def _mail_reader():
+    try:
+        from nightowl.secrets import mail  # the mail helper's package
+    except ImportError:
+        return None
+    if not hasattr(mail, "iter_mail_blobs"):
+        return None
+    return mail
+
+
+def scan_paths(
+    paths: list[str],
+    options: ScanOptions | None = None,
+    rules: list[Rule] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ScanResult:
+    """Scan every path; ``progress`` is called with bytes scanned as batches finish."""
+    opts = options or ScanOptions()
+    started = time.perf_counter()
+    rules = rules if rules is not None else load_rules()
+    engine = Engine(rules, opts.filters, use_hyperscan=opts.use_hyperscan)
+    _setup(engine, opts.show_secrets, opts.limits)
+    res = ScanResult(backend=engine.backend, rules=rules)
+    by_id = {r.id: r for r in rules}
+    runner = _Runner(opts.jobs or os.cpu_count() or 1)
+    mail = _mail_reader()
+
+    def add(hits: list[HitTuple], loc: dict, key_extra: tuple = (), order: tuple = (0,)) -> None:
+        for rid, sha, red, line, plain in hits:
+            sf = res.secrets.get((rid, sha))
+            if sf is None:
+                sf = res.secrets[(rid, sha)] = SecretFinding(
+                    rule=by_id[rid], sha256=sha, redacted=red, plaintext=plain
+                )
+            location = {**loc, "line": line}
+            key = (
+                (loc["path"], *key_extra)
+                if key_extra
+                else (loc["path"], line, loc.get("message_id"), loc.get("part"))
+            )
+            sf.add(location, key, order)
+
+    def account(n: int, size: int) -> None:
+        res.blobs += n
+        res.bytes += size
+        if progress:
+            progress(size)
+
+    try:
+        for shown in paths:
+            before = (res.blobs, res.bytes, len(res.problems), len(res.secrets))
+            p = Path(shown)
+            kind = _scan_one(p, shown, opts, runner, mail, res, add, account)
+            res.inputs.append(
+                {
+                    "path": shown,
+                    "format": kind,
+                    "blobs": res.blobs - before[0],
+                    "bytes": res.bytes - before[1],
+                    "problems": len(res.problems) - before[2],
+                    "new_secrets": len(res.secrets) - before[3],
+                }
+            )
+    finally:
+        runner.close()
+    res.seconds = time.perf_counter() - started
+    return res
+
+
+def _scan_one(
+    p: Path, shown: str, opts: ScanOptions, runner: _Runner, mail, res: ScanResult, add, account
+) -> str:
+    if p.is_dir() and opts.git_history and is_git_repo(p):
+        _scan_git(p, shown, runner, res, add, account, opts.limits)
+        return "git"
+    if p.is_file() and mail is not None and _is_mail(mail, p):
+        _scan_mail(mail, p, shown, runner, res, add, account)
+        return "mail"
+    jobs: list[FileJob] = []
+    mails: list[FileJob] = []
+    for item in iter_files(p, shown):
+        if isinstance(item, Problem):
+            res.problems.append(item)
+        elif mail is not None and is_mail_path(item.path):
+            mails.append(item)
+        else:
+            jobs.append(item)
+    total = sum(j.size for j in jobs)
+    tasks = list(_batches(jobs, lambda j: min(j.size, opts.limits.max_file_size)))
+    for results, problems, n, size in runner.map(_task_files, tasks, total):
+        res.problems.extend(problems)
+        account(n, size)
+        for loc, hits in results:
+            add(hits, loc)
+    for m in mails:
+        _scan_mail(mail, m.path, m.shown, runner, res, add, account)
+    return "directory" if p.is_dir() else "file"
+
+
+def _is_mail(mail, p: Path) -> bool:
+    try:
+        return bool(mail.is_mail_archive(p))
+    except Exception:  # the sniffing of a hostile file must not stop the scan
+        return is_mail_path(p)
+
+
+def _scan_mail(mail, p: Path, shown: str, runner: _Runner, res: ScanResult, add, account) -> None:
+    blobs: list[Blob] = []
+    try:
+        for item in mail.iter_mail_blobs(p, shown):
+            if isinstance(item, Problem):
+                res.problems.append(item)
+            else:
+                blobs.append(item)
+    except Exception as exc:  # a reader bug on one archive is reported, the scan goes on
+        res.problems.append(
+            Problem(shown, f"mail archive could not be read: {exc.__class__.__name__}: {exc}")
+        )
+    total = sum(len(b.data) for b in blobs)
+    for results, _problems, n, size in runner.map(
+        _task_blobs, list(_batches(blobs, lambda b: len(b.data))), total
+    ):
+        account(n, size)
+        for loc, hits in results:
+            add(hits, loc)
+
+
+def _scan_git(
+    repo: Path, shown: str, runner: _Runner, res: ScanResult, add, account, limits: WalkLimits
+) -> None:
+    try:
+        hist = read_history(repo)
+    except GitError as exc:
+        res.problems.append(Problem(shown, f"broken git repository: {exc}"))
+        return
+    base = shown.rstrip("/")
+    for oid in hist.missing:
+        for path, commit in hist.blobs.get(oid, []):
+            res.problems.append(
+                Problem(f"{base}/{path}", f"git object {oid[:12]} missing (commit {commit[:12]})")
+            )
+    items: list[tuple[str, str]] = []
+    for oid, where in hist.blobs.items():
+        size = hist.sizes.get(oid)
+        if size is None:
+            continue
+        if size > limits.max_file_size:
+            path, commit = where[0]
+            res.problems.append(
+                Problem(
+                    f"{base}/{path}",
+                    f"larger than the {limits.max_file_size // (1024 * 1024)} MiB cap in commit {commit[:12]}: not scanned",
+                )
+            )
+            continue
+        items.append((oid, where[0][0]))
+    total = sum(hist.sizes[o] for o, _ in items)
+    tasks = [(str(repo), batch) for batch in _batches(items, lambda it: hist.sizes[it[0]])]
+    for results, bad, n, size in runner.map(_task_git, tasks, total):
+        account(n, size)
+        for oid, reason in bad:
+            path, commit = hist.blobs[oid][0]
+            res.problems.append(
+                Problem(f"{base}/{path}", f"{reason} (blob {oid[:12]}, commit {commit[:12]})")
+            )
+        for oid, hits in results:
+            for path, commit in hist.blobs[oid]:
+                order = (hist.commit_order.get(commit, 0),)
+                add(hits, {"path": f"{base}/{path}", "commit": commit}, key_extra=("git",), order=order)
