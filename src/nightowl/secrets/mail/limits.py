@@ -19,7 +19,7 @@ class MailLimits:
     """How much of one mailbox the readers will inflate and hold in memory at once."""
 
     max_part_bytes: int = 50 * MiB  # one decoded body part or attachment
-    max_message_bytes: int = 200 * MiB  # one raw message in an mbox/eml (parsed in memory)
+    max_message_bytes: int = 64 * MiB  # one raw message (parsed in memory: peak RSS is about 10x this)
     max_zip_member_bytes: int = 50 * MiB  # one inflated zip member
     max_zip_total_bytes: int = 200 * MiB  # all inflated members of one archive, nested ones included
     max_zip_ratio: int = 200  # inflated / compressed, checked once a member passes 1 MiB
