@@ -1,0 +1,223 @@
+"""Measure the secret rules against other projects' example sets (../shared/datasets/secrets).
+
+These sets are measuring sticks, not rule sources. For every example the whole engine runs (all
+rules, all filters). Per provider family we print:
+
+* recall: share of positive examples on which a rule of that family reports a secret
+  (for the ``generic`` family, any rule counts);
+* negatives flagged: share of negative examples on which a rule of the same family reports a
+  secret, and on which *any* rule reports anything (TruffleHog's negatives are negatives for one
+  detector only: many hold another provider's valid token, so the second column over-counts).
+
+Only families we have rules for are in the "covered" totals; the rest are listed as not covered.
+Then the whispers fixtures (every line holding a ``hardcoded`` value) and the gitleaks small
+repository (one deduplicated finding with both introducing commits).
+
+    python benchmarks/eval_secrets.py [--shared ../shared] [--misses]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+from nightowl.secrets.engine import Engine
+from nightowl.secrets.rules import load_rules
+from nightowl.secrets.scan import ScanOptions, scan_paths
+
+# dataset rule / detector name -> our family, where the name alone does not say it
+EXPLICIT = {
+    "google": "gcp", "gcs": "gcp", "gcpapplicationdefaultcredentials": "gcp", "googleoauth2": "gcp", "googlegemini": "gcp",
+    "jira": "atlassian", "jiratoken": "atlassian", "bitbucket": "atlassian", "confluence": "atlassian",
+    "atlassiandatacenter": "atlassian", "artifactory": "jfrog", "artifactoryreferencetoken": "jfrog",
+    "rubygems": "packages", "nuget": "packages", "cratesio": "packages", "clojars": "packages",
+    "dockerhub": "docker", "vault": "hashicorp", "terraform": "hashicorp",
+    "pem": "private-key", "privatekey": "private-key", "wireguard": "private-key", "age": "private-key",
+    "jdbc": "connection-string", "ftp": "connection-string", "uri": "connection-string", "postgres": "connection-string",
+    "mongodb": "connection-string", "odbc": "connection-string", "netrc": "connection-string", "psexec": "connection-string",
+    "redis": "connection-string", "sqlserver": "connection-string", "ldap": "connection-string",
+    "sidekiq": "connection-string", "curl": "connection-string",
+    "pwhash": "password-hash", "jenkins": "jenkins", "generic": "generic", "django": "generic", "reactapp": "generic",
+    "phpmailer": "generic", "http": "http", "mailgun": "mailgun", "brevo": "brevo", "sendinblue": "brevo",
+    "meraki": "cisco", "ciscomeraki": "cisco", "fly": "flyio", "flyio": "flyio", "intra42": "intra42",
+    "facebookoauth": "facebook", "tailscale": None,
+}  # fmt: skip
+NOT_SECRETS = {"np.age.1", "np.arn.1", "discord-client-id", "sumologic-access-id"}  # public ids, not secrets
+
+
+def family_of(name: str, families: set[str]) -> str | None:
+    if name in NOT_SECRETS:
+        return None
+    n = name.lower()
+    if n.startswith("np."):
+        n = n[3:].rsplit(".", 1)[0]
+    n = n.split("/")[0]
+    head = re.split(r"[-_.]", n)[0]
+    flat = re.sub(r"[^a-z0-9]", "", n)
+    for key in (n, head, flat):
+        if key in EXPLICIT:
+            return EXPLICIT[key]
+    for fam in sorted(families, key=len, reverse=True):
+        f = re.sub(r"[^a-z0-9]", "", fam)
+        if fam in ("generic", "human", "http") or len(f) < 3:
+            continue
+        if flat.startswith(f) or head == f:
+            return fam
+    return None
+
+
+def load(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def examples(shared: Path):
+    base = shared / "datasets" / "secrets"
+    for row in load(base / "trufflehog_detector_pattern_cases.jsonl"):
+        yield "TruffleHog", row["detector"], row["label"], row["input"]
+    for row in load(base / "noseyparker_rule_examples.jsonl"):
+        yield "Nosey Parker", row["rule_id"], row["label"], row["text"]
+    for row in load(base / "gitleaks_rule_examples.jsonl"):
+        yield "gitleaks", row["rule_id"], row["label"], row["text"]
+
+
+def evaluate_sets(shared: Path, engine: Engine, show_misses: bool) -> dict:
+    families = {r.family for r in engine.rules}
+    # dataset -> family -> [pos, pos_hit, neg, neg_flagged_same_family, neg_flagged_any_rule]
+    stats: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0, 0, 0]))
+    uncovered: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    misses = []
+    for ds, name, label, text in examples(shared):
+        hits = engine.scan(text.encode("utf-8", "surrogateescape"), path="example.txt")
+        fam = family_of(name, families)
+        if fam is None:
+            u = uncovered[ds][name]
+            u[0] += 1
+            u[1] += bool(hits) if label == "negative" else 0
+            continue
+        s = stats[ds][fam]
+        if label == "positive":
+            s[0] += 1
+            ok = bool(hits) if fam == "generic" else any(h.rule.family == fam for h in hits)
+            s[1] += ok
+            if not ok:
+                misses.append((ds, name, "missed", text[:160], [h.rule.id for h in hits]))
+        else:
+            same = any(h.rule.family == fam for h in hits) if fam != "generic" else bool(hits)
+            s[2] += 1
+            s[3] += same
+            s[4] += bool(hits)
+            if same:
+                misses.append((ds, name, "flagged", text[:160], [h.rule.id for h in hits]))
+    if show_misses:
+        for m in misses:
+            print(" | ".join(str(x).replace("\n", "\\n") for x in m), file=sys.stderr)
+    return {"stats": stats, "uncovered": uncovered}
+
+
+def pct(a: int, b: int) -> str:
+    return f"{100 * a / b:.1f}% ({a}/{b})" if b else "-"
+
+
+def print_sets(res: dict) -> None:
+    for ds, fams in res["stats"].items():
+        print(f"\n### {ds}\n")
+        print("| family | positives | recall | negatives | flagged (same family) | flagged (any rule) |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: |")
+        tp = th = tn = tf = ta = 0
+        for fam in sorted(fams):
+            p, h, n, f, a = fams[fam]
+            tp, th, tn, tf, ta = tp + p, th + h, tn + n, tf + f, ta + a
+            print(f"| {fam} | {p} | {pct(h, p)} | {n} | {pct(f, n)} | {pct(a, n)} |")
+        print(
+            f"| **covered families, total** | {tp} | **{pct(th, tp)}** | {tn} | **{pct(tf, tn)}** | {pct(ta, tn)} |"
+        )
+        un = res["uncovered"].get(ds, {})
+        up = sum(v[0] for v in un.values())
+        uf = sum(v[1] for v in un.values())
+        print(f"\nNot covered: {len(un)} detectors/rules, {up} examples ({uf} negatives among them flagged).")
+
+
+def hardcoded_lines(fixtures: Path) -> list[tuple[str, int]]:
+    b64 = {base64.b64encode(p + b"hardcoded")[len(p) * 4 // 3 + 1 : -2] for p in (b"", b"x", b"xx")}
+    out = []
+    for f in sorted(fixtures.rglob("*")):
+        if not f.is_file():
+            continue
+        for i, line in enumerate(f.read_bytes().splitlines(), 1):
+            if b"hardcoded" in line.lower() or any(x in line for x in b64 if len(x) >= 8):
+                out.append((f.relative_to(fixtures).as_posix(), i))
+    return out
+
+
+def evaluate_whispers(shared: Path) -> None:
+    fixtures = shared / "datasets" / "secrets" / "whispers" / "tests" / "fixtures"
+    res = scan_paths([str(fixtures)], ScanOptions(jobs=1))
+    found = {
+        (loc["path"].split("fixtures/", 1)[1], loc["line"])
+        for s in res.secrets.values()
+        for loc in s.locations.values()
+    }
+    want = hardcoded_lines(fixtures)
+    missed = [w for w in want if w not in found]
+    print("\n### whispers fixtures\n")
+    print(
+        f"Lines holding a `hardcoded` value: {len(want)}; found: {pct(len(want) - len(missed), len(want))}."
+    )
+    if missed:
+        print("Missed lines:")
+        for path, line in missed:
+            text = (fixtures / path).read_bytes().splitlines()[line - 1].decode("utf-8", "replace").strip()
+            print(f"- `{path}:{line}` `{text[:100]}`")
+
+
+def evaluate_repo(shared: Path) -> None:
+    base = shared / "datasets" / "secrets"
+    expected = json.loads((base / "gitleaks_small_repo.expected.json").read_text())["expected_findings"]
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = Path(tmp) / "small"
+        subprocess.run(
+            ["git", "clone", "-q", str(base / "gitleaks_small_repo.bundle"), str(repo)], check=True
+        )
+        res = scan_paths([str(repo)], ScanOptions(jobs=1))
+        print("\n### gitleaks small repository\n")
+        for s in res.secrets.values():
+            locs = [
+                (loc["path"].split("small/", 1)[1], loc["line"], loc["commit"][:12])
+                for loc in s.sorted_locations()
+            ]
+            print(f"- {s.rule.id} {s.redacted}: {len(locs)} location(s): {locs}")
+        for e in expected:
+            ok = any(
+                loc["path"].endswith("/" + e["file"])
+                and loc["line"] == e["line"]
+                and loc["commit"] == e["commit"]
+                for s in res.secrets.values()
+                for loc in s.locations.values()
+            )
+            print(f"- expected {e['file']}:{e['line']} @ {e['commit'][:12]}: {'found' if ok else 'MISSING'}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[1] / ".." / "shared")
+    ap.add_argument("--misses", action="store_true", help="list misses and flagged negatives on stderr")
+    args = ap.parse_args()
+    if not (args.shared / "datasets" / "secrets").is_dir():
+        sys.exit(f"{args.shared}/datasets/secrets not found")
+    rules = load_rules()
+    engine = Engine(rules)
+    print(f"{len(rules)} rules, engine: {engine.backend}")
+    print_sets(evaluate_sets(args.shared, engine, args.misses))
+    evaluate_whispers(args.shared)
+    evaluate_repo(args.shared)
+
+
+if __name__ == "__main__":
+    main()

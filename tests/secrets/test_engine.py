@@ -1,0 +1,138 @@
+"""The engine: Hyperscan and the pure-Python fallback agree; line numbers, dedupe and filters."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from tests.conftest import dataset
+
+from nightowl.secrets.engine import Engine
+from nightowl.secrets.filters import (
+    Candidate,
+    FilterConfig,
+    entropy,
+    generic_path,
+    is_test_path,
+    password_key,
+)
+from nightowl.secrets.rules import example_text, load_rules
+
+RULES = load_rules()
+GH = "ghp_" + "aB3dE5fG7hJ9kL1mN2pQ4rS6tU8vW0xY2zA4"
+
+
+@pytest.fixture(scope="module")
+def engines() -> tuple[Engine, Engine]:
+    hs = Engine(RULES, use_hyperscan=True)
+    if hs.backend != "hyperscan":
+        pytest.skip("hyperscan cannot load here")
+    return hs, Engine(RULES, use_hyperscan=False)
+
+
+def _key(hits):
+    return sorted((h.rule.id, h.secret, h.line) for h in hits)
+
+
+def test_env_variable_forces_the_fallback(monkeypatch):
+    monkeypatch.setenv("NIGHTOWL_NO_HYPERSCAN", "1")
+    assert Engine(RULES[:3]).backend == "python"
+
+
+def test_backends_agree_on_every_rule_example(engines):
+    hs, py = engines
+    for rule in RULES:
+        for ex in (*rule.positive, *rule.negative):
+            text = example_text(ex)[0].encode()
+            assert _key(hs.scan(text, path=rule.example_path)) == _key(
+                py.scan(text, path=rule.example_path)
+            ), rule.id
+
+
+def test_backends_agree_on_real_example_sets(engines):
+    hs, py = engines
+    path = dataset("secrets/noseyparker_rule_examples.jsonl")
+    texts = [json.loads(line)["text"] for line in path.read_text().splitlines()]
+    path = dataset("secrets/gitleaks_rule_examples.jsonl")
+    texts += [json.loads(line)["text"] for line in path.read_text().splitlines()]
+    found = 0
+    for text in texts:
+        data = text.encode("utf-8", "surrogateescape")
+        a, b = _key(hs.scan(data, path="x.txt")), _key(py.scan(data, path="x.txt"))
+        assert a == b, text[:200]
+        found += bool(a)
+    assert found > 100  # the comparison is not vacuous
+
+
+def test_line_numbers_and_offset(engines):
+    hs, _ = engines
+    data = f"a = 1\n\n# comment\nGITHUB_TOKEN={GH}\n".encode()
+    (hit,) = [h for h in hs.scan(data) if h.rule.id == "github.pat-classic"]
+    assert hit.line == 4 and hit.secret == GH.encode()
+    (hit,) = [h for h in hs.scan(data, line_offset=100) if h.rule.id == "github.pat-classic"]
+    assert hit.line == 104
+
+
+def test_one_value_is_reported_once_per_line_by_the_most_specific_rule(engines):
+    hs, _ = engines
+    hits = hs.scan(f'api_token = "{GH}"\n'.encode(), path="settings.yaml")
+    assert [h.rule.id for h in hits] == ["github.pat-classic"]
+    assert {
+        h.rule.id for h in hs.scan(f'api_token = "{GH}"\n'.encode(), path="settings.yaml", dedupe=False)
+    } == {
+        "github.pat-classic",
+        "generic.secret-assignment",
+    }
+
+
+def test_multiline_private_key_found_across_lines(engines):
+    hs, py = engines
+    body = "\n".join(["MIIEowIBAAKCAQEAx4h3Z9ZkLmN0pQrStUvWxYz0123456789+/ABCDEFGHIJKLMNOP"] * 5)
+    text = f"header\n-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----\n".encode()
+    for eng in (hs, py):
+        (hit,) = eng.scan(text)
+        assert hit.rule.id == "private-key.rsa" and hit.line == 2
+
+
+def test_huge_single_line_is_confirmed_once(engines):
+    hs, _ = engines
+    data = b"x" * 2_000_000 + f" {GH} ".encode() + b"y" * 2_000_000
+    assert [h.rule.id for h in hs.scan(data)] == ["github.pat-classic"]
+
+
+def test_generic_rules_skip_lock_files_and_tests_unless_asked():
+    cand = Candidate(secret=b"Zk29xQ!p", line=b"", path="tests/fixtures/app.yml")
+    assert generic_path(cand, FilterConfig(), "")
+    assert generic_path(cand, FilterConfig(include_tests=True), "") is None
+    assert generic_path(Candidate(secret=b"x", line=b"", path="web/package-lock.json"), FilterConfig(), "")
+    assert (
+        is_test_path("pkg/foo_test.go") and is_test_path("src/test_app.py") and not is_test_path("src/app.py")
+    )
+
+
+def test_filters_drop_placeholders_uuids_and_hashes(engines):
+    hs, _ = engines
+    quiet = [
+        'API_KEY="your-api-key-here"',
+        'secret_key = "123e4567-e89b-42d3-a456-426614174000"',
+        'commit_sha_token = "3f786850e387550fdab836ed7e6dc881de23001b"',
+        "password: ${DB_PASSWORD}",
+        'password = "changeme"',
+        'aws_secret_access_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"',
+    ]
+    for line in quiet:
+        assert hs.scan(line.encode(), path="config.yaml") == [], line
+
+
+def test_password_key_filter():
+    def ok(key: bytes) -> bool:
+        return password_key(Candidate(secret=b"x", line=b"", path="", key=key), FilterConfig(), "") is None
+
+    assert ok(b"DB_PASSWORD") and ok(b"dbpass") and ok(b"pwd") and ok(b"resetUrlPassword")
+    assert not ok(b"passenger") and not ok(b"passthrough") and not ok(b"password_min_length")
+
+
+def test_entropy():
+    assert entropy(b"") == 0.0 and entropy(b"aaaa") == 0.0
+    assert entropy(b"ab") == 1.0
+    assert entropy(GH.encode()) > 4.0
