@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -127,6 +128,9 @@ SESSION_END = (
     "Timeout before authentication",
     "fatal:",
 )
+_IGNORE_RE = re.compile("|".join(f"(?P<r{i}>{re.escape(p)})" for i, (p, _) in enumerate(IGNORED_PREFIXES)))
+_IGNORE_REASON = {f"r{i}": reason for i, (_, reason) in enumerate(IGNORED_PREFIXES)}
+EVENT_PREFIXES = ("Failed ", "Accepted ", "Invalid user ", "invalid user ")
 DUPLICATE_INVALID = "same attempt as the sshd Failed line"
 NONE_PROBE = "'none' method probe: the client asks which methods are allowed"
 
@@ -223,13 +227,42 @@ def _first_year(inp: InputFile, opts: ReadOptions, zone: ZoneInfo | None) -> int
 
 
 class _State:
-    """Per-file parse state: the year walk and open 'Invalid user' lines by sshd process."""
+    """Per-file parse state: the year walk, open 'Invalid user' lines by sshd process, and
+    ignore counts (kept locally: most lines are ignored, and Tally.ignore per line is slow)."""
 
     def __init__(self, first_year: int | None, zone: ZoneInfo | None) -> None:
         self.year = first_year
         self.prev_month: int | None = None
         self.zone = zone
         self.pending: dict[tuple[str, str], dict] = {}
+        self.ignored: Counter[str] = Counter()
+        self._stamp: tuple | str | None = None
+        self._when: datetime | None = None
+
+    def time(self, stamp: tuple | str) -> datetime | None:
+        """UTC time of a classic (year, month, day, h, m, s, frac) tuple or an ISO string."""
+        if stamp == self._stamp:
+            return self._when
+        if isinstance(stamp, str):
+            when = _iso_time(stamp, self.zone)
+        else:
+            year, month, day, hour, minute, sec, frac = stamp
+            try:
+                local = datetime(
+                    year, month, int(day), int(hour), int(minute), int(sec),
+                    int(frac[:6].ljust(6, "0")) if frac else 0,
+                )  # fmt: skip
+            except ValueError:
+                when = None
+            else:
+                when = _to_utc(local, self.zone)
+        self._stamp, self._when = stamp, when
+        return when
+
+    def flush_ignored(self, tally: Tally) -> None:
+        for reason, n in self.ignored.items():
+            tally.ignore(reason, n)
+        self.ignored.clear()
 
 
 class SshdSyslog:
@@ -258,73 +291,75 @@ class SshdSyslog:
                 continue
             self._line(lineno, decode(raw), inp.name, state, tally, rows)
             if len(rows) >= BATCH_ROWS:
+                state.flush_ignored(tally)
                 yield S.batch_from_rows(rows)
                 rows = []
         rows.extend(state.pending.values())  # Invalid user lines never followed by an attempt
         state.pending.clear()
+        state.flush_ignored(tally)
         if rows:
             yield S.batch_from_rows(rows)
 
     # -- one line -----------------------------------------------------------------------
 
     def _line(self, lineno: int, line: str, shown: str, st: _State, tally: Tally, rows: list[dict]) -> None:
-        if not line.strip():
-            tally.ignore("blank line")
-            return
-        if line.startswith("-- "):
-            tally.ignore("journalctl marker line")
-            return
+        stamp: tuple | str
         m = CLASSIC.match(line)
-        when: datetime | None
         if m:
-            month = MONTHS.get(m.group("mon"))
+            mon, day, hour, minute, sec, frac, host, prog, pid, msg = m.groups()
+            month = MONTHS.get(mon)
             if month is None:
                 tally.reject(f"line {lineno}", "unknown month name", line)
                 return
             if st.year is None:  # classic lines that the year pass did not see
                 st.year = datetime.now(UTC).year
-            st.year += _roll(st.prev_month, month)
-            st.prev_month = month
-            try:
-                frac = (m.group("frac") or "0")[:6].ljust(6, "0")
-                local = datetime(
-                    st.year,
-                    month,
-                    int(m.group("day")),
-                    int(m.group("h")),
-                    int(m.group("m")),
-                    int(m.group("s")),
-                    int(frac),
-                )
-            except ValueError:
-                tally.reject(f"line {lineno}", "impossible date", line)
-                return
-            when = _to_utc(local, st.zone)
+            if month != st.prev_month:
+                st.year += _roll(st.prev_month, month)
+                st.prev_month = month
+            stamp = (st.year, month, day, hour, minute, sec, frac)
         else:
+            if not line.strip():
+                st.ignored["blank line"] += 1
+                return
+            if line.startswith("-- "):
+                st.ignored["journalctl marker line"] += 1
+                return
             m = RFC5424.match(line) or ISO.match(line)
             if not m:
                 tally.reject(f"line {lineno}", "not a syslog line", line)
                 return
-            when = _iso_time(m.group("ts"), st.zone)
-            if when is None:
-                tally.reject(f"line {lineno}", "unreadable timestamp", line)
-                return
-        if m.group("prog").rsplit("/", 1)[-1] not in SSHD_PROGRAMS:
-            tally.ignore("line from another program, not sshd")
+            host, prog, pid, msg = m.group("host", "prog", "pid", "msg")
+            stamp = m.group("ts")
+        if prog not in SSHD_PROGRAMS and prog.rsplit("/", 1)[-1] not in SSHD_PROGRAMS:
+            st.ignored["line from another program, not sshd"] += 1
             return
-        host, pid, msg = m.group("host"), m.group("pid") or "-", m.group("msg")
+        pid = pid or "-"
         count = 1
-        rep = REPEATED.match(msg)
-        if rep:
-            count = int(rep.group(1))
-            if count < 1 or count > MAX_REPEAT:
-                tally.reject(f"line {lineno}", f"implausible repeat count {rep.group(1)}", line)
+        if msg.startswith("message repeated "):
+            rep = REPEATED.match(msg)
+            if rep:
+                count = int(rep.group(1))
+                if count < 1 or count > MAX_REPEAT:
+                    tally.reject(f"line {lineno}", f"implausible repeat count {rep.group(1)}", line)
+                    return
+                msg = rep.group(2)
+        if msg.startswith(EVENT_PREFIXES):
+            when = st.time(stamp)
+            if when is None:
+                tally.reject(f"line {lineno}", "impossible or unreadable timestamp", line)
                 return
-            msg = rep.group(2)
-        ref = f"{shown}#line {lineno}"
-        self._message(msg, count, when, host, pid, ref, st, tally, rows)
+            if not self._event(msg, count, when, host, pid, f"{shown}#line {lineno}", st, rows):
+                tally.reject(f"line {lineno}", "unrecognized sshd authentication message", line)
+            return
+        ig = _IGNORE_RE.match(msg)
+        if ig:
+            if msg.startswith(SESSION_END):
+                self._close_pending((host, pid), st, rows)
+            st.ignored[_IGNORE_REASON[ig.lastgroup]] += count  # type: ignore[index]
+        else:
+            st.ignored["sshd message that is not an authentication attempt"] += count
 
-    def _message(
+    def _event(
         self,
         msg: str,
         count: int,
@@ -333,48 +368,45 @@ class SshdSyslog:
         pid: str,
         ref: str,
         st: _State,
-        tally: Tally,
         rows: list[dict],
-    ) -> None:
+    ) -> bool:
+        """Handle a Failed / Accepted / Invalid user message; False when it does not parse."""
         key = (host, pid)
-        if msg.startswith("Failed "):
+        if msg[0] == "F":
             f = FAILED.match(msg)
-            if f:
-                if f.group("method") == "none":
-                    tally.ignore(NONE_PROBE, count)
-                    return
-                self._consume_pending(key, st, tally)
-                invalid = bool(f.group("invalid"))
-                row = _row(
-                    when, ref, host, pid, f.group("user"), f.group("ip"), _protocol(f.group("method")),
-                    f.group("method"), S.STATUS_FAILURE, f"Failed {f.group('method')}",
-                    S.USER_DOES_NOT_EXIST if invalid else S.INVALID_CREDENTIALS,
-                    not invalid, None if invalid else False,
-                )  # fmt: skip
-                rows.extend([row] * count)
-                return
-        elif msg.startswith("Accepted "):
+            if not f:
+                return False
+            method = f.group("method")
+            if method == "none":
+                st.ignored[NONE_PROBE] += count
+                return True
+            self._consume_pending(key, st)
+            invalid = bool(f.group("invalid"))
+            row = _row(
+                when, ref, host, pid, f.group("user"), f.group("ip"), _protocol(method), method,
+                S.STATUS_FAILURE, f"Failed {method}",
+                S.USER_DOES_NOT_EXIST if invalid else S.INVALID_CREDENTIALS,
+                not invalid, None if invalid else False,
+            )  # fmt: skip
+            rows.extend([row] * count)
+            return True
+        if msg[0] == "A":
             a = ACCEPTED.match(msg)
-            if a:
-                self._consume_pending(key, st, tally)
-                row = _row(
-                    when, ref, host, pid, a.group("user"), a.group("ip"), _protocol(a.group("method")),
-                    a.group("method"), S.STATUS_SUCCESS, f"Accepted {a.group('method')}", S.SUCCESS, True, True,
-                )  # fmt: skip
-                rows.extend([row] * count)
-                return
-        elif msg.startswith(("Invalid user ", "invalid user ")):
-            i = INVALID.match(msg)
-            if i:
-                self._open_pending(key, when, ref, host, pid, i.group("user"), i.group("ip"), count, st, rows)
-                return
-        for prefix, reason in IGNORED_PREFIXES:
-            if msg.startswith(prefix):
-                if msg.startswith(SESSION_END):
-                    self._close_pending(key, st, rows)
-                tally.ignore(reason, count)
-                return
-        tally.ignore("sshd message that is not an authentication attempt", count)
+            if not a:
+                return False
+            self._consume_pending(key, st)
+            method = a.group("method")
+            row = _row(
+                when, ref, host, pid, a.group("user"), a.group("ip"), _protocol(method), method,
+                S.STATUS_SUCCESS, f"Accepted {method}", S.SUCCESS, True, True,
+            )  # fmt: skip
+            rows.extend([row] * count)
+            return True
+        i = INVALID.match(msg)
+        if not i:
+            return False
+        self._open_pending(key, when, ref, host, pid, i.group("user"), i.group("ip"), count, st, rows)
+        return True
 
     # -- Invalid user bookkeeping ---------------------------------------------------------
 
@@ -395,10 +427,10 @@ class SshdSyslog:
             rows.append(st.pending.pop(oldest))
         st.pending[key] = row
 
-    def _consume_pending(self, key: tuple[str, str], st: _State, tally: Tally) -> None:
+    def _consume_pending(self, key: tuple[str, str], st: _State) -> None:
         """The open Invalid user line of this process is the same attempt as this line."""
         if st.pending.pop(key, None) is not None:
-            tally.ignore(DUPLICATE_INVALID)
+            st.ignored[DUPLICATE_INVALID] += 1
 
     def _close_pending(self, key: tuple[str, str], st: _State, rows: list[dict]) -> None:
         row = st.pending.pop(key, None)
