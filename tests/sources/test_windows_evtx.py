@@ -67,6 +67,9 @@ def test_password_spray_4648() -> None:
     # the outcome of an explicit-credential attempt is not in the event: OCSF Unknown
     assert {(r["status_id"], r["status_detail"], r["password_correct"]) for r in rows} == {(0, "OTHER", None)}
     assert all(r["record_ref"].startswith("password-spray.evtx#record ") for r in rows)
+    # EventRecordID repeats across machines: the uid that the store deduplicates on names the host
+    assert len({r["event_uid"] for r in rows}) == 294
+    assert all(r["event_uid"] == f"DESKTOP-JR78RLP:{r['record_ref'].rsplit(' ', 1)[1]}" for r in rows)
     assert all(r["time"].year == 2019 and r["time"].month == 4 and r["time"].day == 30 for r in rows)
 
 

@@ -118,14 +118,18 @@ class WindowsEvtx:
         if when is None:
             when = parse_time(rec.get("timestamp"))
         record_id = system.get("EventRecordID", number)
+        computer = system.get("Computer")
+        # EventRecordID counts per machine's log: two DCs reuse the same numbers, and the
+        # store deduplicates on event_uid, so the uid names the computer too.
+        uid = None if record_id is None else f"{computer}:{record_id}" if computer else str(record_id)
         return wc.auth_row(
             event_id,
             data,
             time=when,
-            computer=system.get("Computer"),
+            computer=computer,
             source_format=self.name,
             record_ref=f"{shown}#record {record_id}",
-            event_uid=None if record_id is None else str(record_id),
+            event_uid=uid,
         )
 
 
