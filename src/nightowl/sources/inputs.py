@@ -13,6 +13,7 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 from nightowl.sources.base import InputError, InputFile
@@ -115,6 +116,7 @@ def _zip_members(path: Path, shown: str, spool: Spool) -> Iterator[InputFile]:
                 )
             target = spool.dir / f"{len(list(spool.dir.iterdir()))}-{Path(info.filename).name or 'member'}"
             _copy_capped(zf, info, target, member)
+            _keep_member_time(target, info)
             yield from (
                 _one_file(target, member, spool)
                 if not info.filename.lower().endswith(".zip")
@@ -135,6 +137,15 @@ def _copy_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, shown
                 dst.write(chunk)
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise InputError(f"{shown}: corrupt zip member ({exc})") from exc
+
+
+def _keep_member_time(target: Path, info: zipfile.ZipInfo) -> None:
+    """Give the spooled copy the member's own time: syslog readers infer the year from it."""
+    try:
+        stamp = datetime(*info.date_time).timestamp()
+        os.utime(target, (stamp, stamp))
+    except (ValueError, OverflowError, OSError):
+        pass
 
 
 def _from_stdin(spool: Spool) -> InputFile:
