@@ -80,7 +80,7 @@ class Store:
         return bool(
             self.con.execute(
                 "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
-            ).fetchone()[0]
+            ).fetchall()[0][0]  # fetchall: DuckDB 2 refuses register() while a result is half-read
         )
 
     def columns(self, table: str) -> list[str]:

@@ -13,6 +13,9 @@ from nightowl.sources.base import InputError, InputFile, Source
 
 SOURCE_MODULES = (
     "windows_evtx",
+    "entra_audit",
+    "office_activity",
+    "entra_accounts",
     "entra_portal_csv",
     "entra_loganalytics",
     "entra_graph",

@@ -1,0 +1,101 @@
+/* nightowl-detection
+id = "cloud.new_application"
+title = "New application or service principal"
+category = "new_application"
+severity = "low"
+attack = ["T1136.003", "T1098.001"]
+tables = ["directory_audit"]
+description = """
+An application was registered (Add application) or a service principal created (Add service
+principal). On its own this is everyday administration (low). It matters when the new app is armed
+soon after: it receives a credential, a consent or an application permission within hours
+(medium: the attacker's pattern of creating an app to persist), or when the account that created
+it was sprayed or compromised according to the sign-in logs (high).
+"""
+false_positives = [
+  "Developers and admins register apps every week; first-party Microsoft service principals appear when a product is first used.",
+]
+
+[thresholds]
+armed_within_hours = { default = 24, anchor = "Midnight Blizzard created and granted its OAuth applications within the same intrusion session; a day covers a slow operator" }
+spray_min_users = { default = 5, anchor = "a source that failed against 5+ accounts (Sentinel's password-spray rule alerts at 5 distinct failed users per IP) flags the accounts it tried" }
+spray_max_ok_share = { default = 0.2, anchor = "...while at most one in five of the accounts it tried signed in from it: an office NAT has far more successes than failures, a sprayer only its victims" }
+*/
+-- Accounts the sign-in logs flag: tried from a source that failed against many accounts while
+-- almost nobody succeeded from it (a spray source), and whether the password then worked there.
+-- auth_events always exists (empty when no sign-in log was given), so this never fails.
+CREATE OR REPLACE TEMP TABLE cloud_flagged_users AS
+WITH src AS (
+    SELECT src_endpoint_ip AS ip,
+           count(DISTINCT user_name) FILTER (WHERE status_id = 2 AND NOT coalesce(password_correct, false)) AS failed_users,
+           count(DISTINCT user_name) FILTER (WHERE status_id = 1) AS ok_users
+    FROM auth_events
+    WHERE src_endpoint_ip IS NOT NULL AND user_name IS NOT NULL
+    GROUP BY 1
+), spray AS (
+    SELECT ip FROM src WHERE failed_users >= $spray_min_users AND ok_users <= $spray_max_ok_share * failed_users
+)
+SELECT e.user_name,
+       bool_or(e.status_id = 1 OR coalesce(e.password_correct, false)) AS compromised,
+       min(e.time) AS first_seen
+FROM auth_events e JOIN spray s ON s.ip = e.src_endpoint_ip
+GROUP BY 1;
+
+CREATE OR REPLACE TEMP TABLE cloud_new_apps AS
+SELECT d.*, coalesce(d.app_object_id, d.target_id) AS app_key, lower(coalesce(d.app_name, d.target_name)) AS app_lname
+FROM directory_audit d
+WHERE coalesce(d.result, 'success') = 'success'
+  AND d.activity IN ('Add application', 'Add service principal');
+
+-- What the app received after it was created: a credential, a consent, an app role (matched by
+-- object id, appId or name, since Entra logs the application and its service principal apart).
+CREATE OR REPLACE TEMP TABLE cloud_new_app_armed AS
+SELECT n.record_ref,
+       list(DISTINCT a.activity ORDER BY a.activity) AS armed_by,
+       list(DISTINCT a.record_ref ORDER BY a.record_ref) AS armed_refs,
+       flatten(list(a.permissions_added)) AS armed_permissions
+FROM cloud_new_apps n
+JOIN directory_audit a
+  ON a.time BETWEEN n.time AND n.time + to_hours($armed_within_hours::INTEGER)
+ AND a.record_ref <> n.record_ref
+ AND coalesce(a.result, 'success') = 'success'
+ AND (a.app_object_id = n.app_key OR a.target_id = n.app_key
+      OR (n.app_id IS NOT NULL AND a.app_id = n.app_id)
+      OR (n.app_lname IS NOT NULL AND lower(a.app_name) = n.app_lname))
+ AND (a.activity IN ('Add service principal credentials', 'Consent to application', 'Add delegated permission grant',
+                     'Add app role assignment to service principal', 'Add OAuth2PermissionGrant')
+      OR rtrim(a.activity) = 'Update application – Certificates and secrets management'
+      OR coalesce(a.credentials_added, 0) > 0)
+GROUP BY n.record_ref;
+
+SELECT
+    coalesce(n.app_lname, n.app_key) || '#' || coalesce(n.actor_upn, n.actor_id, '?') AS key,
+    min(n.time) AS first_seen, max(n.time) AS last_seen,
+    list(DISTINCT n.actor_upn) AS users,
+    list(DISTINCT n.actor_ip) AS source_ips,
+    list(DISTINCT {'id': n.app_key, 'name': coalesce(n.app_name, n.target_name), 'type': n.target_type}) AS applications,
+    CASE WHEN bool_or(f.user_name IS NOT NULL) THEN 'high'
+         WHEN bool_or(x.record_ref IS NOT NULL) THEN 'medium'
+         ELSE 'low' END AS severity,
+    printf('New %s %s', CASE WHEN bool_and(n.activity = 'Add service principal') THEN 'service principal' ELSE 'application' END,
+           coalesce(any_value(n.app_name), any_value(n.app_key), '?')) AS title,
+    printf('%s created %s at %s%s%s.', coalesce(any_value(n.actor_upn), any_value(n.actor_name), 'someone'),
+           coalesce(any_value(n.app_name), any_value(n.app_key), '?'), strftime(min(n.time), '%Y-%m-%d %H:%M:%S'),
+           CASE WHEN bool_or(x.record_ref IS NOT NULL)
+                THEN '; within hours it received: ' || array_to_string(list_distinct(flatten(list(x.armed_by))), ', ')
+                ELSE '' END,
+           CASE WHEN bool_or(f.user_name IS NOT NULL) THEN '; the creator was targeted by a password spray' ELSE '' END) AS summary,
+    {'actor': {'type': any_value(n.actor_type), 'upn': any_value(n.actor_upn), 'id': any_value(n.actor_id),
+               'name': any_value(n.actor_name), 'ip': any_value(n.actor_ip)},
+     'target': {'type': any_value(n.target_type), 'id': any_value(n.app_key), 'name': any_value(n.app_name),
+                'app_id': any_value(n.app_id)},
+     'operations': list(DISTINCT n.activity), 'record_refs': list(n.record_ref ORDER BY n.time),
+     'event_uids': list(n.event_uid ORDER BY n.time),
+     'armed_by': list_distinct(flatten(list(x.armed_by))), 'armed_records': list_distinct(flatten(list(x.armed_refs))),
+     'armed_permissions': list_distinct(flatten(list(x.armed_permissions))),
+     'actor_sprayed': bool_or(f.user_name IS NOT NULL)} AS evidence
+FROM cloud_new_apps n
+LEFT JOIN cloud_new_app_armed x ON x.record_ref = n.record_ref
+LEFT JOIN cloud_flagged_users f ON f.user_name = n.actor_upn
+GROUP BY ALL
+ORDER BY first_seen;
