@@ -269,9 +269,8 @@ def evaluate(
     fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
 ) -> None:
     """Precision and recall of every detection on simulated tenants, next to Sentinel/Splunk/Elastic logic."""
-    from nightowl.evaluation.run import Case
+    from nightowl.evaluation.run import Case, markdown
     from nightowl.evaluation.run import evaluate as run_evaluation
-    from nightowl.evaluation.run import markdown
 
     cases = [Case(p.strip(), int(s), users, days) for p in presets.split(",") for s in seeds.split(",")]
     results, summary = run_evaluation(
