@@ -29,7 +29,7 @@ from nightowl.simulate.writers import SignInSink, write_json, write_jsonl
 
 __all__ = ["ATTACK_KINDS", "PRESETS", "AttackSpec", "SimConfig", "SimResult", "simulate"]
 
-EVENTS_PER_USER_DAY = 24.0  # measured average at scale 1.0 (benign, weekdays and weekends mixed)
+EVENTS_PER_USER_DAY = 17.5  # measured average at scale 1.0 (benign, weekdays and weekends mixed)
 CHUNK = 50_000
 
 
@@ -141,7 +141,9 @@ def simulate(config: SimConfig, out_dir: Path) -> SimResult:
                 continue
             merged, it = [], iter(lines)
             for p in part.tolist():
-                merged.append(next(it) if p < nb else orjson.dumps(renderer.record(rng_ids, spec_d[p - nb])))
+                merged.append(
+                    next(it) if p < nb else orjson.dumps(renderer.record(rng_ids, spec_d[p - nb])) + b"\n"
+                )
             sink.write(merged)
     sink.close()
     files.update(sink.paths)

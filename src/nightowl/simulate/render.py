@@ -210,13 +210,13 @@ class GraphRenderer:
         code: np.ndarray,
         inter: np.ndarray,
     ) -> list[bytes]:
-        """One JSON line per row. Fragments are looked up per distinct key (np.unique), so the loop
+        """One JSON line per row (newline included). Fragments are looked up per distinct key (np.unique), so the loop
         body is list indexing and one bytes join."""
         n = len(t)
         if not n:
             return []
         head = _fixed([b'{"id":"', uuid_matrix(rng, n), b'","createdDateTime":"', iso_matrix(t), b'",'], n)
-        tail = _fixed([b'"correlationId":"', uuid_matrix(rng, n), b'"}'], n)
+        tail = _fixed([b'"correlationId":"', uuid_matrix(rng, n), b'"}\n'], n)
         it = inter.astype(np.int64)
         dk, dinv = np.unique(dev.astype(np.int64) * 2 + it, return_inverse=True)
         dfr = [self.dev_frag(k >> 1, bool(k & 1)) for k in dk.tolist()]

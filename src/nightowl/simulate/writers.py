@@ -175,11 +175,12 @@ class SignInSink:
                 self._csv[inter] = (fh, w)
 
     def write(self, lines: list[bytes]) -> None:
+        """``lines`` end with a newline."""
         if not lines:
             return
         self.count += len(lines)
         if self._graph is not None:
-            self._graph.write(b"\n".join(lines) + b"\n")
+            self._graph.writelines(lines)
         if self._csv:
             for line in lines:
                 rec = orjson.loads(line)
