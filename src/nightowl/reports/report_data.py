@@ -1,0 +1,224 @@
+"""The numbers behind the report's charts: from the DuckDB store when there is one, else from findings.
+
+Findings carry what each detection concluded, not the shape of the traffic around it: failed
+sign-ins per hour, or which networks the attack's sources sit in, need the events. With a store
+(``--store``) these come from ``auth_events``; from a findings JSON alone the report shows what the
+findings allow (campaign spans instead of the hourly curve, ASN histograms the detections kept).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pyarrow as pa
+
+from nightowl.findings import SEVERITY_RANK, Finding
+from nightowl.incidents import ATTACK_CATEGORIES, parse_time
+from nightowl.store import Store
+
+TOP = 10
+MAX_BANDS = 12
+HOURLY_UP_TO = timedelta(days=20)  # beyond this an hourly chart has too many bars to read
+SIX_HOURLY_UP_TO = timedelta(days=75)
+
+
+@dataclass
+class Series:
+    """Sign-ins per time bucket (bucket start times in UTC)."""
+
+    bucket_seconds: int
+    starts: list[datetime]
+    failures: list[int]
+    successes: list[int]
+
+
+@dataclass
+class Band:
+    """A campaign's time span, drawn over the time series."""
+
+    label: str
+    title: str
+    start: datetime
+    end: datetime
+    severity: str
+    finding_id: str
+
+
+@dataclass
+class Ranked:
+    """One bar of a top-N chart: label, distinct sources, attempts."""
+
+    label: str
+    sources: int
+    attempts: int
+
+
+@dataclass
+class Targeting:
+    """One campaign's targeted versus compromised accounts."""
+
+    label: str
+    targeted: int
+    compromised: int
+    finding_id: str
+
+
+@dataclass
+class ReportData:
+    basis: str  # "store" or "findings"
+    series: Series | None = None
+    bands: list[Band] = field(default_factory=list)
+    by_asn: list[Ranked] = field(default_factory=list)
+    by_country: list[Ranked] = field(default_factory=list)
+    asn_total: int = 0
+    country_total: int = 0
+    targeting: list[Targeting] = field(default_factory=list)
+    overview: dict[str, Any] | None = None
+
+
+# -- from findings (always) -----------------------------------------------------------------------
+def attack_findings(findings: list[Finding]) -> list[Finding]:
+    return [f for f in findings if f.category in ATTACK_CATEGORIES]
+
+
+def _label(f: Finding) -> str:
+    return f.category.replace("_", " ")
+
+
+def bands(findings: list[Finding], limit: int = MAX_BANDS) -> list[Band]:
+    """The most important attack campaigns (severity, then size) as spans on the time axis."""
+    ranked = sorted(
+        attack_findings(findings),
+        key=lambda f: (SEVERITY_RANK[f.severity], -len(f.compromised_users), -len(f.users), f.id),
+    )
+    out = []
+    for f in ranked:
+        start, end = parse_time(f.first_seen), parse_time(f.last_seen) or parse_time(f.first_seen)
+        if start and end:
+            out.append(Band(_label(f), f.title, start, max(start, end), f.severity, f.id))
+        if len(out) >= limit:
+            break
+    return sorted(out, key=lambda b: b.start)
+
+
+def targeting(findings: list[Finding], limit: int = TOP) -> list[Targeting]:
+    ranked = sorted(
+        (f for f in attack_findings(findings) if f.users),
+        key=lambda f: (-len(f.compromised_users), -len(f.users), SEVERITY_RANK[f.severity], f.id),
+    )
+    return [Targeting(f.title, len(f.users), len(f.compromised_users), f.id) for f in ranked[:limit]]
+
+
+def _histogram(value: Any) -> dict[str, int]:
+    """A DuckDB histogram as the JSON carries it: {key: n} or [{key, value}]."""
+    if isinstance(value, dict):
+        return {str(k): int(v) for k, v in value.items() if isinstance(v, int | float)}
+    if isinstance(value, list):
+        out = {}
+        for item in value:
+            if isinstance(item, dict) and "key" in item and isinstance(item.get("value"), int | float):
+                out[str(item["key"])] = int(item["value"])
+        return out
+    return {}
+
+
+def _from_evidence(findings: list[Finding], hist_key: str, one_key: str) -> tuple[list[Ranked], int]:
+    attempts: Counter[str] = Counter()
+    sources: Counter[str] = Counter()
+    for f in attack_findings(findings):
+        hist = _histogram(f.evidence.get(hist_key))
+        if hist:
+            attempts.update(hist)
+        elif isinstance(f.evidence.get(one_key), str) and f.evidence[one_key]:
+            key = f.evidence[one_key]
+            sources[key] += len(f.source_ips)
+            attempts[key] += int(f.counts.get("attempts") or 0)
+    keys = set(attempts) | set(sources)
+    ranked = sorted(keys, key=lambda k: (-attempts[k], -sources[k], k))
+    return [Ranked(k, sources[k], attempts[k]) for k in ranked[:TOP]], len(keys)
+
+
+def from_findings(findings: list[Finding], overview: dict[str, Any] | None = None) -> ReportData:
+    """What the charts can show from findings alone."""
+    data = ReportData("findings", bands=bands(findings), targeting=targeting(findings), overview=overview)
+    data.by_asn, data.asn_total = _from_evidence(findings, "asn_orgs", "asn_org")
+    data.by_country, data.country_total = _from_evidence(findings, "countries", "country")
+    return data
+
+
+# -- from the store -------------------------------------------------------------------------------
+def bucket_for(span: timedelta) -> int:
+    if span <= HOURLY_UP_TO:
+        return 3600
+    if span <= SIX_HOURLY_UP_TO:
+        return 6 * 3600
+    return 86400
+
+
+def sign_in_series(store: Store) -> Series | None:
+    """Failed and successful sign-ins per hour (6 hours or a day for long spans), gaps filled with zero."""
+    first, last = store.con.execute("SELECT min(time), max(time) FROM auth_events").fetchone()
+    if first is None:
+        return None
+    seconds = bucket_for(last - first)
+    rows = store.con.execute(
+        f"""SELECT time_bucket(INTERVAL '{seconds} seconds', time) AS b,
+                   count(*) FILTER (WHERE status_id = 2) AS failures,
+                   count(*) FILTER (WHERE status_id = 1) AS successes
+            FROM auth_events WHERE time IS NOT NULL GROUP BY 1 ORDER BY 1"""
+    ).fetchall()
+    by_bucket = {b: (fl, ok) for b, fl, ok in rows}
+    start, end = rows[0][0], rows[-1][0]
+    starts, failures, successes = [], [], []
+    t = start
+    while t <= end:
+        fl, ok = by_bucket.get(t, (0, 0))
+        starts.append(t.replace(tzinfo=UTC) if t.tzinfo is None else t)
+        failures.append(int(fl))
+        successes.append(int(ok))
+        t += timedelta(seconds=seconds)
+    return Series(seconds, starts, failures, successes)
+
+
+def _ranked_sources(store: Store, column: str, attack_ips: list[str]) -> tuple[list[Ranked], int]:
+    """Distinct sources and attempts per ASN org / country: of the attack when findings name its
+    sources, else of every failed sign-in."""
+    if attack_ips:
+        store.con.register("_attack_ips", pa.table({"ip": pa.array(attack_ips, pa.string())}))
+        scope = "JOIN _attack_ips a ON e.src_endpoint_ip = a.ip"
+    else:
+        scope = "WHERE e.status_id = 2"
+    try:
+        rows = store.con.execute(
+            f"""SELECT coalesce(nullif(e.{column}, ''), 'unknown') AS k,
+                       count(DISTINCT e.src_endpoint_ip) AS sources, count(*) AS attempts
+                FROM auth_events e {scope} GROUP BY 1 ORDER BY 2 DESC, 3 DESC, 1"""
+        ).fetchall()
+    finally:
+        if attack_ips:
+            store.con.unregister("_attack_ips")
+    return [Ranked(str(k), int(s), int(a)) for k, s, a in rows[:TOP]], len(rows)
+
+
+def from_store(store: Store, findings: list[Finding], overview: dict[str, Any] | None = None) -> ReportData:
+    """Charts from the events in the store, with the findings' campaigns marked on them."""
+    data = from_findings(findings, overview)
+    data.basis = "store"
+    data.series = sign_in_series(store)
+    ips = sorted(
+        {
+            ip
+            for f in findings
+            if f.category in ATTACK_CATEGORIES | {"account_compromise"}
+            for ip in f.source_ips
+        }
+    )
+    for column, attr in (("src_asn_org", "asn"), ("src_country", "country")):
+        ranked, total = _ranked_sources(store, column, ips)
+        if ranked and any(r.label != "unknown" for r in ranked):  # else keep what the findings said
+            setattr(data, f"by_{attr}", ranked)
+            setattr(data, f"{attr}_total", total)
+    return data
