@@ -12,13 +12,15 @@ no per-IP rule ever sees it. Method, in three steps:
    source) from low-activity sources that never confirmed any other user's password.
 2. Grouping by what the attacker's tooling shares: a fingerprint of user agent, application and
    client protocol, cut into time-local groups (a group ends after campaign_gap_hours of quiet).
-3. A graph whose nodes are these groups and whose edges join groups that target overlapping
-   accounts (Jaccard similarity >= merge_jaccard) in overlapping time: a rotating user agent or
-   several apps still make one campaign. Each connected component is a campaign; it is reported
+3. A graph whose nodes are these groups and whose edges join groups that overlap in time and
+   share targets or sources (Jaccard similarity of targeted accounts, or of source addresses,
+   >= merge_jaccard): a campaign rotating user agents or applications still reuses its target
+   list or its proxies. Each connected component is a campaign; it is reported
    with every source and every targeted account, then expanded with attempts from busier sources
    that share its fingerprint and targets in its time window.
-The shape of the campaign decides its category: mostly unknown usernames is enumeration, each
-username tried about once with many unknown is credential stuffing, otherwise a spray.
+The shape of the campaign decides its category: each username tried about once with many unknown
+is credential stuffing (combination lists from other breaches), repeated tries at mostly unknown
+usernames is enumeration, otherwise a spray.
 """
 false_positives = [
   "A broken client rolled out to many home users at once (same new user agent failing everywhere); their failures resolve once fixed, and the users exist and sign in normally from those sources.",
@@ -29,10 +31,9 @@ false_positives = [
 max_attempts_per_source = { default = 6, anchor = "Midnight Blizzard used each residential proxy address for very few attempts; 6 leaves room for proxies reused on a second day" }
 max_ok_users_per_source = { default = 1, anchor = "a proxy address may carry the one compromised success; any busier address is a real user's network" }
 campaign_gap_hours = { default = 48, anchor = "a low-and-slow campaign pauses for hours, not days" }
-merge_jaccard = { default = 0.2, anchor = "groups whose target lists overlap by a fifth or more are the same target list" }
+merge_jaccard = { default = 0.2, anchor = "groups whose target lists or proxy addresses overlap by a fifth or more belong to the same campaign" }
 min_sources = { default = 10, anchor = "Splunk's multi-source spray rule needs more than 20 IPs in 5 minutes; over a campaign window we need 10 low-activity sources sharing a fingerprint" }
 min_users = { default = 5, anchor = "as many accounts as Sentinel's per-IP rule" }
-min_sources_per_user = { default = 0.5, anchor = "sources per targeted user: a campaign rotates addresses, a few benign users failing from new networks do not" }
 enumeration_share = { default = 0.8, anchor = "share of unknown usernames above which the campaign only enumerates" }
 stuffing_share = { default = 0.3, anchor = "share of unknown usernames (leaked lists from other sites) at which one-try-per-user becomes stuffing" }
 stuffing_attempts_per_user = { default = 1.3, anchor = "stuffing tries each leaked credential once" }
@@ -58,7 +59,8 @@ WITH marked AS (
 )
 SELECT fingerprint || '#' || group_no AS group_id, fingerprint, group_no,
        min(time) AS first_seen, max(time) AS last_seen, count(*) AS attempts,
-       count(DISTINCT src_key) AS sources, list(DISTINCT user_name) AS users
+       count(DISTINCT src_key) AS sources, list(DISTINCT user_name) AS users,
+       list(DISTINCT src_key) AS sources_list
 FROM numbered GROUP BY fingerprint, group_no;
 
 -- Filled by the Python hook: group_id -> campaign_id (connected components).
@@ -84,8 +86,7 @@ SELECT o.campaign_id, min(m.time) AS first_seen, max(m.time) AS last_seen,
 FROM dist_members m JOIN dist_campaign_of o USING (group_id)
 GROUP BY o.campaign_id
 HAVING count(DISTINCT m.src_key) >= $min_sources
-   AND count(DISTINCT m.user_name) >= $min_users
-   AND count(DISTINCT m.src_key) >= $min_sources_per_user * count(DISTINCT m.user_name);
+   AND count(DISTINCT m.user_name) >= $min_users;
 
 -- Every attempt of the campaign: its candidates plus, in its window, attempts from sources with
 -- few successful users that share a fingerprint and target one of its accounts.
@@ -115,9 +116,9 @@ WITH shaped AS (
     FROM dist_attempts GROUP BY campaign_id
 ), classified AS (
     SELECT *, nonexistent_users / distinct_users AS nonexistent_share, attempts / distinct_users AS attempts_per_user,
-           CASE WHEN nonexistent_users >= $enumeration_share * distinct_users THEN 'account_enumeration'
-                WHEN nonexistent_users >= $stuffing_share * distinct_users
+           CASE WHEN nonexistent_users >= $stuffing_share * distinct_users
                      AND attempts <= $stuffing_attempts_per_user * distinct_users THEN 'credential_stuffing'
+                WHEN nonexistent_users >= $enumeration_share * distinct_users THEN 'account_enumeration'
                 ELSE 'password_spray' END AS category
     FROM shaped
 )
