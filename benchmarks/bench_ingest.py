@@ -62,7 +62,7 @@ def dataset(events: int) -> Path:
     DATA.mkdir(parents=True, exist_ok=True)
     out = DATA / f"sim-{events}"
     t0 = time.perf_counter()
-    result = simulate(SimConfig.benign(seed=4242, days=7, target_events=events), out)
+    result = simulate(SimConfig.benign(seed=4242, users=20, days=7, target_events=events), out)
     os.replace(result.files["signins"], target)
     print(
         f"generated {result.signin_count:,} sign-ins in {time.perf_counter() - t0:.0f} s -> {target}",
