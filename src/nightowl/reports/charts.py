@@ -111,19 +111,25 @@ def failures_over_time(series: Series, bands: Sequence[Band], width: int = 960, 
     ymax = _nice_max(max(series.failures))
     body: list[str] = []
     _y_axis(body, top, bottom, left, right, ymax)
-    for i, band in enumerate(bands):
+    label_end = [left - 1000.0, left - 1000.0]  # where the last label of each of two rows ends
+    for band in bands:
         if band.end < t0 or band.start > t1:
             continue
         x0, x1 = x(band.start), x(band.end + step)
         w = max(3.0, x1 - x0)
         color = SEVERITY_COLOR.get(band.severity, AXIS_COLOR)
-        ly = top - 26 + (i % 2) * 12
+        label = printable(band.label, 30)
+        row = 0 if label_end[0] <= x0 else 1 if label_end[1] <= x0 else -1
+        ly = top - 26 + max(row, 0) * 14
+        if row >= 0:
+            label_end[row] = x0 + 6.5 * len(label) + 8
+        text = f'<text x="{_n(x0)}" y="{_n(ly + 6)}" font-size="10" fill="{color}">{escape(label)}</text>'
         body.append(
             f'<g class="band"><title>{_t(band.title, 200)}</title>'
             f'<rect x="{_n(x0)}" y="{_n(top)}" width="{_n(w)}" height="{_n(bottom - top)}" fill="{color}" '
             f'fill-opacity="0.13" stroke="{color}" stroke-opacity="0.5"/>'
             f'<rect x="{_n(x0)}" y="{_n(ly - 9)}" width="{_n(w)}" height="3" fill="{color}"/>'
-            f'<text x="{_n(x0)}" y="{_n(ly + 6)}" font-size="10" fill="{color}">{_t(band.label, 30)}</text></g>'
+            f"{text if row >= 0 else ''}</g>"
         )
     bw = (right - left) / len(series.starts)
     gap = 1.0 if bw > 3 else 0.0
@@ -141,11 +147,12 @@ def failures_over_time(series: Series, bands: Sequence[Band], width: int = 960, 
     ticks, fmt = _time_ticks(t0, t1)
     for tick in ticks:
         tx = x(tick)
+        anchor = "end" if tx > right - 40 else "middle"
         body.append(
             f'<line x1="{_n(tx)}" x2="{_n(tx)}" y1="{bottom}" y2="{bottom + 4}" stroke="{AXIS_COLOR}"/>'
         )
         body.append(
-            f'<text x="{_n(tx)}" y="{bottom + 18}" text-anchor="middle" font-size="11" fill="{AXIS_COLOR}">'
+            f'<text x="{_n(tx)}" y="{bottom + 18}" text-anchor="{anchor}" font-size="11" fill="{AXIS_COLOR}">'
             f"{tick.strftime(fmt)}</text>"
         )
     body.append(f'<line x1="{left}" x2="{right}" y1="{bottom}" y2="{bottom}" stroke="{AXIS_COLOR}"/>')

@@ -84,24 +84,35 @@ def attack_findings(findings: list[Finding]) -> list[Finding]:
     return [f for f in findings if f.category in ATTACK_CATEGORIES]
 
 
-def _label(f: Finding) -> str:
-    return f.category.replace("_", " ")
-
-
 def bands(findings: list[Finding], limit: int = MAX_BANDS) -> list[Band]:
-    """The most important attack campaigns (severity, then size) as spans on the time axis."""
-    ranked = sorted(
-        attack_findings(findings),
-        key=lambda f: (SEVERITY_RANK[f.severity], -len(f.compromised_users), -len(f.users), f.id),
-    )
-    out = []
-    for f in ranked:
+    """Attack campaigns as spans on the time axis: overlapping findings of one category merge into
+    one band ("brute force x11"), then the most severe and largest bands are kept."""
+    spans = []
+    for f in attack_findings(findings):
         start, end = parse_time(f.first_seen), parse_time(f.last_seen) or parse_time(f.first_seen)
         if start and end:
-            out.append(Band(_label(f), f.title, start, max(start, end), f.severity, f.id))
-        if len(out) >= limit:
-            break
-    return sorted(out, key=lambda b: b.start)
+            spans.append((f.category, start, max(start, end), f))
+    spans.sort(key=lambda s: (s[0], s[1]))
+    merged: list[list[Any]] = []  # [category, start, end, findings]
+    for cat, start, end, f in spans:
+        if merged and merged[-1][0] == cat and start <= merged[-1][2]:
+            merged[-1][2] = max(merged[-1][2], end)
+            merged[-1][3].append(f)
+        else:
+            merged.append([cat, start, end, [f]])
+    out = []
+    for cat, start, end, group in merged:
+        top = min(group, key=lambda f: (SEVERITY_RANK[f.severity], -len(f.users), f.id))
+        label = cat.replace("_", " ") + (f" \u00d7{len(group)}" if len(group) > 1 else "")
+        title = (
+            top.title
+            if len(group) == 1
+            else f"{len(group)} {cat.replace('_', ' ')} findings, e.g. {top.title}"
+        )
+        out.append(Band(label, title, start, end, top.severity, top.id))
+    rank = {id(b): (SEVERITY_RANK[b.severity], -(b.end - b.start).total_seconds()) for b in out}
+    kept = sorted(out, key=lambda b: rank[id(b)])[:limit]
+    return sorted(kept, key=lambda b: b.start)
 
 
 def targeting(findings: list[Finding], limit: int = TOP) -> list[Targeting]:

@@ -7,7 +7,7 @@
   var all = data.findings;
   var sevOrder = data.severities;
   var CONTROL = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
-  var state = { sev: {}, cat: "", q: "", page: 0, size: 50 };
+  var state = { sev: {}, cat: "", q: "", id: "", page: 0, size: 50 };
   var matching = all;
   var haystacks = null;
   var open = {};
@@ -45,17 +45,20 @@
       (f.incidents || []).join(" ")];
     (f.applications || []).forEach(function (a) { if (a) parts.push(a.id, a.name); });
     (f.locations || []).forEach(function (l) { if (l) parts.push(l.path, l.commit, l.message_id); });
+    if (f.evidence) parts.push(JSON.stringify(f.evidence).slice(0, 5000));
     return parts.filter(function (p) { return p !== undefined && p !== null; }).join("\n").toLowerCase();
   }
 
   function applyFilters() {
     var terms = state.q.toLowerCase().split(/\s+/).filter(Boolean);
+    if (state.id) terms = [];
     if (terms.length && !haystacks) haystacks = all.map(haystack);
     matching = [];
     for (var i = 0; i < all.length; i++) {
       var f = all[i];
       if (!state.sev[f.severity]) continue;
       if (state.cat && f.category !== state.cat) continue;
+      if (state.id && f.id !== state.id) continue;
       var ok = true;
       for (var k = 0; k < terms.length && ok; k++) ok = haystacks[i].indexOf(terms[k]) !== -1;
       if (ok) matching.push(f);
@@ -163,7 +166,7 @@
   var timer = null;
   search.addEventListener("input", function () {
     clearTimeout(timer);
-    timer = setTimeout(function () { state.q = search.value; applyFilters(); }, 150);
+    timer = setTimeout(function () { state.q = search.value; state.id = ""; applyFilters(); }, 150);
   });
   sizeSelect.addEventListener("change", function () { state.size = parseInt(sizeSelect.value, 10) || 50; state.page = 0; render(); });
   document.getElementById("prev").addEventListener("click", function () { state.page -= 1; render(); });
@@ -183,6 +186,7 @@
     var id = link.dataset.finding;
     search.value = id;
     state.q = id;
+    state.id = id;
     state.cat = "";
     catSelect.value = "";
     sevOrder.forEach(function (s) { state.sev[s] = true; });
