@@ -333,3 +333,182 @@ def test_incidents_partition_the_eligible_findings(findings):
             assert x.id in seen
         if x.category in BENIGN_CATEGORIES | {"exposure"}:
             assert x.id not in seen
+
+
+# -- the shapes the cloud detections emit: one app under three ids (registration object, service
+# principal object, appId), app-initiated actions that name the actor only by service principal ----
+def demo_shaped() -> tuple[list[Finding], list[Finding]]:
+    x, y = "nonprod-vertex@kestrel.example", "deborah.rossi@kestrel.example"
+    a_obj, a_sp, a_appid = "128d8e18-aaaa", "04752ad4-aaaa", "09bd6a07-aaaa"
+    b_obj, b_sp, b_appid = "9f3d29bf-bbbb", "16d15bf2-bbbb", "cbd2aa3a-bbbb"
+    boxes = ["denise.patel@kestrel.example", "willie.suzuki@kestrel.example", "gary.ward@kestrel.example"]
+    spray = f(
+        "spray",
+        "password_spray",
+        "critical",
+        "2024-08-12T00:00:00Z",
+        last="2024-08-15T00:00:00Z",
+        detection="spray.distributed",
+        users=[x, "u1@kestrel.example"],
+        compromised_users=[x],
+        source_ips=["108.43.73.152", "68.48.226.246"],
+        evidence={"fingerprint": "fp"},
+    )
+    comp = f(
+        "comp",
+        "account_compromise",
+        "critical",
+        "2024-08-15T08:00:00Z",
+        users=[x],
+        compromised_users=[x],
+        source_ips=["84.95.128.38"],
+        evidence={"attack_finding_ids": [spray.id], "single_factor": True},
+    )
+    cred = f(
+        "cred",
+        "app_credential",
+        "high",
+        "2024-08-16T11:13:21Z",
+        users=[x],
+        source_ips=["84.95.128.38"],
+        evidence={
+            "actor": {"type": "user", "upn": x, "id": "u-x", "name": None},
+            "target": {"type": "Application", "id": a_obj, "name": "meridian-test-app", "app_id": a_appid},
+        },
+        extra={"applications": [{"id": a_obj, "name": "meridian-test-app", "type": "Application"}]},
+    )
+    newapp = f(
+        "newapp",
+        "new_application",
+        "high",
+        "2024-08-16T13:30:14Z",
+        evidence={
+            "actor": {"type": "app", "upn": None, "id": a_sp, "name": "meridian-test-app"},
+            "target": {"type": "Application", "id": b_obj, "name": "ComplianceHelper", "app_id": b_appid},
+        },
+        extra={
+            "applications": [
+                {"id": b_obj, "name": "ComplianceHelper", "type": "Application"},
+                {"id": b_sp, "name": "ComplianceHelper", "type": "ServicePrincipal"},
+            ]
+        },
+    )
+    priv = f(
+        "priv",
+        "privilege_escalation",
+        "high",
+        "2024-08-16T15:31:30Z",
+        users=[y],
+        evidence={
+            "actor": {"type": "user", "upn": None},
+            "target": {"type": "User", "upn": y, "id": "u-y"},
+            "permissions": ["Cloud Application Administrator"],
+        },
+    )
+    graph = f(
+        "graph",
+        "consent_grant",
+        "medium",
+        "2024-08-16T16:19:28Z",
+        users=[y],
+        evidence={
+            "actor": {"type": "user", "upn": y},
+            "target": {
+                "type": "ServicePrincipal",
+                "id": "929b7e08-cccc",
+                "name": "Microsoft Graph",
+                "app_id": None,
+            },
+        },
+        extra={"applications": [{"id": "929b7e08-cccc", "name": "Microsoft Graph"}]},
+    )
+    consent = f(
+        "consent",
+        "consent_grant",
+        "high",
+        "2024-08-16T16:19:28Z",
+        users=[y],
+        evidence={
+            "actor": {"type": "user", "upn": y},
+            "target": {"type": "ServicePrincipal", "id": b_sp, "name": "ComplianceHelper", "app_id": b_appid},
+        },
+        extra={"applications": [{"id": b_sp, "name": "ComplianceHelper", "type": "ServicePrincipal"}]},
+    )
+    role = f(
+        "role",
+        "sensitive_permission",
+        "critical",
+        "2024-08-16T16:19:58Z",
+        users=[y],
+        evidence={
+            "actor": {"type": "user", "upn": y},
+            "permissions": ["full_access_as_app"],
+            "target": {"type": "ServicePrincipal", "id": b_sp, "name": "ComplianceHelper", "app_id": b_appid},
+            "resource": {"id": "4f56c070-dddd", "name": "Office 365 Exchange Online"},
+        },
+        extra={"applications": [{"id": b_sp, "name": "ComplianceHelper", "type": "ServicePrincipal"}]},
+    )
+    mail = f(
+        "mail",
+        "mailbox_access",
+        "high",
+        "2024-08-17T02:00:00Z",
+        last="2024-08-20T00:00:00Z",
+        users=boxes,
+        source_ips=["78.85.66.6"],
+        evidence={
+            "actor": {"type": "application", "app_id": b_appid, "name": "ComplianceHelper"},
+            "target": {"type": "mailboxes", "mailboxes": boxes},
+        },
+        extra={
+            "applications": [{"id": b_appid, "name": "ComplianceHelper", "type": "AppId"}],
+            "mailboxes": boxes,
+        },
+    )
+    s1 = secret("s-aws", "demo/mail/willie.suzuki.mbox", "AKIA…7Q")
+    s2 = secret("s-pw", "demo/mail/denise.patel.mbox", "Su…")
+    chain_ = [spray, comp, cred, newapp, priv, consent, graph, role, mail, s1, s2]
+    benign = [
+        f(
+            f"zoom{i}",
+            "consent_grant",
+            "medium",
+            f"2024-08-{10 + i:02d}T12:00:00Z",
+            users=[f"user{i}@kestrel.example"],
+            evidence={
+                "actor": {"type": "user", "upn": f"user{i}@kestrel.example"},
+                "target": {
+                    "type": "ServicePrincipal",
+                    "id": f"zoom-sp-{i}",
+                    "name": "Zoom",
+                    "app_id": "zoom-app",
+                },
+            },
+            extra={
+                "applications": [
+                    {"id": f"zoom-sp-{i}", "name": "Zoom"},
+                    {"id": "929b7e08-cccc", "name": "Microsoft Graph"},
+                ]
+            },
+        )
+        for i in range(5)
+    ]
+    return chain_, benign
+
+
+def test_demo_shaped_chain_links_across_app_ids():
+    chain_, benign = demo_shaped()
+    incidents = build_incidents(benign + chain_)
+    inc = next(i for i in incidents if chain_[0].id in i.finding_ids)
+    assert set(inc.finding_ids) == {x.id for x in chain_}
+    assert not {x.id for x in benign} & set(inc.finding_ids)
+    assert [a["name"] for a in inc.entities["applications"]] == ["ComplianceHelper", "meridian-test-app"]
+    assert inc.entities["mailboxes"] == sorted(chain_[8].extra["mailboxes"])
+    assert sorted(s["redacted"] for s in inc.entities["secrets"]) == ["AKIA…7Q", "Su…"]
+    text = " ".join(inc.story)
+    assert 'created the app "ComplianceHelper"' in text and "Microsoft Graph" not in text
+    assert 'granted "ComplianceHelper" full_access_as_app' in text
+    consent = next(a for a in inc.actions if a.text.startswith("Revoke the consents"))
+    assert consent.targets == ["ComplianceHelper"]
+    zoom = {i.id for i in incidents for x in benign if x.id in i.finding_ids}
+    assert len(zoom) == 1  # the five Zoom consents are one (separate) story: same app

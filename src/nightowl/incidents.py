@@ -65,6 +65,19 @@ INCIDENT_MIN_SEVERITY = "medium"  # a component made only of low/info findings i
 
 # Microsoft first-party resource apps (Graph 00000003-0000-0000-c000-..., Exchange 00000002-0000-0ff1-ce00-...).
 _FIRST_PARTY_APP = re.compile(r"^0000000[0-9a-f]-0000-(?:0000-c000|0ff1-ce00)-000000000000$")
+# ...and by name, because audit records name a tenant's own service principal object for them.
+FIRST_PARTY_NAMES = frozenset(
+    {
+        "microsoft graph",
+        "office 365 exchange online",
+        "windows azure active directory",
+        "office 365 sharepoint online",
+        "microsoft teams services",
+        "azure active directory powershell",
+        "microsoft azure cli",
+    }
+)
+_APP_TYPES = frozenset({"app", "application", "serviceprincipal", "service_principal", "appid"})
 _ATTACK_WORDS = {
     "password_spray": "password spray",
     "brute_force": "brute force",
@@ -215,8 +228,14 @@ def parse_time(value: str | None) -> datetime | None:
     return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
-def applications(f: Finding) -> list[dict[str, str]]:
-    """The ``applications`` extra field as [{id, name}] (tolerates strings and odd shapes)."""
+def first_party(app_id: str, name: str) -> bool:
+    """Microsoft's own resource apps (Graph, Exchange Online, ...): every consent points at them."""
+    return bool(_FIRST_PARTY_APP.match(app_id)) or name.strip().lower() in FIRST_PARTY_NAMES
+
+
+def applications(f: Finding, include_first_party: bool = False) -> list[dict[str, str]]:
+    """The ``applications`` extra field as [{id, name}] (tolerates strings and odd shapes),
+    without Microsoft's resource apps unless asked."""
     out = []
     for app in f.extra.get("applications") or []:
         if isinstance(app, dict):
@@ -224,13 +243,16 @@ def applications(f: Finding) -> list[dict[str, str]]:
             name = str(app.get("name") or app.get("displayName") or app_id)
         else:
             app_id, name = str(app).lower(), str(app)
-        if app_id or name:
+        if (app_id or name) and (include_first_party or not first_party(app_id, name)):
             out.append({"id": app_id or name.lower(), "name": name})
     return out
 
 
 def _actor_values(value: Any) -> Iterable[tuple[str, str]]:
-    """(kind, value) pairs from evidence.actor / evidence.target (a UPN, an app dict, a list)."""
+    """(kind, value) pairs from evidence.actor / evidence.target: ``account`` (a UPN), ``app`` (an
+    application / service principal object id or appId) and ``appname`` (its display name, which
+    links the app registration, its service principal and its appId when the records name them
+    by different ids)."""
     if isinstance(value, str):
         if "@" in value or "\\" in value:
             yield "account", value.lower()
@@ -238,9 +260,18 @@ def _actor_values(value: Any) -> Iterable[tuple[str, str]]:
         for key in ("upn", "userPrincipalName", "user"):
             if isinstance(value.get(key), str) and value[key]:
                 yield "account", value[key].lower()
-        for key in ("app_id", "appId"):
-            if isinstance(value.get(key), str) and value[key]:
-                yield "app", value[key].lower()
+        kind = str(value.get("type") or "").lower()
+        name = value.get("name") if isinstance(value.get("name"), str) else ""
+        app_ids = [value.get(k) for k in ("app_id", "appId")]
+        if kind in _APP_TYPES:
+            app_ids.append(value.get("id"))
+        app_ids = [str(a).lower() for a in app_ids if isinstance(a, str) and a]
+        if first_party(app_ids[0] if app_ids else "", name or ""):
+            return
+        for app_id in app_ids:
+            yield "app", app_id
+        if name and (kind in _APP_TYPES or app_ids):
+            yield "appname", name.strip().lower()
     elif isinstance(value, list):
         for item in value[:50]:
             yield from _actor_values(item)
@@ -273,15 +304,16 @@ def linking_entities(f: Finding) -> set[tuple[str, str]]:
         if f.category == "mailbox_access" and key == "target":  # the mailbox owner: a victim
             continue
         for kind, value in _actor_values(f.evidence.get(key)):
-            if kind == "app":
-                ents.add(("app", value))
-            else:
+            if kind == "account":
                 accounts.add(value)
+            else:
+                ents.add((kind, value))
     ents |= {("account", a.lower()) for a in accounts if a}
     ents |= {("ip", ip) for ip in f.source_ips if _meaningful_ip(ip)}
     for app in applications(f):
-        if not _FIRST_PARTY_APP.match(app["id"]):
-            ents.add(("app", app["id"]))
+        ents.add(("app", app["id"]))
+        if app["name"] and app["name"].lower() != app["id"]:
+            ents.add(("appname", app["name"].strip().lower()))
     fps = f.evidence.get("fingerprints")
     for fp in [f.evidence.get("fingerprint"), *(fps if isinstance(fps, list) else [])]:
         if isinstance(fp, str) and fp:
@@ -421,11 +453,11 @@ def _incident(group: list[Finding], names: dict[str, str]) -> Incident:
 def _entities(group: list[Finding], names: dict[str, str]) -> dict[str, Any]:
     attacks = [f for f in group if f.category in ATTACK_CATEGORIES]
     compromised = sorted({u for f in group for u in f.compromised_users})
-    apps: dict[str, str] = {}
+    apps: dict[str, dict[str, str]] = {}  # by name: an app registration and its service principal are one app
     for f in group:
         for app in applications(f):
-            if not _FIRST_PARTY_APP.match(app["id"]):
-                apps.setdefault(app["id"], names.get(app["id"], app["name"]))
+            name = names.get(app["id"], app["name"])
+            apps.setdefault(name.strip().lower(), {"id": app["id"], "name": name})
     accounts = sorted(
         {
             a
@@ -450,7 +482,7 @@ def _entities(group: list[Finding], names: dict[str, str]) -> dict[str, Any]:
         "targeted_accounts": sorted({u for f in attacks for u in f.users}),
         "compromised_accounts": compromised,
         "accounts": accounts,
-        "applications": [{"id": k, "name": v} for k, v in sorted(apps.items(), key=lambda kv: kv[1].lower())],
+        "applications": [apps[k] for k in sorted(apps)],
         "source_ips": sorted({ip for f in group for ip in f.source_ips}),
         "fingerprints": fps,
         "mailboxes": boxes,
@@ -498,11 +530,16 @@ def _plural(n: int, word: str, plural: str | None = None) -> str:
 def target_apps(f: Finding) -> list[dict[str, str]]:
     """The applications a finding acted *on*: its ``applications`` minus Microsoft's resources and,
     except for mailbox reads (where the app is the reader), minus the app that acted."""
-    apps = [a for a in applications(f) if not _FIRST_PARTY_APP.match(a["id"])]
-    if f.category == "mailbox_access":
-        return apps
-    actors = {v for k, v in _actor_values(f.evidence.get("actor")) if k == "app"}
-    return [a for a in apps if a["id"] not in actors] or apps
+    apps = applications(f)
+    if f.category != "mailbox_access":
+        actor = {(k, v) for k, v in _actor_values(f.evidence.get("actor")) if k != "account"}
+        apps = [
+            a for a in apps if ("app", a["id"]) not in actor and ("appname", a["name"].lower()) not in actor
+        ] or apps
+    seen: dict[str, dict[str, str]] = {}
+    for a in apps:
+        seen.setdefault(a["name"].strip().lower(), a)
+    return list(seen.values())
 
 
 def _app_label(f: Finding, names: dict[str, str]) -> str:
