@@ -343,12 +343,18 @@ class _UnionFind:
 
 
 # -- secrets in mail ---------------------------------------------------------------------------------
-def secret_mailboxes(f: Finding, owners: set[str]) -> set[str]:
-    """Which of ``owners`` (mailbox UPNs) a secret was found in: a ``mailbox`` key, the UPN in the
-    path (``mail/alice@corp.example.mbox``), or a path part named after the local part (``alice.mbox``)."""
-    by_local: dict[str, set[str]] = defaultdict(set)
+def by_local_part(owners: Iterable[str]) -> dict[str, set[str]]:
+    index: dict[str, set[str]] = defaultdict(set)
     for owner in owners:
-        by_local[owner.split("@")[0]].add(owner)
+        index[owner.split("@")[0]].add(owner)
+    return index
+
+
+def secret_mailboxes(f: Finding, owners: set[str], index: dict[str, set[str]] | None = None) -> set[str]:
+    """Which of ``owners`` (mailbox UPNs) a secret was found in: a ``mailbox`` key, the UPN in the
+    path (``mail/alice@corp.example.mbox``), or a path part named after the local part (``alice.mbox``).
+    ``index`` is :func:`by_local_part` of ``owners``, when the caller checks many secrets."""
+    by_local = by_local_part(owners) if index is None else index
     found: set[str] = set()
     locations = f.extra.get("locations") or []
     candidates = [f.extra.get("mailbox")] + [loc.get("mailbox") for loc in locations if isinstance(loc, dict)]
@@ -393,11 +399,15 @@ def build_incidents(findings: list[Finding], max_shared: int = DEFAULT_MAX_SHARE
     owners_of = [{m for f in g if f.category == "mailbox_access" for m in mailboxes(f)} for g in components]
     all_owners = set().union(*owners_of) if owners_of else set()
     if secrets and all_owners:
+        index = by_local_part(all_owners)
+        holders_of: dict[str, list[int]] = defaultdict(list)
+        for k, owners in enumerate(owners_of):
+            for owner in owners:
+                holders_of[owner].append(k)
         for s in secrets:
-            hit = secret_mailboxes(s, all_owners)
-            for g, owners in zip(components, owners_of, strict=True):
-                if hit & owners:
-                    g.append(s)
+            hit = secret_mailboxes(s, all_owners, index)
+            for k in sorted({k for owner in hit for k in holders_of[owner]}):
+                components[k].append(s)
     names = app_names(findings)
     incidents = [_incident(g, names) for g in components]
     return sorted(incidents, key=lambda i: (SEVERITY_RANK[i.severity], _sort_time(i.first_seen), i.id))

@@ -18,6 +18,7 @@ import hashlib
 import os
 import tempfile
 from collections import Counter
+from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -62,8 +63,9 @@ def _csp_hash(text: str) -> str:
 
 
 def redacted_dict(f: Finding) -> dict[str, Any]:
-    """The finding as the contract dict, with any plaintext a secret finding might carry removed."""
-    data = f.to_dict()
+    """The finding as the contract dict (shallow: it is serialised at once, never mutated), with any
+    plaintext a secret finding might carry removed."""
+    data = {fl.name: getattr(f, fl.name) for fl in fields(f) if fl.name != "extra"} | f.extra
     if f.category != "secret":
         return data
     data = {k: v for k, v in data.items() if k not in PLAINTEXT_KEYS}
