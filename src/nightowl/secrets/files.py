@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import stat
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -212,7 +213,15 @@ def _zip(
             try:
                 with zf.open(info) as fh:
                     data = fh.read(limits.zip_max_member_size + 1)  # never trust the declared size
-            except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError) as exc:
+            except (
+                zipfile.BadZipFile,
+                zlib.error,
+                OSError,
+                RuntimeError,
+                NotImplementedError,
+                EOFError,
+                ValueError,
+            ) as exc:
                 yield Problem(member, f"unreadable zip member: {exc}")
                 continue
             if len(data) > limits.zip_max_member_size:

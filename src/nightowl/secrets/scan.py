@@ -69,6 +69,17 @@ def _setup(engine: Engine, show: bool, limits: WalkLimits) -> None:
     _ENGINE, _SHOW, _LIMITS = engine, show, limits
 
 
+def _worker_init() -> None:
+    """A forked worker must not share the parent's cat-file pipes: start its own."""
+    _CATS.clear()
+
+
+def _close_cats() -> None:
+    for cat in _CATS.values():
+        cat.close()
+    _CATS.clear()
+
+
 def _scan_bytes(data: bytes, rel: str, line_offset: int = 0) -> list[HitTuple]:
     assert _ENGINE is not None
     out = []
@@ -180,7 +191,7 @@ class _Runner:
                 yield fn(t)
             return
         if self.pool is None:
-            self.pool = mp.get_context("fork").Pool(self.jobs)
+            self.pool = mp.get_context("fork").Pool(self.jobs, initializer=_worker_init)
         yield from self.pool.imap_unordered(fn, tasks)
 
     def close(self) -> None:
@@ -254,6 +265,7 @@ def scan_paths(
             )
     finally:
         runner.close()
+        _close_cats()
     res.seconds = time.perf_counter() - started
     return res
 

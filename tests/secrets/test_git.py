@@ -1,0 +1,136 @@
+"""Git history: each blob scanned once, findings attributed to the commits that introduced them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from tests.conftest import dataset
+
+from nightowl.secrets.git import read_history
+from nightowl.secrets.scan import ScanOptions, scan_paths
+
+KEY = "AKIA" + "Q3RZ7XKW2MPL5VNT"  # fake, documented AWS access key id shape
+
+
+def git(repo: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@x", "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(repo.parent)}  # fmt: skip
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env
+    ).stdout.strip()
+
+
+def commit(repo: Path, files: dict[str, str | None], msg: str, date: str) -> str:
+    for name, text in files.items():
+        p = repo / name
+        if text is None:
+            p.unlink()
+            git(repo, "rm", "-q", name)
+        else:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_text(text)
+            git(repo, "add", name)
+    os.environ["GIT_AUTHOR_DATE"] = os.environ["GIT_COMMITTER_DATE"] = date
+    try:
+        git(repo, "commit", "-q", "-m", msg)
+    finally:
+        del os.environ["GIT_AUTHOR_DATE"], os.environ["GIT_COMMITTER_DATE"]
+    return git(repo, "rev-parse", "HEAD")
+
+
+@pytest.fixture
+def repo(tmp_path) -> tuple[Path, dict[str, str]]:
+    """main: add key in app.py, remove it, re-add it; branch feature: key in deploy/ci.yml."""
+    r = tmp_path / "repo"
+    r.mkdir()
+    git(r, "init", "-q", "-b", "main")
+    c = {}
+    c["init"] = commit(r, {"README.md": "hello\n"}, "init", "2024-01-01T00:00:00Z")
+    c["add"] = commit(r, {"app.py": f'# app\nAWS_KEY = "{KEY}"\n'}, "add key", "2024-01-02T00:00:00Z")
+    c["remove"] = commit(
+        r, {"app.py": "# app\nAWS_KEY = os.environ['AWS_KEY']\n"}, "remove", "2024-01-03T00:00:00Z"
+    )
+    git(r, "checkout", "-q", "-b", "feature", c["init"])
+    c["branch"] = commit(r, {"deploy/ci.yml": f"env:\n  key: {KEY}\n"}, "ci", "2024-01-04T00:00:00Z")
+    git(r, "checkout", "-q", "main")
+    c["readd"] = commit(r, {"app.py": f'# app\nAWS_KEY = "{KEY}"\n'}, "re-add", "2024-01-05T00:00:00Z")
+    c["edit"] = commit(r, {"app.py": f'# app v2\n\nAWS_KEY = "{KEY}"\n'}, "edit", "2024-01-06T00:00:00Z")
+    return r, c
+
+
+def test_one_finding_with_first_introducing_commit_per_path(repo):
+    r, c = repo
+    res = scan_paths([str(r)], ScanOptions(jobs=1))
+    (finding,) = [s for s in res.secrets.values() if s.rule.id == "aws.access-key-id"]
+    locs = [
+        (loc["path"].split("repo/", 1)[1], loc["line"], loc["commit"]) for loc in finding.sorted_locations()
+    ]
+    assert locs == [("app.py", 2, c["add"]), ("deploy/ci.yml", 2, c["branch"])]
+    assert res.inputs[0]["format"] == "git"
+
+
+def test_each_blob_is_read_once(repo):
+    r, _ = repo
+    hist = read_history(r)
+    assert len(hist.blobs) == len(set(hist.blobs))
+    # app.py with the key appears in two commits ("add" and "re-add") but is one blob, listed once
+    key_blobs = [oid for oid, where in hist.blobs.items() if any(p == "app.py" for p, _ in where)]
+    assert len(key_blobs) == 3  # with key, without key, edited with key
+    res = scan_paths([str(r)], ScanOptions(jobs=1))
+    assert res.blobs == len(hist.blobs)
+
+
+def test_parallel_scan_gives_the_same_answer(repo, monkeypatch):
+    from nightowl.secrets import scan
+
+    r, _ = repo
+    monkeypatch.setattr(scan, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(scan, "BATCH_ITEMS", 1)
+    one = scan_paths([str(r)], ScanOptions(jobs=1))
+    two = scan_paths([str(r)], ScanOptions(jobs=2))
+    a = {k: v.sorted_locations() for k, v in one.secrets.items()}
+    b = {k: v.sorted_locations() for k, v in two.secrets.items()}
+    assert a == b
+
+
+def test_gitleaks_small_repository(tmp_path):
+    bundle = dataset("secrets/gitleaks_small_repo.bundle")
+    expected = json.loads(dataset("secrets/gitleaks_small_repo.expected.json").read_text())[
+        "expected_findings"
+    ]
+    dest = tmp_path / "small"
+    subprocess.run(["git", "clone", "-q", str(bundle), str(dest)], check=True)
+    res = scan_paths([str(dest)], ScanOptions(jobs=1))
+    aws = [s for s in res.secrets.values() if s.rule.id == "aws.access-key-id"]
+    assert len(aws) == 1  # one deduplicated finding
+    locs = {
+        (loc["path"].split("small/", 1)[1], loc["line"], loc["commit"]) for loc in aws[0].locations.values()
+    }
+    for e in expected:
+        assert (e["file"], e["line"], e["commit"]) in locs
+    first = aws[0].sorted_locations()[0]
+    assert first["commit"] == "1b6da43b82b22e4eaa10bcf8ee591e91abbfc587"
+
+
+def test_broken_repository_is_a_problem_not_a_crash(repo):
+    r, _ = repo
+    objects = r / ".git" / "objects"
+    for d in objects.iterdir():
+        if len(d.name) == 2:
+            for f in d.iterdir():
+                f.write_bytes(b"garbage")
+    res = scan_paths([str(r)], ScanOptions(jobs=1))
+    assert res.secrets == {}
+    assert res.problems and all("git" in p.reason for p in res.problems)
+
+
+def test_empty_repository(tmp_path):
+    r = tmp_path / "empty"
+    r.mkdir()
+    git(r, "init", "-q")
+    res = scan_paths([str(r)], ScanOptions(jobs=1))
+    assert res.secrets == {} and res.problems == [] and res.blobs == 0
