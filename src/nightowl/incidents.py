@@ -410,15 +410,26 @@ def build_incidents(findings: list[Finding], max_shared: int = DEFAULT_MAX_SHARE
                 components[k].append(s)
     names = app_names(findings)
     incidents = [_incident(g, names) for g in components]
-    return sorted(incidents, key=lambda i: (SEVERITY_RANK[i.severity], _sort_time(i.first_seen), i.id))
+    # most severe first; among equals the longest chain (a whole attack story before a lone app's reads)
+    return sorted(
+        incidents, key=lambda i: (SEVERITY_RANK[i.severity], -len(i.stages), _sort_time(i.first_seen), i.id)
+    )
 
 
 def app_names(findings: Iterable[Finding]) -> dict[str, str]:
+    """id -> display name, from every place a finding names an app (mailbox reads carry only the appId;
+    a consent on the same app names it beside its appId)."""
     names: dict[str, str] = {}
     for f in findings:
         for app in applications(f):
-            if app["name"] and app["name"] != app["id"]:
+            if app["name"] and app["name"].lower() != app["id"]:
                 names.setdefault(app["id"], app["name"])
+        for key in ("actor", "target"):
+            value = f.evidence.get(key)
+            if isinstance(value, dict) and isinstance(value.get("name"), str) and value["name"]:
+                for id_key in ("app_id", "appId", "id"):
+                    if isinstance(value.get(id_key), str) and value[id_key]:
+                        names.setdefault(value[id_key].lower(), value["name"])
     return names
 
 
@@ -512,8 +523,11 @@ def _title(group: list[Finding], ents: dict[str, Any]) -> str:
     if comp:
         who = comp[0] + (f" and {len(comp) - 1} more" if len(comp) > 1 else "")
         head = f"{head} compromised {who}" if head else f"Compromise of {who}"
-    elif not head:
-        head = sorted(group, key=lambda f: SEVERITY_RANK[f.severity])[0].title
+    elif not head:  # no attack or compromise in it: name it by its most severe finding
+        top = min(group, key=lambda f: (SEVERITY_RANK[f.severity], _sort_time(f.first_seen), f.id))
+        head = top.title
+        post = [p for p in post if p != STAGES[stage_of(top)].lower()]
+        return head + (f"; {_join(post)}" if post else "")
     return head + (f"; then {_join(post)}" if post else "")
 
 
@@ -557,16 +571,6 @@ def _app_label(f: Finding, names: dict[str, str]) -> str:
     return _join([f'"{a}"' for a in dict.fromkeys(apps)]) or "an application"
 
 
-def _permissions(f: Finding) -> str:
-    for key in ("permissions", "permission", "roles", "role", "scopes", "scope"):
-        value = f.evidence.get(key) or f.extra.get(key)
-        if isinstance(value, list) and value:
-            return _join([str(v) for v in value[:4]])
-        if isinstance(value, str) and value:
-            return value
-    return ""
-
-
 # -- the story ---------------------------------------------------------------------------------------------
 def story(group: list[Finding], ents: dict[str, Any], names: dict[str, str]) -> list[str]:
     """A few plain sentences a CISO reads in a minute (values are attacker text: render escaped)."""
@@ -590,7 +594,11 @@ def story(group: list[Finding], ents: dict[str, Any], names: dict[str, str]) -> 
         out.append(f"The password of {_accounts_phrase(ents['compromised_accounts'], comps)} was confirmed.")
     post = _post_compromise(group, names)
     if post:
-        lead = "The attacker then " if out else "The attacker "
+        lead = (
+            "The attacker then "
+            if out
+            else "An actor not linked to any password attack or compromise in these findings "
+        )
         out.append(lead + _join(post) + ".")
     n_secrets = len(ents["secrets"])
     if n_secrets:
@@ -631,37 +639,85 @@ def _accounts_phrase(accounts: list[str], comps: list[Finding]) -> str:
     return text
 
 
-def _post_compromise(group: list[Finding], names: dict[str, str]) -> list[str]:
-    by_cat: dict[str, list[Finding]] = defaultdict(list)
-    for f in sorted(group, key=lambda f: _sort_time(f.first_seen)):
-        by_cat[f.category].append(f)
-    parts: list[str] = []
-    for f in by_cat.get("app_credential", []):
-        parts.append(f"added a credential to the app {_app_label(f, names)}")
-    for f in by_cat.get("new_application", []):
-        parts.append(f"created the app {_app_label(f, names)}")
-    for f in by_cat.get("privilege_escalation", []):
-        targets = [v for k, v in _actor_values(f.evidence.get("target")) if k == "account"]
-        role = _permissions(f)
-        parts.append(
-            f"gave {_join(targets[:2]) or 'an account'} {role or 'an administrative role'}"
-            if targets or role
-            else f.title[:1].lower() + f.title[1:]
+def _phrase(cat: str, fs: list[Finding], names: dict[str, str], given: set[tuple[str, str]]) -> str:
+    """One clause of the story for consecutive findings of one category (subject: the attacker)."""
+    apps = _join(list(dict.fromkeys(_app_label(f, names) for f in fs)))
+    if cat == "app_credential":
+        return f"added {'a credential' if len(fs) == 1 else 'credentials'} to the app {apps}"
+    if cat == "new_application":
+        return f"created the app {apps}"
+    if cat == "consent_grant":
+        who = list(
+            dict.fromkeys(
+                v
+                for f in fs
+                for v in (
+                    [v for k, v in _actor_values(f.evidence.get("actor")) if k == "account"] or f.users[:1]
+                )
+            )
         )
-    for f in by_cat.get("consent_grant", []):
-        who = [v for k, v in _actor_values(f.evidence.get("actor")) if k == "account"] or f.users[:1]
-        parts.append(f"had {_join(who[:2]) or 'a user'} consent to {_app_label(f, names)}")
-    for f in by_cat.get("sensitive_permission", []):
-        perm = _permissions(f)
-        parts.append(f"granted {_app_label(f, names)} {perm or 'a sensitive permission'}")
-    boxes = {m for f in by_cat.get("mailbox_access", []) for m in mailboxes(f)}
-    if by_cat.get("mailbox_access"):
-        apps = _join(sorted({_app_label(f, names) for f in by_cat["mailbox_access"]}))
-        parts.append(f"read {_plural(len(boxes), 'mailbox', 'mailboxes')} through {apps}")
-    for cat, fs in by_cat.items():
-        if CATEGORY_STAGE.get(cat, "other") == "other":
-            parts.extend(f.title[:1].lower() + f.title[1:] for f in fs[:2])
-    return parts
+        return f"had {_join(who[:2]) or 'a user'} consent to {apps}"
+    if cat == "sensitive_permission":
+        perms = list(dict.fromkeys(p for f in fs for p in _permission_list(f)))
+        return f"granted {apps} {_join(perms[:4]) or 'a sensitive permission'}"
+    if cat == "mailbox_access":
+        boxes = {m for f in fs for m in mailboxes(f)}
+        return f"read {_plural(len(boxes), 'mailbox', 'mailboxes')} through {apps}"
+    if cat == "privilege_escalation":
+        clauses = []
+        for f in fs:
+            targets = [v for k, v in _actor_values(f.evidence.get("target")) if k == "account"]
+            who = _join(targets[:2]) or "an account"
+            role = _role(f)
+            fresh = [(t, role) for t in targets if (t, role) not in given]
+            if targets and role and not fresh:
+                continue  # already told: "created X and gave it the role"
+            given.update((t, role) for t in targets)
+            if f.evidence.get("created"):
+                clauses.append(
+                    f"created the account {who}" + (f" and gave it the {role} role" if role else "")
+                )
+            elif role:
+                clauses.append(f"gave {who} the {role} role")
+            else:
+                clauses.append(f.title[:1].lower() + f.title[1:])
+        return _join(clauses)
+    return _join([f.title[:1].lower() + f.title[1:] for f in fs[:2]])
+
+
+def _role(f: Finding) -> str:
+    for value in (f.evidence.get("role"), f.evidence.get("roles")):
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, dict) and isinstance(item.get("name"), str) and item["name"]:
+                return item["name"]
+            if isinstance(item, str) and item:
+                return item
+    return ""
+
+
+def _permission_list(f: Finding) -> list[str]:
+    for key in ("permissions", "permission", "scopes", "scope"):
+        value = f.evidence.get(key) or f.extra.get(key)
+        if isinstance(value, list):
+            return [str(v) for v in value if v]
+        if isinstance(value, str) and value:
+            return [value]
+    return []
+
+
+def _post_compromise(group: list[Finding], names: dict[str, str]) -> list[str]:
+    """What happened after the compromise, in time order; consecutive findings of one kind make one clause."""
+    runs: list[tuple[str, list[Finding]]] = []
+    for f in sorted(group, key=lambda f: (_sort_time(f.first_seen), f.id)):
+        if f.category in ATTACK_CATEGORIES or f.category in ("account_compromise", "secret"):
+            continue
+        if runs and runs[-1][0] == f.category:
+            runs[-1][1].append(f)
+        else:
+            runs.append((f.category, [f]))
+    given: set[tuple[str, str]] = set()
+    parts = [_phrase(cat, fs, names, given) for cat, fs in runs]
+    return [p for p in dict.fromkeys(parts) if p]
 
 
 # -- what to do ---------------------------------------------------------------------------------------------
@@ -722,7 +778,7 @@ def recommended_actions(group: list[Finding], ents: dict[str, Any], names: dict[
     if ents["mailboxes"]:
         actions.append(
             Action(
-                f"Treat the {_plural(len(ents['mailboxes']), 'mailbox', 'mailboxes')} the attacker read as "
+                f"Treat the {_plural(len(ents['mailboxes']), 'mailbox', 'mailboxes')} read in this incident as "
                 "disclosed: tell their owners, export and scan them for secrets (nightowl secrets), and "
                 "review what was read (MailItemsAccessed).",
                 ents["mailboxes"],
@@ -731,8 +787,8 @@ def recommended_actions(group: list[Finding], ents: dict[str, Any], names: dict[
     if ents["secrets"]:
         actions.append(
             Action(
-                "Rotate every secret found in the mail the attacker read, then check its provider's logs for use "
-                "since the first mailbox access.",
+                "Rotate every secret found in the mail read in this incident, then check its provider's logs for "
+                "use since the first mailbox access.",
                 [f"{s['rule']}: {s['redacted']}" for s in ents["secrets"]],
             )
         )

@@ -135,17 +135,19 @@ def test_report_from_store_has_hourly_failures_and_networks(tmp_path):
     html, _, _ = make_report([str(path)], tmp_path / "s.duckdb", "t")
     assert "Failed sign-ins over time, campaigns marked" in html
     ts = html.split('class="chart timeseries"', 1)[1].split("</svg>", 1)[0]
-    bars = re.findall(r'<rect class="bar" [^>]*height="([\d.]+)"', ts)
-    assert len(bars) == 50 and all(float(h) > 0 for h in bars)  # 300 failures over 50 hours
+    bars = re.findall(r'<rect class="bar attack" [^>]*height="([\d.]+)"', ts)
+    assert len(bars) == 50 and all(float(h) > 0 for h in bars)  # 300 failures over 50 hours, all the attack's
+    assert 'class="bar other"' not in ts
     assert ts.count('<g class="band">') >= 2  # the spray and the brute forces marked
     assert "Residential ISP A" in html and "Corp Office" not in html  # the attack's sources only
 
 
 def test_sign_in_series_fills_gaps_and_picks_buckets(tmp_path):
     with spray_store(tmp_path / "s.duckdb") as st:
-        series = sign_in_series(st)
+        series = sign_in_series(st, chain()[0].source_ips[:20])
         assert series is not None and series.bucket_seconds == 3600
         assert len(series.starts) == 72 and sum(series.failures) == 300 and sum(series.successes) == 72
+        assert sum(series.attack_failures) == 160  # k % 40 < 20 for 160 of the 300 attempts
         data = from_store(st, chain())
         assert [r.label for r in data.by_country] == ["US", "DE", "BR"]
         assert sum(r.sources for r in data.by_asn) == 40

@@ -24,6 +24,7 @@ SEVERITY_COLOR = {
     "info": "#8a8f98",
 }
 FAIL_COLOR = "#c0392b"
+OTHER_FAIL_COLOR = "#b8c2cc"
 OK_COLOR = "#2e7d32"
 TARGET_COLOR = "#9aa5b1"
 AXIS_COLOR = "#667085"
@@ -134,15 +135,23 @@ def failures_over_time(series: Series, bands: Sequence[Band], width: int = 960, 
     bw = (right - left) / len(series.starts)
     gap = 1.0 if bw > 3 else 0.0
     bars = []
-    for start, value in zip(series.starts, series.failures, strict=True):
-        if not value:
+    width_bar = _n(max(0.8, bw - gap))
+    for start, total, attack in zip(series.starts, series.failures, series.attack_failures, strict=True):
+        if not total:
             continue
-        h = max(1.0, (bottom - top) * value / ymax)
-        bars.append(
-            f'<rect class="bar" x="{_n(x(start))}" y="{_n(bottom - h)}" width="{_n(max(0.8, bw - gap))}" '
-            f'height="{_n(h)}" fill="{FAIL_COLOR}"><title>{start:%Y-%m-%d %H:%M} UTC: '
-            f"{_fmt(value)} failed</title></rect>"
-        )
+        h_total = max(1.0, (bottom - top) * total / ymax)
+        h_attack = min(h_total, max(1.0, (bottom - top) * attack / ymax)) if attack else 0.0
+        tip = f"<title>{start:%Y-%m-%d %H:%M} UTC: {_fmt(total)} failed, {_fmt(attack)} from attack sources</title>"
+        if h_total - h_attack > 0.05:
+            bars.append(
+                f'<rect class="bar other" x="{_n(x(start))}" y="{_n(bottom - h_total)}" width="{width_bar}" '
+                f'height="{_n(h_total - h_attack)}" fill="{OTHER_FAIL_COLOR}">{tip}</rect>'
+            )
+        if h_attack:
+            bars.append(
+                f'<rect class="bar attack" x="{_n(x(start))}" y="{_n(bottom - h_attack)}" width="{width_bar}" '
+                f'height="{_n(h_attack)}" fill="{FAIL_COLOR}">{tip}</rect>'
+            )
     body.append(f'<g class="bars">{"".join(bars)}</g>')
     ticks, fmt = _time_ticks(t0, t1)
     for tick in ticks:
@@ -159,7 +168,7 @@ def failures_over_time(series: Series, bands: Sequence[Band], width: int = 960, 
     unit = {3600: "hour", 21600: "6 hours", 86400: "day"}.get(series.bucket_seconds, "bucket")
     body.append(
         f'<text x="{left}" y="{height - 2}" font-size="11" fill="{AXIS_COLOR}">failed sign-ins per {unit}, UTC'
-        "; shaded: attack campaigns</text>"
+        "; red: from the attack's sources, grey: other failures; shaded: attack campaigns</text>"
     )
     return _svg(
         width, height, f"Failed sign-ins per {unit} with {len(bands)} campaigns marked", body, "timeseries"

@@ -33,6 +33,7 @@ class Series:
     starts: list[datetime]
     failures: list[int]
     successes: list[int]
+    attack_failures: list[int]  # part of ``failures`` that came from the attack's sources
 
 
 @dataclass
@@ -169,34 +170,42 @@ def bucket_for(span: timedelta) -> int:
     return 86400
 
 
-def sign_in_series(store: Store) -> Series | None:
-    """Failed and successful sign-ins per hour (6 hours or a day for long spans), gaps filled with zero."""
-    first, last = store.con.execute("SELECT min(time), max(time) FROM auth_events").fetchone()
+def sign_in_series(store: Store, attack_ips: list[str] | None = None) -> Series | None:
+    """Failed and successful sign-ins per hour (6 hours or a day for long spans), gaps filled with zero;
+    ``attack_failures``: the failures from the attack's own sources (``attack_ips``)."""
+    first, last = store.con.execute("SELECT min(time), max(time) FROM auth_events").fetchall()[0]
     if first is None:
         return None
     seconds = bucket_for(last - first)
-    rows = store.con.execute(
-        f"""SELECT time_bucket(INTERVAL '{seconds} seconds', time) AS b,
-                   count(*) FILTER (WHERE status_id = 2) AS failures,
-                   count(*) FILTER (WHERE status_id = 1) AS successes
-            FROM auth_events WHERE time IS NOT NULL GROUP BY 1 ORDER BY 1"""
-    ).fetchall()
-    by_bucket = {b: (fl, ok) for b, fl, ok in rows}
-    start, end = rows[0][0], rows[-1][0]
-    starts, failures, successes = [], [], []
-    t = start
+    store.con.register("_attack_ips", pa.table({"ip": pa.array(sorted(set(attack_ips or [])), pa.string())}))
+    try:
+        rows = store.con.execute(
+            f"""SELECT time_bucket(INTERVAL '{seconds} seconds', e.time) AS b,
+                       count(*) FILTER (WHERE e.status_id = 2) AS failures,
+                       count(*) FILTER (WHERE e.status_id = 1) AS successes,
+                       count(*) FILTER (WHERE e.status_id = 2 AND a.ip IS NOT NULL) AS attack_failures
+                FROM auth_events e LEFT JOIN _attack_ips a ON e.src_endpoint_ip = a.ip
+                WHERE e.time IS NOT NULL GROUP BY 1 ORDER BY 1"""
+        ).fetchall()
+    finally:
+        store.con.unregister("_attack_ips")
+    by_bucket = {b: (fl, ok, att) for b, fl, ok, att in rows}
+    series = Series(seconds, [], [], [], [])
+    t, end = rows[0][0], rows[-1][0]
     while t <= end:
-        fl, ok = by_bucket.get(t, (0, 0))
-        starts.append(t.replace(tzinfo=UTC) if t.tzinfo is None else t)
-        failures.append(int(fl))
-        successes.append(int(ok))
+        fl, ok, att = by_bucket.get(t, (0, 0, 0))
+        series.starts.append(t.replace(tzinfo=UTC) if t.tzinfo is None else t)
+        series.failures.append(int(fl))
+        series.successes.append(int(ok))
+        series.attack_failures.append(int(att))
         t += timedelta(seconds=seconds)
-    return Series(seconds, starts, failures, successes)
+    return series
 
 
 def _ranked_sources(store: Store, column: str, attack_ips: list[str]) -> tuple[list[Ranked], int]:
     """Distinct sources and attempts per ASN org / country: of the attack when findings name its
     sources, else of every failed sign-in."""
+    fallback = "'AS' || e.src_asn, " if column == "src_asn_org" else ""  # Graph gives the number only
     if attack_ips:
         store.con.register("_attack_ips", pa.table({"ip": pa.array(attack_ips, pa.string())}))
         scope = "JOIN _attack_ips a ON e.src_endpoint_ip = a.ip"
@@ -204,7 +213,7 @@ def _ranked_sources(store: Store, column: str, attack_ips: list[str]) -> tuple[l
         scope = "WHERE e.status_id = 2"
     try:
         rows = store.con.execute(
-            f"""SELECT coalesce(nullif(e.{column}, ''), 'unknown') AS k,
+            f"""SELECT coalesce(nullif(e.{column}, ''), {fallback}'unknown') AS k,
                        count(DISTINCT e.src_endpoint_ip) AS sources, count(*) AS attempts
                 FROM auth_events e {scope} GROUP BY 1 ORDER BY 2 DESC, 3 DESC, 1"""
         ).fetchall()
@@ -218,7 +227,6 @@ def from_store(store: Store, findings: list[Finding], overview: dict[str, Any] |
     """Charts from the events in the store, with the findings' campaigns marked on them."""
     data = from_findings(findings, overview)
     data.basis = "store"
-    data.series = sign_in_series(store)
     ips = sorted(
         {
             ip
@@ -227,6 +235,7 @@ def from_store(store: Store, findings: list[Finding], overview: dict[str, Any] |
             for ip in f.source_ips
         }
     )
+    data.series = sign_in_series(store, ips)
     for column, attr in (("src_asn_org", "asn"), ("src_country", "country")):
         ranked, total = _ranked_sources(store, column, ips)
         if ranked and any(r.label != "unknown" for r in ranked):  # else keep what the findings said
