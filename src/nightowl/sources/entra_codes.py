@@ -1,0 +1,293 @@
+"""Entra ID sign-in semantics shared by every Entra reader (Graph, Log Analytics, portal CSV).
+
+Each reader only *extracts* raw text into the canonical columns of :data:`RAW_COLUMNS`; the
+meaning (error code -> status_detail, legacy protocols, MFA, interactive or not) is decided
+once, here, by :func:`normalize_sql`, so the four Entra formats cannot drift apart.
+
+Error codes come from Microsoft's "Microsoft Entra authentication and authorization error
+codes" reference (learn.microsoft.com/entra/identity-platform/reference-error-codes, also
+https://login.microsoftonline.com/error?code=N). Client app names come from the Graph
+``signIn.clientAppUsed`` documentation and the Entra sign-in log "Client app" filter
+(learn.microsoft.com/entra/identity/monitoring-health/concept-sign-ins, "legacy authentication").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nightowl import schema
+
+
+@dataclass(frozen=True)
+class EntraCode:
+    detail: str  # schema.STATUS_DETAILS value
+    password_correct: bool | None  # None: the code does not say
+    user_exists: bool | None
+    note: str  # the AADSTS name and why it maps so
+
+
+# fmt: off
+CODES: dict[int, EntraCode] = {
+    # AADSTS50126 InvalidUserNameOrPassword: wrong password for an existing account (the spray signal).
+    50126: EntraCode(schema.INVALID_CREDENTIALS, False, True, "InvalidUserNameOrPassword"),
+    # AADSTS50034 UserAccountNotFound: "The user account does not exist in the directory".
+    50034: EntraCode(schema.USER_DOES_NOT_EXIST, False, False, "UserAccountNotFound"),
+    # AADSTS50053 IdsLocked: smart lockout. The same code is also used for "sign-in was blocked
+    # because it came from an IP address with malicious activity": see IP_BLOCK_MARKERS.
+    50053: EntraCode(schema.ACCOUNT_LOCKED_OUT, None, True, "IdsLocked"),
+    # AADSTS50055 InvalidPasswordExpiredPassword: the (correct) password has expired.
+    50055: EntraCode(schema.PASSWORD_EXPIRED, True, True, "InvalidPasswordExpiredPassword"),
+    # AADSTS50144 InvalidPasswordExpiredOnPremPassword: on-premises password expired.
+    50144: EntraCode(schema.PASSWORD_EXPIRED, True, True, "InvalidPasswordExpiredOnPremPassword"),
+    # AADSTS50133 SessionInvalidDueToPasswordChange: session revoked by a password change/expiry.
+    50133: EntraCode(schema.PASSWORD_EXPIRED, True, True, "SessionInvalidDueToPasswordChange"),
+    # AADSTS50057 UserDisabled: the account exists but is disabled.
+    50057: EntraCode(schema.ACCOUNT_DISABLED, None, True, "UserDisabled"),
+    # AADSTS50074 UserStrongAuthClientAuthNRequiredInterrupt: MFA asked after a correct password.
+    50074: EntraCode(schema.MFA_REQUIRED, True, True, "UserStrongAuthClientAuthNRequiredInterrupt"),
+    # AADSTS50076 UserStrongAuthClientAuthNRequired: MFA required (policy/location) after the password.
+    50076: EntraCode(schema.MFA_REQUIRED, True, True, "UserStrongAuthClientAuthNRequired"),
+    # AADSTS50079 UserStrongAuthEnrollmentRequired: must register MFA; the password was accepted.
+    50079: EntraCode(schema.MFA_REQUIRED, True, True, "UserStrongAuthEnrollmentRequired"),
+    # AADSTS50072 UserStrongAuthEnrollmentRequiredInterrupt: MFA enrollment interrupt after the password.
+    50072: EntraCode(schema.MFA_REQUIRED, True, True, "UserStrongAuthEnrollmentRequiredInterrupt"),
+    # AADSTS500121 AuthenticationFailedDuringStrongAuthRequest: the second factor failed/was denied.
+    500121: EntraCode(schema.MFA_FAILED, True, True, "AuthenticationFailedDuringStrongAuthRequest"),
+    # AADSTS53003 BlockedByConditionalAccess: CA evaluated after primary authentication succeeded.
+    53003: EntraCode(schema.BLOCKED_BY_POLICY, True, True, "BlockedByConditionalAccess"),
+    # AADSTS53000 DeviceNotCompliant: CA requires a compliant device.
+    53000: EntraCode(schema.BLOCKED_BY_POLICY, None, True, "DeviceNotCompliant"),
+    # AADSTS53001 DeviceNotDomainJoined: CA requires a domain-joined device.
+    53001: EntraCode(schema.BLOCKED_BY_POLICY, None, True, "DeviceNotDomainJoined"),
+    # AADSTS530032 BlockedByConditionalAccessOnSecurityPolicy: tenant security policy blocked it.
+    530032: EntraCode(schema.BLOCKED_BY_POLICY, None, True, "BlockedByConditionalAccessOnSecurityPolicy"),
+    # AADSTS50140 KmsiInterrupt: "Keep me signed in" prompt, shown only after a correct password.
+    50140: EntraCode(schema.OTHER, True, True, "KmsiInterrupt"),
+    # AADSTS50125 PasswordResetRegistrationRequiredInterrupt: SSPR registration prompt after the password.
+    50125: EntraCode(schema.OTHER, True, True, "PasswordResetRegistrationRequiredInterrupt"),
+}
+# fmt: on
+
+# 50053's failureReason for the malicious-IP block ("Sign-in was blocked because it came from an
+# IP address with malicious activity") versus the lockout text ("Account is locked because user
+# tried to sign in too many times with an incorrect user ID or password").
+IP_BLOCK_MARKERS = ("malicious", "ip address")
+
+# Graph clientAppUsed values for protocols that cannot do MFA (basic authentication), lowercased.
+LEGACY_CLIENT_APPS = frozenset(
+    {
+        "exchange activesync",
+        "imap4",
+        "imap",
+        "pop3",
+        "pop",
+        "authenticated smtp",
+        "smtp",
+        "exchange web services",
+        "mapi over http",
+        "offline address book",
+        "outlook anywhere (rpc over http)",
+        "autodiscover",
+        "other clients",
+        "exchange online powershell",
+        "exchange remote powershell",
+        "reporting web services",
+        "universal outlook",  # legacy basic-auth Outlook for Windows Mail/Calendar sync
+    }
+)
+# "Other clients; Older Office clients" and similar: anything starting with "other clients".
+LEGACY_CLIENT_PREFIXES = ("other clients",)
+
+# authenticationProtocol (Graph beta / Log Analytics / portal "Authentication Protocol"), compared
+# after lowercasing and dropping non-alphanumerics ("OAuth 2.0" -> "oauth20").
+PROTOCOLS: dict[str, str] = {
+    "oauth2": "oauth2",
+    "oauth20": "oauth2",
+    "ropc": "ropc",
+    "wsfederation": "wsfed",
+    "wsfed": "wsfed",
+    "saml20": "saml",
+    "saml": "saml",
+    "devicecode": "device_code",
+}
+
+# The text columns every Entra reader produces (all VARCHAR, null when absent), plus the
+# bookkeeping columns pos/ref/pre_reject/raw shared with the JSON record engine.
+RAW_COLUMNS = (
+    "event_id",  # signIn.id / Id / Request ID
+    "time_raw",  # ISO 8601 text, any offset
+    "upn",
+    "user_id",
+    "user_type",
+    "ip",
+    "asn",
+    "city",
+    "country",
+    "ua",
+    "app",
+    "client_app",
+    "protocol",
+    "auth_req",  # singleFactorAuthentication / multiFactorAuthentication / "Single-factor authentication"
+    "interactive",  # true/false, or a category/event-type word (see _INTERACTIVE_WORDS)
+    "code",  # error code as text ("0", "50126")
+    "reason",  # failureReason / ResultDescription
+    "status_text",  # portal "Status": Success / Failure / Interrupted
+    "correlation",
+    "device_id",
+    "managed",
+    "mfa_method",  # mfaDetail.authMethod
+    "mfa_result",  # portal "Multifactor authentication result"
+    "auth_details",  # authenticationDetails as JSON text
+    "tenant",
+    "home_tenant",
+)
+
+_INTERACTIVE_WORDS = ("true", "interactive", "interactiveuser", "signinlogs", "yes")
+_NON_INTERACTIVE_WORDS = (
+    "false",
+    "noninteractive",
+    "noninteractiveuser",
+    "noninteractiveusersigninlogs",
+    "no",
+)
+MIN_YEAR, MAX_YEAR = 1900, 2999
+# pre_reject marker of a line that holds an array or a Graph page: expanded in a second pass.
+CONTAINER = "<container>"  # anything else is a garbled timestamp, not an event
+
+
+def sql_str(value: str) -> str:
+    """A SQL string literal (values here are our own constants or escaped file names)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _in_list(values: object) -> str:
+    return ", ".join(sql_str(v) if isinstance(v, str) else str(v) for v in values)  # type: ignore[attr-defined]
+
+
+def _case_by_code(attr: str, sql_type: str) -> str:
+    whens = []
+    for code, info in sorted(CODES.items()):
+        value = getattr(info, attr)
+        lit = "NULL" if value is None else (sql_str(value) if isinstance(value, str) else str(value).upper())
+        whens.append(f"WHEN {code} THEN {lit}")
+    return f"CASE code_num {' '.join(whens)} ELSE CAST(NULL AS {sql_type}) END"
+
+
+def excerpt_sql(rej: str = "rej") -> str:
+    """The quarantine excerpt; a container line is kept whole for its second pass."""
+    return f"CASE WHEN {rej} = {sql_str(CONTAINER)} THEN raw WHEN {rej} IS NOT NULL THEN left(raw, 400) END"
+
+
+def extract_select(cols: dict[str, str]) -> str:
+    """The ``raw`` step: bookkeeping columns plus one SQL expression per RAW_COLUMNS name."""
+    missing = set(RAW_COLUMNS) - set(cols)
+    exprs = {**{c: "CAST(NULL AS VARCHAR)" for c in missing}, **cols}
+    if "ign" not in exprs:
+        exprs["ign"] = "CAST(NULL AS VARCHAR)"
+    select = ",\n  ".join(f"{expr} AS {col}" for col, expr in exprs.items())
+    return f"SELECT pre_reject, raw, lineno, sub, k,\n  {select}\nFROM records"
+
+
+# authenticationStepResultDetail / "Multifactor authentication result" texts of a satisfied MFA.
+MFA_DONE = sql_str("MFA (successfully completed|completed in|requirement satisfied)")
+
+
+def _key(col: str) -> str:
+    """A comparison key: lowercase without spaces, dashes, dots, underscores ("OAuth 2.0" -> oauth20)."""
+    expr = f"lower(coalesce({col}, ''))"
+    for ch in " -._":
+        expr = f"replace({expr}, '{ch}', '')"
+    return expr
+
+
+# Long IN lists become hash joins in DuckDB, and a join may reorder rows; the engine numbers
+# lines by the order of the staged rows, so membership tests use list_contains instead.
+
+
+def normalize_sql(records_cte: str, source_format: str, extract: str) -> str:
+    """Full query: ``records_cte`` -> ``extract`` (see :func:`extract_select`) -> every AUTH_SCHEMA
+    column but record_ref, plus the bookkeeping columns the engine expects (see JsonFormat)."""
+    legacy = _in_list(sorted(LEGACY_CLIENT_APPS))
+    legacy_prefix = " OR ".join(f"starts_with(ca_l, {sql_str(p)})" for p in LEGACY_CLIENT_PREFIXES)
+    proto_case = " ".join(f"WHEN {sql_str(k)} THEN {sql_str(v)}" for k, v in PROTOCOLS.items())
+    ip_block = " OR ".join(f"contains(lower(reason), {sql_str(m)})" for m in IP_BLOCK_MARKERS)
+    return f"""
+WITH records AS NOT MATERIALIZED ({records_cte}),
+raw AS NOT MATERIALIZED ({extract}),
+s1 AS NOT MATERIALIZED (
+  SELECT *,
+    try_cast(code AS BIGINT) AS code_num,
+    lower(status_text) AS st,
+    lower(client_app) AS ca_l,
+    {_key("protocol")} AS proto_k,
+    {_key("auth_req")} AS req_k,
+    {_key("interactive")} AS inter_k,
+    timezone('UTC', try_cast(time_raw AS TIMESTAMPTZ)) AS ts,
+    lower(coalesce(nullif(trim(upn), ''), nullif(trim(user_id), ''))) AS uname
+  FROM raw
+),
+s2 AS NOT MATERIALIZED (
+  SELECT *,
+    CASE WHEN code_num = 0 THEN 1 WHEN code_num IS NOT NULL THEN 2
+         WHEN st = 'success' THEN 1 WHEN st IN ('failure', 'interrupted') THEN 2 ELSE 0 END AS sid,
+    (code_num = 50053 AND ({ip_block})) AS ip_block,
+    (list_contains([{legacy}], ca_l) OR {legacy_prefix}) AS legacy_client
+  FROM s1
+),
+s3 AS NOT MATERIALIZED (
+  SELECT *,
+    CASE WHEN pre_reject IS NOT NULL THEN pre_reject
+         WHEN ign IS NOT NULL THEN NULL
+         WHEN ts IS NULL THEN 'no parseable time'
+         WHEN NOT (year(ts) BETWEEN {MIN_YEAR} AND {MAX_YEAR}) THEN 'time out of range'
+         WHEN uname IS NULL THEN 'no user name' END AS rej
+  FROM s2
+)
+SELECT
+  CASE WHEN rej IS NULL THEN ts END AS time,
+  {sql_str(source_format)} AS source_format,
+  nullif(event_id, '') AS event_uid,
+  'logon' AS activity_name,
+  uname AS user_name,
+  CASE WHEN sid = 1 THEN TRUE WHEN ip_block THEN NULL ELSE {_case_by_code("user_exists", "BOOLEAN")} END
+    AS user_exists,
+  lower(nullif(user_type, '')) AS user_type,
+  nullif(ip, '') AS src_endpoint_ip,
+  try_cast(asn AS BIGINT) AS src_asn,
+  CAST(NULL AS VARCHAR) AS src_asn_org,
+  nullif(country, '') AS src_country,
+  nullif(city, '') AS src_city,
+  CAST(NULL AS BOOLEAN) AS src_is_proxy,
+  nullif(ua, '') AS user_agent,
+  nullif(app, '') AS service_name,
+  CAST(NULL AS VARCHAR) AS dst_host,
+  CASE proto_k {proto_case} ELSE CASE WHEN legacy_client THEN 'basic' END END AS auth_protocol,
+  nullif(client_app, '') AS client_app,
+  CASE WHEN legacy_client OR proto_k = 'ropc' THEN TRUE
+       WHEN ca_l <> '' OR proto_k NOT IN ('', 'none') THEN FALSE END AS is_legacy_protocol,
+  CASE WHEN list_contains([{_in_list(_INTERACTIVE_WORDS)}], inter_k) THEN 'interactive'
+       WHEN list_contains([{_in_list(_NON_INTERACTIVE_WORDS)}], inter_k) THEN 'non_interactive' END AS logon_type,
+  CAST(sid AS INTEGER) AS status_id,
+  nullif(code, '') AS status_code,
+  CASE WHEN sid = 1 THEN 'SUCCESS' WHEN ip_block THEN 'BLOCKED_BY_POLICY'
+       ELSE coalesce({_case_by_code("detail", "VARCHAR")}, 'OTHER') END AS status_detail,
+  CASE WHEN sid = 1 THEN TRUE WHEN ip_block THEN NULL ELSE {_case_by_code("password_correct", "BOOLEAN")} END
+    AS password_correct,
+  CASE WHEN sid = 1 AND req_k = 'multifactorauthentication' THEN TRUE
+       WHEN nullif(mfa_method, '') IS NOT NULL THEN TRUE
+       WHEN regexp_matches(coalesce(mfa_result, ''), {MFA_DONE}, 'i')
+         OR regexp_matches(coalesce(auth_details, ''), {MFA_DONE}, 'i') THEN TRUE
+       WHEN req_k IN ('multifactorauthentication', 'singlefactorauthentication') THEN FALSE END AS is_mfa,
+  nullif(device_id, '') AS device_id,
+  CASE WHEN lower(managed) IN ('true', 'yes') THEN TRUE
+       WHEN lower(managed) IN ('false', 'no') THEN FALSE END AS is_managed,
+  nullif(correlation, '') AS session_id,
+  coalesce(nullif(tenant, ''), nullif(home_tenant, '')) AS tenant_id,
+  rej AS _reject,
+  {excerpt_sql()} AS _excerpt,
+  CASE WHEN pre_reject IS NULL THEN ign END AS _ignore,
+  lineno AS _lineno,
+  sub AS _sub,
+  k AS _k
+FROM s3
+"""
