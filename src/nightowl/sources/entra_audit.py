@@ -53,8 +53,8 @@ def json_layout(head: bytes) -> str:
     """'lines' when the first line is a complete JSON value (NDJSON, a one-line page), else 'document'."""
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     first, nl, _ = text.partition(b"\n")
-    if not nl:
-        return "lines"
+    if not nl or text[:1] not in (b"{", b"["):
+        return "lines"  # one line, or a first line that is not JSON at all: read line by line
     try:
         orjson.loads(first)
     except orjson.JSONDecodeError:

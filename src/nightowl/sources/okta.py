@@ -1,0 +1,185 @@
+"""Okta System Log (``GET /api/v1/logs``: a JSON array, or one LogEvent per line).
+
+Only authentication events are normalized: ``user.session.start``, ``user.authentication.*``
+(sso, verify, auth_via_mfa, auth_via_IDP, ...) and ``user.account.lock``; every other event type
+is counted as ignored. ``outcome.reason`` values follow Okta's "Common Okta login failures"
+(INVALID_CREDENTIALS E0000004, LOCKED_OUT E0000069, UNKNOWN_USER E0000007, VERIFICATION_ERROR,
+PASSWORD_BASED_LOGIN_DISALLOWED, GENERAL_NONSUCCESS) plus the free-text reasons the System Log
+writes for policy denials. Okta gives the network owner directly (securityContext asNumber,
+asOrg, isp, isProxy), which the spray detections use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pyarrow as pa
+
+from nightowl import schema
+from nightowl.sources.base import InputFile, ReadOptions, Tally
+from nightowl.sources.entra_codes import MAX_YEAR, MIN_YEAR, excerpt_sql, sql_str
+from nightowl.sources.entra_graph import JsonFormat, read_json_records
+
+OKTA_PATHS: dict[str, str] = {
+    "uuid": "$.uuid",
+    "published": "$.published",
+    "event_type": "$.eventType",
+    "result": "$.outcome.result",
+    "reason": "$.outcome.reason",
+    "alt_id": "$.actor.alternateId",
+    "actor_type": "$.actor.type",
+    "ip": "$.client.ipAddress",
+    "ua": "$.client.userAgent.rawUserAgent",
+    "city": "$.client.geographicalContext.city",
+    "country": "$.client.geographicalContext.country",
+    "asn": "$.securityContext.asNumber",
+    "as_org": "$.securityContext.asOrg",
+    "isp": "$.securityContext.isp",
+    "proxy": "$.securityContext.isProxy",
+    "credential_type": "$.authenticationContext.credentialType",
+    "provider": "$.authenticationContext.authenticationProvider",
+    "session": "$.authenticationContext.externalSessionId",
+    "transaction": "$.transaction.id",
+    "target": "$.target",
+    "device_id": "$.device.id",
+    "managed": "$.device.managed",
+}
+
+AUTH_EVENT_TYPES = ("user.session.start", "user.account.lock", "user.account.lock.limit")
+AUTH_EVENT_PREFIX = "user.authentication."
+IGNORE_REASON = "not an Okta authentication event"
+
+# outcome.reason (upper-cased) -> (status_detail, password_correct, user_exists)
+REASONS: dict[str, tuple[str, bool | None, bool | None]] = {
+    "INVALID_CREDENTIALS": (schema.INVALID_CREDENTIALS, False, True),
+    "VERIFICATION_ERROR": (schema.INVALID_CREDENTIALS, False, None),  # wrong password or unknown user
+    "UNKNOWN_USER": (schema.USER_DOES_NOT_EXIST, False, False),
+    "LOCKED_OUT": (schema.ACCOUNT_LOCKED_OUT, None, True),
+    "PASSWORD_EXPIRED": (schema.PASSWORD_EXPIRED, True, True),
+    "USER_SUSPENDED": (schema.ACCOUNT_DISABLED, None, True),
+    "USER_DEACTIVATED": (schema.ACCOUNT_DISABLED, None, True),
+    "PASSWORD_BASED_LOGIN_DISALLOWED": (schema.BLOCKED_BY_POLICY, None, True),
+}
+
+
+def _lit(v: object) -> str:
+    return "NULL" if v is None else (sql_str(v) if isinstance(v, str) else str(v).upper())
+
+
+def _reason_case(idx: int, typ: str) -> str:
+    whens = " ".join(f"WHEN {sql_str(k)} THEN {_lit(v[idx])}" for k, v in REASONS.items())
+    return f"CASE reason_k {whens} ELSE CAST(NULL AS {typ}) END"
+
+
+def _okta_query(records: str) -> str:
+    f = {k: f"f[{i + 1}]" for i, k in enumerate(OKTA_PATHS)}
+    auth_types = ", ".join(sql_str(t) for t in AUTH_EVENT_TYPES)
+    return f"""
+WITH records AS NOT MATERIALIZED ({records}),
+r AS NOT MATERIALIZED (
+  SELECT pre_reject, raw, lineno, sub, k,
+    {f["uuid"]} AS uuid, {f["event_type"]} AS event_type, lower({f["event_type"]}) AS et,
+    upper({f["result"]}) AS result, upper(replace(trim({f["reason"]}), ' ', '_')) AS reason_k, {f["reason"]} AS reason,
+    {f["ip"]} AS ip, {f["ua"]} AS ua, {f["city"]} AS city, {f["country"]} AS country,
+    try_cast({f["asn"]} AS BIGINT) AS asn, coalesce(nullif({f["as_org"]}, ''), nullif({f["isp"]}, '')) AS as_org,
+    lower({f["proxy"]}) AS proxy, lower({f["credential_type"]}) AS credential_type,
+    coalesce({f["session"]}, {f["transaction"]}) AS session, {f["device_id"]} AS device_id,
+    lower({f["managed"]}) AS managed,
+    lower({f["actor_type"]}) AS actor_type,
+    timezone('UTC', try_cast({f["published"]} AS TIMESTAMPTZ)) AS ts,
+    lower(nullif(trim(CASE WHEN lower({f["alt_id"]}) IN ('unknown', '') THEN NULL ELSE {f["alt_id"]} END), '')) AS uname,
+    try(list_filter(from_json({f["target"]}, '[{{"type":"VARCHAR","displayName":"VARCHAR"}}]'),
+                    lambda t: t.type = 'AppInstance')[1].displayName) AS app
+  FROM records
+),
+s AS NOT MATERIALIZED (
+  SELECT *,
+    CASE WHEN pre_reject IS NULL AND NOT (list_contains([{auth_types}], et) OR starts_with(et, '{AUTH_EVENT_PREFIX}'))
+         THEN {sql_str(IGNORE_REASON)} END AS ign,
+    CASE WHEN et LIKE 'user.account.lock%' THEN 2
+         WHEN result IN ('SUCCESS', 'ALLOW') THEN 1
+         WHEN result IN ('FAILURE', 'DENY', 'CHALLENGE') THEN 2 ELSE 0 END AS sid,
+    et = 'user.authentication.auth_via_mfa' AS is_mfa_event
+  FROM r
+),
+s3 AS NOT MATERIALIZED (
+  SELECT *,
+    CASE WHEN pre_reject IS NOT NULL THEN pre_reject
+         WHEN ign IS NOT NULL THEN NULL
+         WHEN ts IS NULL THEN 'no parseable time'
+         WHEN NOT (year(ts) BETWEEN {MIN_YEAR} AND {MAX_YEAR}) THEN 'time out of range'
+         WHEN uname IS NULL THEN 'no user name' END AS rej
+  FROM s
+)
+SELECT
+  CASE WHEN rej IS NULL THEN ts END AS time,
+  'okta-system-log' AS source_format,
+  nullif(uuid, '') AS event_uid,
+  CASE WHEN et LIKE 'user.account.lock%' THEN 'account_lock' WHEN et = 'user.session.start' THEN 'logon'
+       ELSE 'authentication' END AS activity_name,
+  uname AS user_name,
+  CASE WHEN sid = 1 THEN TRUE ELSE {_reason_case(2, "BOOLEAN")} END AS user_exists,
+  nullif(actor_type, '') AS user_type,
+  nullif(ip, '') AS src_endpoint_ip,
+  asn AS src_asn,
+  as_org AS src_asn_org,
+  nullif(country, '') AS src_country,
+  nullif(city, '') AS src_city,
+  CASE proxy WHEN 'true' THEN TRUE WHEN 'false' THEN FALSE END AS src_is_proxy,
+  nullif(ua, '') AS user_agent,
+  coalesce(nullif(app, ''), 'Okta') AS service_name,
+  CAST(NULL AS VARCHAR) AS dst_host,
+  nullif(credential_type, '') AS auth_protocol,
+  nullif(event_type, '') AS client_app,
+  CAST(NULL AS BOOLEAN) AS is_legacy_protocol,
+  CAST(NULL AS VARCHAR) AS logon_type,
+  CAST(sid AS INTEGER) AS status_id,
+  coalesce(nullif(reason, ''), result) AS status_code,
+  CASE WHEN sid = 1 THEN 'SUCCESS'
+       WHEN et LIKE 'user.account.lock%' THEN 'ACCOUNT_LOCKED_OUT'
+       WHEN is_mfa_event AND sid = 2 THEN 'MFA_FAILED'
+       WHEN result = 'CHALLENGE' THEN 'MFA_REQUIRED'
+       WHEN result = 'DENY' AND {_reason_case(0, "VARCHAR")} IS NULL THEN 'BLOCKED_BY_POLICY'
+       WHEN sid = 2 THEN coalesce({_reason_case(0, "VARCHAR")},
+                                  CASE WHEN contains(lower(reason), 'policy') THEN 'BLOCKED_BY_POLICY' END, 'OTHER')
+       ELSE 'OTHER' END AS status_detail,
+  CASE WHEN sid = 1 THEN TRUE WHEN is_mfa_event THEN NULL ELSE {_reason_case(1, "BOOLEAN")} END AS password_correct,
+  CASE WHEN is_mfa_event THEN sid = 1 END AS is_mfa,
+  nullif(device_id, '') AS device_id,
+  CASE managed WHEN 'true' THEN TRUE WHEN 'false' THEN FALSE END AS is_managed,
+  nullif(session, '') AS session_id,
+  CAST(NULL AS VARCHAR) AS tenant_id,
+  rej AS _reject,
+  {excerpt_sql()} AS _excerpt,
+  CASE WHEN pre_reject IS NULL THEN ign END AS _ignore,
+  lineno AS _lineno,
+  sub AS _sub,
+  k AS _k
+FROM s3
+"""
+
+
+OKTA = JsonFormat(paths=tuple(OKTA_PATHS.values()), normalize=_okta_query)
+
+
+class OktaSystemLog:
+    name = "okta-system-log"
+    title = "Okta System Log (LogEvent JSON)"
+    export_hint = (
+        "GET https://<org>.okta.com/api/v1/logs?since=...&filter=... (follow the Link: next header); "
+        "save the JSON array or one event per line"
+    )
+
+    def sniff(self, head: bytes, name: str) -> bool:
+        text = head[:32768]
+        return (
+            b'"eventType"' in text
+            and b'"published"' in text
+            and (b'"actor"' in text or b'"outcome"' in text or b'"legacyEventType"' in text)
+        )
+
+    def read(self, inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[pa.RecordBatch]:
+        return read_json_records(inp, tally, opts, OKTA)
+
+
+SOURCES = [OktaSystemLog()]
