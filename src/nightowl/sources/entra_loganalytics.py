@@ -42,6 +42,7 @@ LA_PATHS: dict[str, str] = {
     "tenant": "$.ResourceTenantId",
     "home_tenant": "$.HomeTenantId",
     "aad_tenant": "$.AADTenantId",
+    "workspace_tenant": "$.TenantId",
     "location": "$.Location",
     "location_details": "$.LocationDetails",
     "device_detail": "$.DeviceDetail",
@@ -90,7 +91,7 @@ def _la_extract() -> str:
         "managed": _dyn(f["device_detail"], "isManaged"),
         "mfa_method": _dyn(f["mfa_detail"], "authMethod"),
         "auth_details": f["auth_details"],
-        "tenant": f"coalesce({f['tenant']}, {f['aad_tenant']})",
+        "tenant": f"coalesce({f['tenant']}, {f['aad_tenant']}, {f['workspace_tenant']})",
         "home_tenant": f["home_tenant"],
         "ign": f"""CASE
             WHEN {type_k} IS NOT NULL AND NOT list_contains([{", ".join(map(entra_codes.sql_str, SIGNIN_TABLES))}], {type_k})
