@@ -62,7 +62,7 @@ def _main(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
-    State.debug = debug
+    State.debug = State.debug or debug
 
 
 # -- shared options ---------------------------------------------------------------------------
