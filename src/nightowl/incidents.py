@@ -206,6 +206,9 @@ def finding_from_dict(data: dict[str, Any]) -> Finding:
             kwargs[name] = str(kwargs[name])
     known = {"id", "detection", "category", "severity", "title", *_FINDING_FIELDS}
     extra = {k: v for k, v in data.items() if k not in known}
+    for name in ("applications", "mailboxes", "locations"):  # lists by contract; drop anything else
+        if name in extra and not isinstance(extra[name], list):
+            del extra[name]
     return Finding(
         id=fid,
         detection=str(data.get("detection") or category),
@@ -228,6 +231,11 @@ def parse_time(value: str | None) -> datetime | None:
     return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
+def as_list(value: Any) -> list[Any]:
+    """A list field of a finding read from someone's JSON: anything else counts as empty."""
+    return value if isinstance(value, list) else []
+
+
 def first_party(app_id: str, name: str) -> bool:
     """Microsoft's own resource apps (Graph, Exchange Online, ...): every consent points at them."""
     return bool(_FIRST_PARTY_APP.match(app_id)) or name.strip().lower() in FIRST_PARTY_NAMES
@@ -237,7 +245,7 @@ def applications(f: Finding, include_first_party: bool = False) -> list[dict[str
     """The ``applications`` extra field as [{id, name}] (tolerates strings and odd shapes),
     without Microsoft's resource apps unless asked."""
     out = []
-    for app in f.extra.get("applications") or []:
+    for app in as_list(f.extra.get("applications")):
         if isinstance(app, dict):
             app_id = str(app.get("id") or app.get("app_id") or app.get("appId") or "").lower()
             name = str(app.get("name") or app.get("displayName") or app_id)
@@ -279,8 +287,8 @@ def _actor_values(value: Any) -> Iterable[tuple[str, str]]:
 
 def mailboxes(f: Finding) -> list[str]:
     """Mailbox owners an app or user read (the ``mailboxes`` field, else users minus the actor)."""
-    boxes = f.extra.get("mailboxes")
-    if isinstance(boxes, list) and boxes:
+    boxes = as_list(f.extra.get("mailboxes"))
+    if boxes:
         return sorted({str(b).lower() for b in boxes if b})
     actors = {v for _, v in _actor_values(f.evidence.get("actor"))}
     return sorted({u for u in f.users if u not in actors})
@@ -356,7 +364,7 @@ def secret_mailboxes(f: Finding, owners: set[str], index: dict[str, set[str]] | 
     ``index`` is :func:`by_local_part` of ``owners``, when the caller checks many secrets."""
     by_local = by_local_part(owners) if index is None else index
     found: set[str] = set()
-    locations = f.extra.get("locations") or []
+    locations = as_list(f.extra.get("locations"))
     candidates = [f.extra.get("mailbox")] + [loc.get("mailbox") for loc in locations if isinstance(loc, dict)]
     found |= {str(c).lower() for c in candidates if c and str(c).lower() in owners}
     for loc in locations:

@@ -42,7 +42,15 @@ def test_demo_chain_is_one_incident_in_order(demo):
     assert len(holding) == 1
     inc = holding[0]
     stages = inc.stages
-    for stage in ("spray", "compromise", "persistence", "consent", "privilege", "collection", "exposed_secrets"):
+    for stage in (
+        "spray",
+        "compromise",
+        "persistence",
+        "consent",
+        "privilege",
+        "collection",
+        "exposed_secrets",
+    ):
         assert stage in stages, f"{stage} missing from {stages}"
     assert stages[:2] == ["spray", "compromise"] and stages[-2:] == ["collection", "exposed_secrets"]
     times = [s.when for s in inc.steps if s.stage != "exposed_secrets"]
@@ -62,7 +70,9 @@ def test_demo_chain_is_one_incident_in_order(demo):
 
 def test_demo_report_names_the_secrets_to_rotate(demo):
     root, truth, _ = demo
-    html, _, _ = make_report([str(root / "hunt.json"), str(root / "secrets.json")], root / "store.duckdb", "demo")
+    html, _, _ = make_report(
+        [str(root / "hunt.json"), str(root / "secrets.json")], root / "store.duckdb", "demo"
+    )
     first = html.split('<article class="incident', 2)[1]
     assert truth["compromised_account"].lower() in first
     assert "Rotate every secret" in first

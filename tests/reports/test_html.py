@@ -215,3 +215,60 @@ def test_many_incidents_are_listed_compactly():
     html = build_report(fs)
     assert html.count('<article class="incident') == 20
     assert "100 more low-ranked incidents" in html
+
+
+# -- hostile findings documents: whatever the JSON holds, the page keeps its two scripts ----------------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from nightowl.incidents import finding_from_dict  # noqa: E402
+
+nasty_text = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(
+        ["</script><script>alert(1)</script>", "<!--", "\u202e\u2066evil", "]]>", "\x00\x1b[31m", "&amp;"]
+    ),
+)
+json_value = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), nasty_text),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(nasty_text, inner, max_size=4)),
+    max_leaves=12,
+)
+finding_dict = st.fixed_dictionaries(
+    {
+        "id": nasty_text,
+        "category": st.sampled_from(
+            ["password_spray", "account_compromise", "mailbox_access", "secret", "x<y>"]
+        ),
+        "severity": st.sampled_from(["critical", "high", "medium", "low", "info"]),
+    },
+    optional={
+        "title": nasty_text,
+        "summary": json_value,
+        "users": st.one_of(st.lists(nasty_text, max_size=4), json_value),
+        "compromised_users": st.lists(nasty_text, max_size=2),
+        "source_ips": st.lists(st.sampled_from(["10.0.0.1", "::1", "bad", "</script>"]), max_size=3),
+        "first_seen": st.one_of(nasty_text, st.just("2026-01-01T00:00:00Z"), st.integers()),
+        "evidence": json_value,
+        "counts": json_value,
+        "applications": json_value,
+        "mailboxes": json_value,
+        "locations": json_value,
+        "redacted": nasty_text,
+    },
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(finding_dict, max_size=8))
+def test_any_findings_document_renders_safely(items):
+    findings = []
+    for item in items:
+        try:
+            findings.append(finding_from_dict(item))
+        except ValueError:
+            continue
+    html = build_report(findings)
+    assert len(SCRIPT_TAG.findall(html)) == 2
+    data = html.split('id="nightowl-data">', 1)[1].split("</script>", 1)[0]
+    assert len(orjson.loads(data)["findings"]) == len(findings)

@@ -12,7 +12,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from nightowl.findings import document
+from nightowl.findings import Finding, document
 from nightowl.report_cli import make_report
 from nightowl.reports.html import build_report, write_report
 from tests.reports.factory import NEEDLE, XSS, chain, hostile, many_findings, noise, spray_store
@@ -145,6 +145,11 @@ def test_chain_report_renders_with_charts_and_timeline(browser, tmp_path):
         page.locator("article.incident >> nth=0 >> a[data-finding] >> nth=0").click()
         assert opened.matching() == 1
         assert page.locator("#findings-body tr.detail pre").count() == 1
+        # print: controls and paging hidden, the incidents and charts stay
+        page.emulate_media(media="print")
+        assert page.locator("#controls").is_hidden() and page.locator("nav.toc").is_hidden()
+        assert page.locator("article.incident").first.is_visible() and _drawn(page, "svg.chart") == 4
+        page.emulate_media(media="screen")
         shot = tmp_path / "report.png"
         page.goto(out.as_uri())
         wait_for(page, "document.documentElement.dataset.ready === '1'")
@@ -159,10 +164,24 @@ def test_chain_report_renders_with_charts_and_timeline(browser, tmp_path):
 
 def test_injected_markup_stays_text_in_the_browser(browser, tmp_path):
     out = tmp_path / "xss.html"
-    write_report(out, build_report([hostile(), *chain()]))
+    odd = Finding(  # shapes a hand-made finding may have: the table must not throw on them
+        id="odd",
+        detection="odd",
+        category="secret",
+        severity="low",
+        title="odd shapes",
+        evidence={"nested": [{"a": None}, 1.5, True]},
+        extra={"applications": ["a string", 5, None], "locations": [1, "x", None], "redacted": 7},
+    )
+    write_report(out, build_report([hostile(), odd, *chain()]))
     opened = Opened(browser, out)
     page = opened.page
     try:
+        rows = page.locator("#findings-body tr.row")
+        for k in range(rows.count()):  # open every finding: each detail view renders without an error
+            page.locator("#findings-body tr.row").nth(k).click()
+        assert page.locator("#findings-body tr.detail").count() == rows.count()
+        assert opened.errors == []
         page.fill("#search", "evil")  # a search that reaches the hostile finding's evidence
         matching_is(page, 1)
         page.locator("#findings-body tr.row").first.click()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import tempfile
 from collections import Counter
@@ -29,7 +30,7 @@ from markupsafe import Markup
 
 from nightowl import __version__
 from nightowl.findings import SEVERITIES, Finding, iso, sort_findings
-from nightowl.incidents import ATTACK_CATEGORIES, Incident, build_incidents, mailboxes, parse_time
+from nightowl.incidents import ATTACK_CATEGORIES, Incident, as_list, build_incidents, mailboxes, parse_time
 from nightowl.reports import charts
 from nightowl.reports.report_data import ReportData, from_findings
 from nightowl.textsafe import printable
@@ -88,7 +89,10 @@ def _strip_plaintext(value: Any) -> Any:
 
 def json_block(value: Any) -> Markup:
     """JSON safe inside <script type="application/json">: no "</script", no HTML-significant bytes."""
-    text = orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    try:
+        text = orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:  # an integer beyond 64 bits (orjson refuses them): the standard library does not
+        text = json.dumps(value, default=str, ensure_ascii=False)
     for ch, esc in (
         ("<", "\\u003c"),
         (">", "\\u003e"),
@@ -134,7 +138,7 @@ def _secret_rows(findings: list[Finding], incidents: list[Incident]) -> list[dic
     for f in findings:
         if f.category != "secret":
             continue
-        locs = [loc for loc in (f.extra.get("locations") or []) if isinstance(loc, dict)]
+        locs = [loc for loc in as_list(f.extra.get("locations")) if isinstance(loc, dict)]
         first = locs[0] if locs else {}
         rows.append(
             {

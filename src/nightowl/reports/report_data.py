@@ -147,7 +147,8 @@ def _from_evidence(findings: list[Finding], hist_key: str, one_key: str) -> tupl
         elif isinstance(f.evidence.get(one_key), str) and f.evidence[one_key]:
             key = f.evidence[one_key]
             sources[key] += len(f.source_ips)
-            attempts[key] += int(f.counts.get("attempts") or 0)
+            n = f.counts.get("attempts")
+            attempts[key] += n if isinstance(n, int) else 0
     keys = set(attempts) | set(sources)
     ranked = sorted(keys, key=lambda k: (-attempts[k], -sources[k], k))
     return [Ranked(k, sources[k], attempts[k]) for k in ranked[:TOP]], len(keys)

@@ -26,6 +26,8 @@
     if (limit && s.length > limit) s = s.slice(0, limit - 1) + "\u2026";
     return s;
   }
+  function arr(value) { return Array.isArray(value) ? value : []; }
+  function obj(value) { return value && typeof value === "object" && !Array.isArray(value) ? value : null; }
   function el(tag, cls, text) {
     var node = document.createElement(tag);
     if (cls) node.className = cls;
@@ -33,7 +35,7 @@
     return node;
   }
   function list(values, limit) {
-    values = values || [];
+    values = arr(values);
     var shown = values.slice(0, limit).map(function (v) { return clean(v, 120); }).join(", ");
     return values.length > limit ? shown + " \u2026 and " + (values.length - limit).toLocaleString() + " more" : shown;
   }
@@ -41,12 +43,12 @@
 
   function haystack(f) {
     var parts = [f.id, f.severity, f.category, f.detection, f.title, f.summary, f.rule, f.redacted,
-      (f.users || []).join(" "), (f.compromised_users || []).join(" "), (f.source_ips || []).join(" "),
-      (f.incidents || []).join(" ")];
-    (f.applications || []).forEach(function (a) { if (a) parts.push(a.id, a.name); });
-    (f.locations || []).forEach(function (l) { if (l) parts.push(l.path, l.commit, l.message_id); });
+      arr(f.users).join(" "), arr(f.compromised_users).join(" "), arr(f.source_ips).join(" "),
+      arr(f.incidents).join(" ")];
+    arr(f.applications).forEach(function (a) { if (obj(a)) parts.push(a.id, a.name); });
+    arr(f.locations).forEach(function (l) { if (obj(l)) parts.push(l.path, l.commit, l.message_id); });
     if (f.evidence) parts.push(JSON.stringify(f.evidence).slice(0, 5000));
-    return parts.filter(function (p) { return p !== undefined && p !== null; }).join("\n").toLowerCase();
+    return parts.filter(function (p) { return p !== undefined && p !== null; }).map(String).join("\n").toLowerCase();
   }
 
   function applyFilters() {
@@ -82,24 +84,24 @@
     add("id", f.id);
     add("summary", f.summary);
     add("detection", f.detection);
-    add("ATT&CK", (f.attack || []).join(", "));
+    add("ATT&CK", arr(f.attack).join(", "));
     add("when", when(f.first_seen) + " \u2192 " + when(f.last_seen) + " UTC");
     add("compromised", list(f.compromised_users, 50));
-    add("accounts (" + (f.users || []).length.toLocaleString() + ")", list(f.users, 200));
-    add("sources (" + (f.source_ips || []).length.toLocaleString() + ")", list(f.source_ips, 200));
-    if (f.applications) add("applications", list(f.applications.map(function (a) { return a && (a.name + " (" + a.id + ")"); }), 50));
+    add("accounts (" + arr(f.users).length.toLocaleString() + ")", list(f.users, 200));
+    add("sources (" + arr(f.source_ips).length.toLocaleString() + ")", list(f.source_ips, 200));
+    add("applications", list(arr(f.applications).filter(obj).map(function (a) { return a.name + " (" + a.id + ")"; }), 50));
     if (f.category === "secret") {
       add("rule", f.rule);
       add("secret (redacted)", f.redacted);
       add("sha-256", f.secret_sha256);
-      add("locations (" + (f.locations || []).length.toLocaleString() + ")", list((f.locations || []).map(function (l) {
-        return l ? l.path + (l.line ? ":" + l.line : "") + (l.commit ? " @ " + String(l.commit).slice(0, 12) : "") +
-          (l.message_id ? " " + l.message_id : "") : "";
+      add("locations (" + arr(f.locations).length.toLocaleString() + ")", list(arr(f.locations).filter(obj).map(function (l) {
+        return l.path + (l.line ? ":" + l.line : "") + (l.commit ? " @ " + String(l.commit).slice(0, 12) : "") +
+          (l.message_id ? " " + l.message_id : "");
       }), 50));
     }
-    if (f.counts && Object.keys(f.counts).length) add("counts", JSON.stringify(f.counts));
-    if (f.incidents && f.incidents.length) add("incident", f.incidents.join(", "));
-    if (f.evidence && Object.keys(f.evidence).length) {
+    if (obj(f.counts) && Object.keys(f.counts).length) add("counts", JSON.stringify(f.counts));
+    if (arr(f.incidents).length) add("incident", f.incidents.join(", "));
+    if (obj(f.evidence) && Object.keys(f.evidence).length) {
       var pre = el("pre", null, clean(JSON.stringify(f.evidence, null, 2), 20000));
       add("evidence", pre);
     }
@@ -117,10 +119,10 @@
     tr.appendChild(sev);
     tr.appendChild(el("td", null, clean(f.category, 40)));
     tr.appendChild(el("td", null, clean(f.title, 160)));
-    tr.appendChild(el("td", "num", (f.users || []).length.toLocaleString()));
-    tr.appendChild(el("td", "num", (f.source_ips || []).length.toLocaleString()));
+    tr.appendChild(el("td", "num", arr(f.users).length.toLocaleString()));
+    tr.appendChild(el("td", "num", arr(f.source_ips).length.toLocaleString()));
     tr.appendChild(el("td", null, when(f.first_seen)));
-    tr.appendChild(el("td", null, (f.incidents || []).length ? clean(f.incidents[0], 20) : ""));
+    tr.appendChild(el("td", null, arr(f.incidents).length ? clean(f.incidents[0], 20) : ""));
     return tr;
   }
 
