@@ -321,3 +321,15 @@ def test_line_numbers_stay_right_on_a_file_duckdb_reads_in_parallel(tmp_path):
     for r in rows:
         line = int(r["record_ref"].rsplit(":", 1)[1])
         assert r["time"] == start + dt.timedelta(seconds=line - 1)
+
+
+def test_one_line_array_larger_than_the_sniff_window(tmp_path):
+    """ConvertTo-Json -Compress of a whole export: one line, no newline, bigger than any head."""
+    base = json.loads((FIX / "graph_v1.jsonl").read_text().splitlines()[1])
+    records = [dict(base, id=f"id-{i}", padding="p" * 1000) for i in range(150)]
+    path = tmp_path / "compressed.json"
+    path.write_text(json.dumps(records))
+    assert len(path.read_bytes()) > 64 * 1024
+    rows, tally = read(path, opts=ReadOptions(max_line_bytes=64 * 1024))
+    assert len(rows) == 150 and tally.quarantined == 0
+    assert [r["event_uid"] for r in rows] == [f"id-{i}" for i in range(150)]

@@ -313,7 +313,10 @@ def layout(head: bytes) -> str:
         return "lines"
     first, nl, _ = text.partition(b"\n")
     if not nl:
-        return "lines"  # one long minified line (or a file shorter than the sniff window)
+        # One long minified line (or a file shorter than the sniff window). An array may be
+        # bigger than any line limit (ConvertTo-Json -Compress of a whole export): split it
+        # element by element; a page or object on one line stays on the line path.
+        return "document" if text[:1] == b"[" else "lines"
     try:
         orjson.loads(first)
     except orjson.JSONDecodeError:
