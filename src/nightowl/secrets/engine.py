@@ -60,6 +60,7 @@ class Engine:
             use_hyperscan = os.environ.get("NIGHTOWL_NO_HYPERSCAN", "") not in ("1", "true", "yes")
         if use_hyperscan:
             self._build_hyperscan()
+        self._keyword_rules = [i for i in range(len(rules)) if i not in self._hs_rules]
 
     # -- prefilter -------------------------------------------------------------------------------
     def _build_hyperscan(self) -> None:
@@ -82,6 +83,11 @@ class Engine:
             return db
 
         good = list(range(len(self.rules)))
+        cache = _cache_path(hyperscan, self.rules)
+        db = _load_cached(hyperscan, cache)
+        if db is not None:
+            self._db, self._hs_rules, self.backend = db, set(good), "hyperscan"
+            return
         try:
             db = compile_db(good)
         except hyperscan.error:
@@ -99,6 +105,8 @@ class Engine:
             except hyperscan.error as exc:  # pragma: no cover - e.g. a CPU without SSSE3
                 log.warning("hyperscan database failed to compile (%s): pure-Python prefilter", exc)
                 db = None
+        if db is not None and len(good) == len(self.rules):
+            _store_cached(hyperscan, cache, db)
         if db is None:
             return
         self._db = db
@@ -115,9 +123,8 @@ class Engine:
                 hits.setdefault(rid, []).append(end)
 
             self._db.scan(data, match_event_handler=on_match)
-        for i, rule in enumerate(self.rules):
-            if i in self._hs_rules:
-                continue
+        for i in self._keyword_rules:
+            rule = self.rules[i]
             if lower is None:
                 lower = data.lower()
             for kw in rule.keywords:
@@ -191,3 +198,40 @@ class Engine:
             key = gd.get("key")
             quoted = name in ("s3", "s4") or (name == "secret" and ("q" not in gd or gd.get("q") is not None))
             raw.append((s, index, rule, data[s:e], key, quoted))
+
+
+# -- compiled database cache: compiling ~200 patterns takes about a second, loading a few ms ---------
+def _cache_path(hyperscan, rules: list[Rule]):
+    import hashlib
+    from pathlib import Path
+
+    if os.environ.get("NIGHTOWL_NO_CACHE"):
+        return None
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "nightowl"
+    h = hashlib.sha256(getattr(hyperscan, "__version__", "").encode())
+    for r in rules:
+        h.update(b"\0" + r.prefilter.encode() + b"\0" + r.scope.encode())
+    return base / f"hyperscan-{h.hexdigest()[:24]}.db"
+
+
+def _load_cached(hyperscan, path):
+    if path is None:
+        return None
+    try:
+        db = hyperscan.loadb(path.read_bytes(), mode=hyperscan.HS_MODE_BLOCK)
+        db.scratch = hyperscan.Scratch(db)  # a deserialised database comes without scratch space
+        return db
+    except Exception:  # missing, truncated, other CPU or library version: just recompile
+        return None
+
+
+def _store_cached(hyperscan, path, db) -> None:
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(hyperscan.dumpb(db))
+        os.replace(tmp, path)
+    except OSError as exc:  # a read-only home is fine: we compile every time
+        log.debug("cannot cache the hyperscan database: %s", exc)

@@ -20,6 +20,12 @@ from nightowl.secrets.blob import Blob, Problem
 MAIL_SUFFIXES = (".eml", ".mbox", ".msg", ".pst", ".ost")
 ZIP_SUFFIXES = (".zip", ".jar", ".war", ".ear", ".whl", ".apk", ".nupkg", ".docx", ".xlsx", ".pptx")
 SKIP_DIRS = {".git", ".hg", ".svn"}
+# Formats that are binary by definition: in git history they are reported without being read.
+BINARY_SUFFIXES = (
+    ".png", ".jpg", ".jpeg", ".gif", ".bmp", ".ico", ".webp", ".tif", ".tiff", ".psd", ".woff", ".woff2", ".ttf",
+    ".otf", ".eot", ".mo", ".pyc", ".class", ".so", ".dll", ".exe", ".dylib", ".a", ".o", ".gz", ".bz2", ".xz",
+    ".zst", ".7z", ".rar", ".mp3", ".mp4", ".ogg", ".wav", ".flac", ".mov", ".avi", ".pdf",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

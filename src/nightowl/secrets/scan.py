@@ -20,7 +20,15 @@ from typing import Any
 
 from nightowl.secrets.blob import Blob, Problem
 from nightowl.secrets.engine import Engine
-from nightowl.secrets.files import FileJob, WalkLimits, decode_text, file_blobs, is_mail_path, iter_files
+from nightowl.secrets.files import (
+    BINARY_SUFFIXES,
+    FileJob,
+    WalkLimits,
+    decode_text,
+    file_blobs,
+    is_mail_path,
+    iter_files,
+)
 from nightowl.secrets.filters import FilterConfig
 from nightowl.secrets.git import CatFile, GitError, is_git_repo, read_history
 from nightowl.secrets.report import SecretFinding, redact, sha256_hex
@@ -354,6 +362,12 @@ def _scan_git(
                     f"{base}/{path}",
                     f"larger than the {limits.max_file_size // (1024 * 1024)} MiB cap in commit {commit[:12]}: not scanned",
                 )
+            )
+            continue
+        if where[0][0].lower().endswith(BINARY_SUFFIXES):
+            path, commit = where[0]
+            res.problems.append(
+                Problem(f"{base}/{path}", f"binary file: not scanned (blob {oid[:12]}, commit {commit[:12]})")
             )
             continue
         items.append((oid, where[0][0]))
