@@ -333,3 +333,25 @@ def test_one_line_array_larger_than_the_sniff_window(tmp_path):
     rows, tally = read(path, opts=ReadOptions(max_line_bytes=64 * 1024))
     assert len(rows) == 150 and tally.quarantined == 0
     assert [r["event_uid"] for r in rows] == [f"id-{i}" for i in range(150)]
+
+
+def test_glob_characters_in_the_file_name_never_open_another_file(tmp_path):
+    (tmp_path / "ab.jsonl").write_text("not json at all\n")
+    target = tmp_path / "a?.jsonl"
+    target.write_bytes((FIX / "graph_v1.jsonl").read_bytes())
+    rows, tally = read(target)
+    assert len(rows) == 11 and tally.quarantined == 4
+
+
+@pytest.mark.parametrize("name", ["graph_v1.jsonl", "graph_beta_pages.jsonl", "a?.jsonl"])
+def test_clean_ndjson_takes_the_duckdb_path(tmp_path, monkeypatch, name):
+    """Agreement tests mean nothing if the fast path silently fell back: forbid the fallback."""
+    path = tmp_path / name
+    path.write_bytes((FIX / ("graph_v1.jsonl" if "?" in name else name)).read_bytes())
+
+    def boom(*_a, **_k):
+        raise AssertionError("fell back to the Python splitter")
+
+    monkeypatch.setattr(entra_graph, "python_lines", boom)
+    rows, _ = read(path)
+    assert rows

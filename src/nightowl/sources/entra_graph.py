@@ -15,6 +15,7 @@ the caller with a partial file.
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -141,16 +142,21 @@ def _head(col: str) -> str:
     return f"ltrim(left({col}, 256), chr(32) || chr(9) || chr(13) || chr(10))"
 
 
-def _fast_src(inp: InputFile) -> str:
+def _fast_src(inp: InputFile, tmpdir: str) -> str:
     """DuckDB's own CSV scanner used as a strict line splitter (one VARCHAR column), parallel.
 
     Lines are numbered later (``row_number`` here would make the whole query single-threaded);
     the scan keeps file order, so numbering the staged table gives the line numbers.
     """
     comp = "gzip" if inp.gzip else "none"
+    # DuckDB treats * ? [ ] { } ~ in a path as a glob or home folder: read through a link with a
+    # plain name so a hostile file name can never make it open a different file.
+    link = os.path.join(tmpdir, "input")
+    if not os.path.lexists(link):
+        os.symlink(os.path.abspath(inp.path), link)
     return (
         f"SELECT CAST(NULL AS BIGINT) AS lineno, line, CAST(NULL AS BIGINT) AS sub, "
-        f"CAST(NULL AS VARCHAR) AS bad0 FROM read_csv({sql_str(str(inp.path))}, "
+        f"CAST(NULL AS VARCHAR) AS bad0 FROM read_csv({sql_str(link)}, "
         f"columns = {{'line': 'VARCHAR'}}, header = false, delim = chr(1), quote = '', escape = '', "
         f"auto_detect = false, max_line_size = {CONTAINER_MAX_BYTES}, compression = '{comp}')"
     )
@@ -239,7 +245,7 @@ def read_json_records(
         try:
             if lines_layout and not force_python:
                 try:
-                    _stage(con, fmt.normalize(records_sql(_fast_src(inp), fmt, opts)))
+                    _stage(con, fmt.normalize(records_sql(_fast_src(inp, tmp), fmt, opts)))
                 except FAST_PATH_REFUSALS:
                     pass  # a hostile file: the robust path below gives the same rows
                 else:
