@@ -43,7 +43,7 @@ EXPLICIT = {
     "jdbc": "connection-string", "ftp": "connection-string", "uri": "connection-string", "postgres": "connection-string",
     "mongodb": "connection-string", "odbc": "connection-string", "netrc": "connection-string", "psexec": "connection-string",
     "redis": "connection-string", "sqlserver": "connection-string", "ldap": "connection-string",
-    "sidekiq": "connection-string", "curl": "connection-string",
+    "sidekiq": "connection-string", "curl": "connection-string", "curl-auth-header": "http",
     "pwhash": "password-hash", "jenkins": "jenkins", "generic": "generic", "django": "generic", "reactapp": "generic",
     "phpmailer": "generic", "http": "http", "mailgun": "mailgun", "brevo": "brevo", "sendinblue": "brevo",
     "meraki": "cisco", "ciscomeraki": "cisco", "fly": "flyio", "flyio": "flyio", "intra42": "intra42",
