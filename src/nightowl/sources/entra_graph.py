@@ -153,7 +153,12 @@ def _fast_src(inp: InputFile, tmpdir: str) -> str:
     # plain name so a hostile file name can never make it open a different file.
     link = os.path.join(tmpdir, "input")
     if not os.path.lexists(link):
-        os.symlink(os.path.abspath(inp.path), link)
+        try:
+            os.symlink(os.path.abspath(inp.path), link)
+        except OSError:  # no symlinks (Windows without developer mode)
+            if any(ch in str(inp.path) for ch in "*?[]{}~"):
+                raise duckdb.IOException("file name has glob characters; using the robust path") from None
+            link = str(inp.path)
     return (
         f"SELECT CAST(NULL AS BIGINT) AS lineno, line, CAST(NULL AS BIGINT) AS sub, "
         f"CAST(NULL AS VARCHAR) AS bad0 FROM read_csv({sql_str(link)}, "
