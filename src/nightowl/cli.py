@@ -20,10 +20,10 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from nightowl import __version__, sources
 from nightowl.detections.catalog import read_config
-from nightowl.detections.runner import run_all
-from nightowl.findings import at_or_above, document, sort_findings
+from nightowl.findings import at_or_above, document
 from nightowl.ingest import InputReport, ingest_paths
 from nightowl.overview import overview
+from nightowl.pipeline import detect
 from nightowl.reports import terminal
 from nightowl.sources.base import InputError, ReadOptions
 from nightowl.store import Store
@@ -188,7 +188,7 @@ def hunt(
     with Store(store) as st:
         inputs = _ingest(st, paths, input_format, year, timezone, strict)
         with _status("running detections"):
-            findings = sort_findings(run_all(st, cfg))
+            findings = detect(st, cfg)
         ov = overview(st)
     if fmt is OutputFormat.json:
         _print_json(document(findings, inputs, overview=ov))
@@ -210,11 +210,44 @@ def hunt(
 
 @contextmanager
 def _status(message: str):
+    """A spinner on stderr while work runs (silent off a terminal); yields a function to update it."""
     if err.is_terminal:
-        with err.status(message):
-            yield
+        with err.status(message) as status:
+            yield lambda m: status.update(term(m, 100))
     else:
-        yield
+        yield lambda m: None
+
+
+@app.command()
+def demo(
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder for the report and the simulated tenant.")
+    ] = Path("."),
+    seed: Annotated[int, typer.Option("--seed")] = 7,
+    users: Annotated[int | None, typer.Option("--users", help="Tenant size (default 1,500).")] = None,
+    days: Annotated[int | None, typer.Option("--days", help="Days simulated (default 30).")] = None,
+) -> None:
+    """Simulate a Midnight Blizzard-style month, hunt it end to end and write the HTML report."""
+    from nightowl.pipeline import run_demo
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with _status("demo") as status:
+        result = run_demo(out_dir, seed=seed, users=users, days=days, say=lambda m: status(m))
+    incidents = result.incidents
+    out.print(
+        f"[bold]nightowl demo[/]: {result.signins:,} sign-ins, {len(result.findings):,} findings, "
+        f"{len(incidents)} incident(s), {result.secrets} secret(s) in the mail the attacker read"
+    )
+    if incidents:
+        top = incidents[0]
+        out.print(f"\n[bold red]{term(top.title, 200)}[/]")
+        for sentence in top.story:
+            out.print(term(sentence, 600))
+        out.print()
+        for step in top.steps[:14]:
+            when = (step.when or "")[:16].replace("T", " ")
+            out.print(f"  {when:16}  [bold]{step.stage_label:>18}[/]  {term(step.finding.title, 100)}")
+    out.print(f"\nreport: [bold]{result.report.resolve()}[/]")
 
 
 @app.command()
@@ -314,6 +347,16 @@ def export(
             err.print(f"wrote {term(str(path))}")
 
 
+from nightowl.exposure_cli import exposure_command  # noqa: E402  (commands built in their own modules)
+from nightowl.report_cli import report_command  # noqa: E402
+from nightowl.secrets.cli import secrets_command  # noqa: E402
+
+app.command("secrets")(secrets_command)
+app.command("exposure")(exposure_command)
+app.command("report")(report_command)
+OWN_DEBUG_OPTION = {"secrets"}  # commands that take --debug themselves
+
+
 def _print_json(doc: dict) -> None:
     sys.stdout.buffer.write(
         orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS, default=str)
@@ -325,9 +368,11 @@ def _print_json(doc: dict) -> None:
 def main() -> None:
     """Entry point: one-line errors with exit code 2; tracebacks only with --debug (anywhere on the line)."""
     args = sys.argv[1:]
+    command = next((a for a in args if not a.startswith("-")), None)
     if "--debug" in args:
         State.debug = True
-        args = [a for a in args if a != "--debug"]
+        if command not in OWN_DEBUG_OPTION:
+            args = [a for a in args if a != "--debug"]
     try:
         app(args=args, prog_name="nightowl")
     except InputError as exc:
