@@ -11,12 +11,17 @@ already in the store (overlapping exports) are counted as ignored duplicates, ne
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import pyarrow as pa
+
 from nightowl import sources
+from nightowl.schema import AUTH_SCHEMA
 from nightowl.sources.base import InputError, InputFile, ReadOptions, Tally
 from nightowl.sources.inputs import Spool, expand
 from nightowl.store import Store
@@ -86,46 +91,98 @@ def ingest_paths(
 def ingest_file(
     store: Store, inp: InputFile, forced: sources.Source | None, opts: ReadOptions
 ) -> InputReport:
+    """Read one file into its table in one transaction. The content hash is computed in a thread
+    while the reader runs (hashlib and DuckDB both release the GIL); a file seen before is rolled back."""
     source = forced or sources.detect(inp)
-    sha = file_sha256(inp)
-    report = InputReport(path=inp.name, format=source.name, sha256=sha)
-    previous = store.seen_sha256(sha)
-    if previous is not None:
-        report.duplicate_of = previous
-        return report
-
-    table = getattr(source, "table", "auth_events")
-    con = store.con
-    con.execute("BEGIN TRANSACTION")
-    try:
-        store.ensure_table(table, getattr(source, "schema", None))
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _staging AS SELECT * FROM {table} LIMIT 0")
-        staged = 0
-        for batch in source.read(inp, report.tally, opts):
-            staged += store.append(batch, "_staging")
-        cols = ", ".join(f'"{c}"' for c in store.columns(table))
-        inserted = con.execute(
-            f"""INSERT INTO {table} ({cols})
-                SELECT {cols} FROM _staging s
-                WHERE s.event_uid IS NULL OR NOT EXISTS (
-                    SELECT 1 FROM {table} a
-                    WHERE a.event_uid = s.event_uid AND a.source_format = s.source_format)"""
-        ).fetchone()[0]
-        con.execute("DROP TABLE _staging")
-        report.tally.normalized = inserted
-        if staged > inserted:
-            report.tally.ignore(DUPLICATE_REASON, staged - inserted)
-        store.record_input(
-            report.to_contract() | {"sha256": sha},
-            [(q.position, q.reason, q.excerpt) for q in report.tally.quarantine],
-        )
-        con.execute("COMMIT")
-    except InputError:
-        con.execute("ROLLBACK")
-        raise
-    except Exception as exc:
-        con.execute("ROLLBACK")
-        raise InputError(
-            f"{inp.name}: could not be read as {source.name} ({type(exc).__name__}: {exc})"
-        ) from exc
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        digest = pool.submit(file_sha256, inp)
+        report = InputReport(path=inp.name, format=source.name, sha256="")
+        table = getattr(source, "table", "auth_events")
+        con = store.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            store.ensure_table(table, getattr(source, "schema", None))
+            staged, inserted = _load(store, source, table, inp, report.tally, opts)
+            report.sha256 = digest.result()
+            previous = store.seen_sha256(report.sha256)
+            if previous is not None:
+                con.execute("ROLLBACK")
+                return InputReport(
+                    path=inp.name, format=source.name, sha256=report.sha256, duplicate_of=previous
+                )
+            report.tally.normalized = inserted
+            if staged > inserted:
+                report.tally.ignore(DUPLICATE_REASON, staged - inserted)
+            store.record_input(
+                report.to_contract() | {"sha256": report.sha256},
+                [(q.position, q.reason, q.excerpt) for q in report.tally.quarantine],
+            )
+            con.execute("COMMIT")
+        except InputError:
+            con.execute("ROLLBACK")
+            raise
+        except Exception as exc:
+            con.execute("ROLLBACK")
+            raise InputError(
+                f"{inp.name}: could not be read as {source.name} ({type(exc).__name__}: {exc})"
+            ) from exc
     return report
+
+
+def _load(
+    store: Store, source: sources.Source, table: str, inp: InputFile, tally: Tally, opts: ReadOptions
+) -> tuple[int, int]:
+    """Rows read and rows added. Straight into the table when the store holds nothing of this
+    format yet (nothing to deduplicate against); otherwise through a staging table and an anti-join
+    on the source's event id, so overlapping exports add nothing twice."""
+    con = store.con
+    fresh = not con.execute(
+        f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE source_format = ? LIMIT 1)", [source.name]
+    ).fetchall()[0][0]
+    target = table if fresh else "_staging"
+    if not fresh:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _staging AS SELECT * FROM {table} LIMIT 0")
+    staged = _read_into(store, source, target, inp, tally, opts)
+    if fresh:
+        return staged, staged
+    cols = ", ".join(f'"{c}"' for c in store.columns(table))
+    inserted = con.execute(
+        f"""INSERT INTO {table} ({cols})
+            SELECT {cols} FROM _staging s
+            WHERE s.event_uid IS NULL OR NOT EXISTS (
+                SELECT 1 FROM {table} a
+                WHERE a.event_uid = s.event_uid AND a.source_format = s.source_format)"""
+    ).fetchall()[0][0]
+    con.execute("DROP TABLE _staging")
+    return staged, inserted
+
+
+def _read_into(
+    store: Store, source: sources.Source, target: str, inp: InputFile, tally: Tally, opts: ReadOptions
+) -> int:
+    """A source that runs inside DuckDB writes into ``target`` itself (no Arrow round trip); any
+    other source's batches stream into one INSERT."""
+    if hasattr(source, "read_into"):
+        return source.read_into(store.con, target, inp, tally, opts)
+    schema = getattr(source, "schema", None) or AUTH_SCHEMA
+    failure: list[BaseException] = []
+
+    def batches():  # keep the reader's own exception: DuckDB would only say the scan failed
+        try:
+            yield from source.read(inp, tally, opts)
+        except BaseException as exc:
+            failure.append(exc)
+            raise
+
+    reader = pa.RecordBatchReader.from_batches(schema, batches())
+    store.con.register("_reader", reader)
+    try:
+        cols = ", ".join(f'"{c}"' for c in schema.names)
+        return store.con.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM _reader").fetchall()[0][0]
+    except Exception:
+        if failure:
+            raise failure[0] from None
+        raise
+    finally:
+        with contextlib.suppress(Exception):  # in an aborted transaction even this fails
+            store.con.unregister("_reader")

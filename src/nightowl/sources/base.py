@@ -128,3 +128,8 @@ class Source(Protocol):
     def read(self, inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[pa.RecordBatch]:
         """Yield batches in AUTH_SCHEMA; report ignored and quarantined records to ``tally``."""
         ...
+
+    # Optional, for readers that run inside DuckDB:
+    #   read_into(con, table, inp, tally, opts) -> int
+    # inserts the normalized rows into ``table`` on the store's own connection (inside its
+    # transaction) and returns how many; it saves the Arrow round trip of ``read``.
