@@ -1,0 +1,120 @@
+"""Account exposure over the registration-details and users exports, raised by the sign-in logs."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from nightowl import sources
+from nightowl.detections.runner import run_all
+from nightowl.exposure import exposure_findings, exposure_rows
+from nightowl.exposure_cli import exposure_command
+from nightowl.schema import batch_from_rows
+from nightowl.store import Store
+from tests.cloud.helpers import available_sources, fixture, ingest
+
+ACCOUNTS = [fixture("user_registration_details.json"), fixture("graph_users_signinactivity.json")]
+SVC = "svc.test@corp.example"
+
+
+def _rows(with_logs: bool = False):
+    with Store() as st:
+        ingest(st, *ACCOUNTS)
+        findings = []
+        if with_logs:
+            st.append(batch_from_rows(sign_ins()))
+            findings = run_all(st)
+        return {r["account"]: r for r in exposure_rows(st, findings)}, exposure_findings(st, findings)
+
+
+def sign_ins() -> list[dict]:
+    """A spray from one address (svc.test's password works, single factor; ceo targeted) and a
+    scanner that signs in over IMAP every morning."""
+    t0 = datetime(2026, 3, 2, 8, 0)
+    users = [SVC, "ceo@corp.example"] + [f"user{i}@corp.example" for i in range(20)]
+    rows = [
+        _ev(t0 + timedelta(seconds=15 * i), u, "203.0.113.7", 2, False, None) for i, u in enumerate(users)
+    ]
+    rows.append(_ev(t0 + timedelta(minutes=20), SVC, "203.0.113.7", 1, True, False))
+    for day in range(5):
+        rows.append(_ev(t0 + timedelta(days=day, hours=-1), "print.scanner@corp.example", "192.0.2.50", 1, True, False,
+                        client="IMAP4", legacy=True))  # fmt: skip
+    return [r | {"record_ref": f"t:{n}", "event_uid": str(n)} for n, r in enumerate(rows)]
+
+
+def _ev(t, user, ip, status, pw, mfa, client="Browser", legacy=False):
+    return {"time": t, "source_format": "test", "user_name": user, "src_endpoint_ip": ip, "status_id": status,
+            "status_detail": "SUCCESS" if status == 1 else "INVALID_CREDENTIALS", "password_correct": pw, "is_mfa": mfa,
+            "client_app": client, "is_legacy_protocol": legacy, "user_agent": "python-requests/2.31",
+            "service_name": "Office 365 Exchange Online"}  # fmt: skip
+
+
+def test_exposure_classes_from_the_exports_alone():
+    rows, _ = _rows()
+    assert rows[SVC]["exposure"] == ["test/legacy account", "service account", "no MFA"]
+    assert rows[SVC]["severity"] == "high" and rows[SVC]["mfa"] == "none"
+    assert rows["ceo@corp.example"]["exposure"] == ["admin without phishing-resistant MFA"]
+    assert rows["ceo@corp.example"]["severity"] == "medium"
+    assert "it.admin@corp.example" not in rows  # FIDO2 security key
+    assert "alice@corp.example" not in rows
+    assert "disabled.user@corp.example" not in rows  # disabled in the users export
+    assert rows["svc-backup@corp.example"]["exposure"] == [
+        "service account",
+        "no MFA",
+        "dormant but signing in",
+    ]
+    assert rows["old.employee@corp.example"]["exposure"] == ["dormant but signing in"]
+    guest = next(r for a, r in rows.items() if "#ext#" in a)
+    assert guest["exposure"] == ["guest"] and guest["severity"] == "medium"
+
+
+def test_sign_in_logs_mark_sprayed_compromised_and_legacy_protocol_accounts():
+    rows, findings = _rows(with_logs=True)
+    assert (
+        rows[SVC]["severity"] == "critical"
+        and rows[SVC]["compromised"]
+        and rows[SVC]["single_factor_sign_ins"] == 1
+    )
+    assert rows["ceo@corp.example"]["sprayed"] and rows["ceo@corp.example"]["severity"] == "high"
+    scanner = rows["print.scanner@corp.example"]
+    assert scanner["legacy_sign_ins"] == 5 and "service account" in scanner["exposure"]
+    svc = next(f for f in findings if f.users == [SVC])
+    assert (
+        svc.category == "exposure" and svc.detection == "exposure.account" and svc.compromised_users == [SVC]
+    )
+    assert svc.evidence["sprayed_by"] and svc.evidence["compromised_by"]
+
+
+@pytest.fixture(autouse=True)
+def _present_sources(monkeypatch):
+    """Detect among the readers present in this checkout (other readers land in parallel)."""
+    monkeypatch.setattr(sources, "all_sources", lambda: tuple(available_sources()))
+
+
+def _cli():
+    app = typer.Typer()
+    app.command()(exposure_command)
+    return app
+
+
+def test_exposure_command_json_is_the_findings_contract():
+    result = CliRunner().invoke(_cli(), [*map(str, ACCOUNTS), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["schema_version"] == 1 and [i["format"] for i in doc["inputs"]] == ["entra-accounts-json"] * 2
+    by_user = {f["users"][0]: f for f in doc["findings"]}
+    assert by_user[SVC]["severity"] == "high" and by_user[SVC]["exposure_classes"][-1] == "no_mfa"
+    assert doc["findings"][0]["severity"] == "high"  # worst first
+
+
+def test_exposure_command_table_neutralises_attacker_text(tmp_path):
+    evil = tmp_path / "reg.json"
+    evil.write_text(json.dumps({"value": [{"userPrincipalName": "test\u001b[2J[red]x@corp.example", "isMfaRegistered": False,
+                                           "isMfaCapable": False, "methodsRegistered": [], "userType": "member"}]}))  # fmt: skip
+    result = CliRunner().invoke(_cli(), [str(evil), "--fail-on", "high"])
+    assert result.exit_code == 1  # a high exposure with --fail-on high
+    assert "\u001b[2J" not in result.stdout and "Exposed accounts" in result.stdout
