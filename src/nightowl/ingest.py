@@ -132,13 +132,11 @@ def ingest_file(
 def _load(
     store: Store, source: sources.Source, table: str, inp: InputFile, tally: Tally, opts: ReadOptions
 ) -> tuple[int, int]:
-    """Rows read and rows added. Straight into the table when the store holds nothing of this
-    format yet (nothing to deduplicate against); otherwise through a staging table and an anti-join
+    """Rows read and rows added. Straight into the table while it is empty (nothing to
+    deduplicate against); otherwise through a staging table and an anti-join
     on the source's event id, so overlapping exports add nothing twice."""
     con = store.con
-    fresh = not con.execute(
-        f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE source_format = ? LIMIT 1)", [source.name]
-    ).fetchall()[0][0]
+    fresh = not con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1)").fetchall()[0][0]
     target = table if fresh else "_staging"
     if not fresh:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _staging AS SELECT * FROM {table} LIMIT 0")
