@@ -355,3 +355,24 @@ def test_clean_ndjson_takes_the_duckdb_path(tmp_path, monkeypatch, name):
     monkeypatch.setattr(entra_graph, "python_lines", boom)
     rows, _ = read(path)
     assert rows
+
+
+def test_mfa_from_authentication_details_only(tmp_path):
+    """A success whose only MFA evidence is an authenticationDetails step (claim in the token)."""
+    base = json.loads((FIX / "graph_v1.jsonl").read_text().splitlines()[0])
+    base["mfaDetail"] = {"authMethod": None, "authDetail": None}
+    claim = dict(base, authenticationRequirement="singleFactorAuthentication")
+    claim["authenticationDetails"] = [
+        {
+            "authenticationMethod": "Previously satisfied",
+            "succeeded": True,
+            "authenticationStepResultDetail": "MFA requirement satisfied by claim in the token",
+        }
+    ]
+    single = dict(claim, authenticationDetails=[{"authenticationMethod": "Password", "succeeded": True}])
+    failed = dict(claim, status={"errorCode": 50126, "failureReason": "x"})  # MFA text on a failure: not MFA
+    path = tmp_path / "mfa.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in (claim, single, failed)))
+    for force in (False, True):
+        rows, _ = read(path, force_python=force)
+        assert [r["is_mfa"] for r in rows] == [True, False, False]

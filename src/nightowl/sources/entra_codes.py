@@ -185,7 +185,7 @@ def extract_select(cols: dict[str, str]) -> str:
     if "ign" not in exprs:
         exprs["ign"] = "CAST(NULL AS VARCHAR)"
     select = ",\n  ".join(f"{expr} AS {col}" for col, expr in exprs.items())
-    return f"SELECT pre_reject, raw, lineno, sub, k,\n  {select}\nFROM records"
+    return f"SELECT pre_reject, raw, rec, lineno, sub, k,\n  {select}\nFROM records"
 
 
 # authenticationStepResultDetail / "Multifactor authentication result" texts of a satisfied MFA.
@@ -204,9 +204,15 @@ def _key(col: str) -> str:
 # lines by the order of the staged rows, so membership tests use list_contains instead.
 
 
-def normalize_sql(records_cte: str, source_format: str, extract: str) -> str:
+def normalize_sql(
+    records_cte: str, source_format: str, extract: str, auth_details: str = "auth_details"
+) -> str:
     """Full query: ``records_cte`` -> ``extract`` (see :func:`extract_select`) -> every AUTH_SCHEMA
-    column but record_ref, plus the bookkeeping columns the engine expects (see JsonFormat)."""
+    column but record_ref, plus the bookkeeping columns the engine expects (see JsonFormat).
+
+    ``auth_details`` is the SQL of the authenticationDetails text; it is evaluated only for the
+    few successes whose MFA the other columns leave open, so a reader can pass an expression
+    over ``rec`` and skip serializing that array for every record."""
     legacy = _in_list(sorted(LEGACY_CLIENT_APPS))
     legacy_prefix = " OR ".join(f"starts_with(ca_l, {sql_str(p)})" for p in LEGACY_CLIENT_PREFIXES)
     proto_case = " ".join(f"WHEN {sql_str(k)} THEN {sql_str(v)}" for k, v in PROTOCOLS.items())
@@ -275,8 +281,8 @@ SELECT
     AS password_correct,
   CASE WHEN sid = 1 AND req_k = 'multifactorauthentication' THEN TRUE
        WHEN nullif(mfa_method, '') IS NOT NULL THEN TRUE
-       WHEN regexp_matches(coalesce(mfa_result, ''), {MFA_DONE}, 'i')
-         OR regexp_matches(coalesce(auth_details, ''), {MFA_DONE}, 'i') THEN TRUE
+       WHEN sid = 1 AND (regexp_matches(coalesce(mfa_result, ''), {MFA_DONE}, 'i')
+                         OR regexp_matches(coalesce({auth_details}, ''), {MFA_DONE}, 'i')) THEN TRUE
        WHEN req_k IN ('multifactorauthentication', 'singlefactorauthentication') THEN FALSE END AS is_mfa,
   nullif(device_id, '') AS device_id,
   CASE WHEN lower(managed) IN ('true', 'yes') THEN TRUE

@@ -466,7 +466,6 @@ GRAPH_PATHS: dict[str, str] = {
     "device_id": "$.deviceDetail.deviceId",
     "managed": "$.deviceDetail.isManaged",
     "mfa_method": "$.mfaDetail.authMethod",
-    "auth_details": "$.authenticationDetails",
     "tenant": "$.resourceTenantId",
     "home_tenant": "$.homeTenantId",
 }
@@ -485,7 +484,12 @@ def _graph_extract() -> str:
 
 GRAPH = JsonFormat(
     paths=tuple(GRAPH_PATHS.values()),
-    normalize=lambda records: entra_codes.normalize_sql(records, "entra-graph-json", _graph_extract()),
+    normalize=lambda records: entra_codes.normalize_sql(
+        records,
+        "entra-graph-json",
+        _graph_extract(),
+        "try(json_extract_string(rec, '$.authenticationDetails'))",
+    ),
 )
 
 
