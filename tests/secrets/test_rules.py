@@ -10,7 +10,7 @@ from nightowl.findings import SEVERITIES
 from nightowl.secrets.engine import Engine
 from nightowl.secrets.rules import RuleError, example_text, load_rules
 
-RULES = load_rules()
+RULES = load_rules(validate=True)
 IDS = [r.id for r in RULES]
 
 

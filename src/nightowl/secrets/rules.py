@@ -46,8 +46,15 @@ class Rule:
     example_path: str = "config.env"  # the path the tests scan the examples under
     positive: tuple[str, ...] = ()
     negative: tuple[str, ...] = ()
-    compiled: re.Pattern[bytes] = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
     path_re: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    _compiled: list = field(default_factory=list, compare=False, repr=False)
+
+    @property
+    def compiled(self) -> re.Pattern[bytes]:
+        """The confirm regex, compiled on first use: most rules never fire on a given input."""
+        if not self._compiled:
+            self._compiled.append(re.compile(self.regex.encode()))
+        return self._compiled[0]
 
     @property
     def priority(self) -> int:
@@ -69,18 +76,18 @@ def default_prefilter(regex: str) -> str:
     return re.sub(r"\(\?P=([A-Za-z0-9_]+)\)", "", out)
 
 
-def _rule_from(data: dict, source: str) -> Rule:
+def _rule_from(data: dict, source: str, validate: bool = True) -> Rule:
     from nightowl.secrets.filters import known_filter
 
     rid = data.get("id", "?")
     try:
         regex = data["regex"]
-        compiled = re.compile(regex.encode())
+        compiled = re.compile(regex.encode()) if validate else None
     except KeyError as exc:
         raise RuleError(f"{source}: rule {rid}: missing {exc}") from None
     except re.error as exc:
         raise RuleError(f"{source}: rule {rid}: bad regex: {exc}") from None
-    if "secret" not in compiled.groupindex:
+    if compiled is not None and "secret" not in compiled.groupindex:
         raise RuleError(f"{source}: rule {rid}: regex has no (?P<secret>...) group")
     severity = data.get("severity", "")
     if severity not in SEVERITY_RANK:
@@ -115,7 +122,7 @@ def _rule_from(data: dict, source: str) -> Rule:
         example_path=data.get("example_path", "config.env"),
         positive=tuple(data.get("positive", ())),
         negative=tuple(data.get("negative", ())),
-        compiled=compiled,
+        _compiled=[compiled] if compiled is not None else [],
         path_re=re.compile(paths) if paths else None,
     )
 
@@ -125,8 +132,15 @@ def rule_files() -> list[Path]:
     return sorted(Path(str(p)) for p in base.iterdir() if p.name.endswith(".toml"))
 
 
-def load_rules(paths: list[Path] | None = None) -> list[Rule]:
-    """Every rule, specific rules first (generic and human-phrasing rules last), ids unique."""
+def load_rules(paths: list[Path] | None = None, validate: bool | None = None) -> list[Rule]:
+    """Every rule, specific rules first (generic and human-phrasing rules last), ids unique.
+
+    Rule files given by the user are validated in full (every confirm regex compiled) at load;
+    the shipped rules, which the tests validate, compile each regex on first use instead (loading
+    is then a few ms, which matters for one-shot CLI runs).
+    """
+    if validate is None:
+        validate = paths is not None
     rules: list[Rule] = []
     seen: set[str] = set()
     for path in paths or rule_files():
@@ -136,7 +150,7 @@ def load_rules(paths: list[Path] | None = None) -> list[Rule]:
             except tomllib.TOMLDecodeError as exc:
                 raise RuleError(f"{path.name}: {exc}") from None
         for data in doc.get("rule", []):
-            rule = _rule_from(data, path.name)
+            rule = _rule_from(data, path.name, validate)
             if rule.id in seen:
                 raise RuleError(f"{path.name}: duplicate rule id {rule.id}")
             seen.add(rule.id)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -30,13 +31,14 @@ from nightowl.secrets.files import (
     iter_files,
 )
 from nightowl.secrets.filters import FilterConfig
-from nightowl.secrets.git import CatFile, GitError, is_git_repo, read_history
+from nightowl.secrets.git import GitError, is_git_repo, read_history, stream_blobs
 from nightowl.secrets.report import SecretFinding, redact, sha256_hex
 from nightowl.secrets.rules import Rule, load_rules
 
 log = logging.getLogger(__name__)
 BATCH_BYTES = 8 * 1024 * 1024
 BATCH_ITEMS = 4000
+GIT_BATCH_BYTES = 2 * 1024 * 1024  # smaller batches keep both cores busy to the end of a history
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024  # below this, process start-up costs more than it saves
 
 # (rule id, sha256, redacted, line, plaintext or None)
@@ -69,23 +71,11 @@ class ScanResult:
 _ENGINE: Engine | None = None
 _SHOW = False
 _LIMITS = WalkLimits()
-_CATS: dict[str, CatFile] = {}
 
 
 def _setup(engine: Engine, show: bool, limits: WalkLimits) -> None:
     global _ENGINE, _SHOW, _LIMITS
     _ENGINE, _SHOW, _LIMITS = engine, show, limits
-
-
-def _worker_init() -> None:
-    """A forked worker must not share the parent's cat-file pipes: start its own."""
-    _CATS.clear()
-
-
-def _close_cats() -> None:
-    for cat in _CATS.values():
-        cat.close()
-    _CATS.clear()
 
 
 def _scan_bytes(data: bytes, rel: str, line_offset: int = 0) -> list[HitTuple]:
@@ -142,34 +132,20 @@ def _task_blobs(blobs: list[Blob]) -> tuple[list[tuple[dict, list[HitTuple]]], l
 
 
 def _task_git(
-    args: tuple[str, list[tuple[str, str]]],
+    items: list[tuple[str, str, bytes]],
 ) -> tuple[list[tuple[str, list[HitTuple]]], list[tuple[str, str]], int, int]:
-    """Read a batch of blobs through this worker's long-lived cat-file and scan them."""
-    repo, items = args
-    cat = _CATS.get(repo)
-    if cat is None:
-        cat = _CATS[repo] = CatFile(Path(repo))
-    paths = dict(items)
+    """Scan a batch of (blob id, path, content) read by the parent from git."""
     results, bad, n, size = [], [], 0, 0
-    try:
-        for oid, data in cat.read([oid for oid, _ in items]):
-            if data is None:
-                bad.append((oid, "object missing or unreadable"))
-                continue
-            text = decode_text(data)
-            if text is None:
-                bad.append((oid, "binary file: not scanned"))
-                continue
-            n += 1
-            size += len(text)
-            hits = _scan_bytes(text, paths[oid])
-            if hits:
-                results.append((oid, hits))
-    except GitError as exc:
-        _CATS.pop(repo, None)
-        bad.extend(
-            (oid, f"broken git repository: {exc}") for oid, _ in items if oid not in {r[0] for r in results}
-        )
+    for oid, path, data in items:
+        text = decode_text(data)
+        if text is None:
+            bad.append((oid, "binary file: not scanned"))
+            continue
+        n += 1
+        size += len(text)
+        hits = _scan_bytes(text, path)
+        if hits:
+            results.append((oid, hits))
     return results, bad, n, size
 
 
@@ -193,14 +169,25 @@ class _Runner:
         self.jobs = jobs
         self.pool: Any = None
 
-    def map(self, fn: Callable, tasks: list[Any], total_bytes: int) -> Iterator[Any]:
-        if self.jobs <= 1 or total_bytes < PARALLEL_MIN_BYTES or len(tasks) < 2:
+    def map(self, fn: Callable, tasks: Iterable[Any], total_bytes: int) -> Iterator[Any]:
+        """Results of ``fn`` over ``tasks`` (a list, or a generator read lazily with back-pressure)."""
+        if self.jobs <= 1 or total_bytes < PARALLEL_MIN_BYTES or (isinstance(tasks, list) and len(tasks) < 2):
             for t in tasks:
                 yield fn(t)
             return
         if self.pool is None:
-            self.pool = mp.get_context("fork").Pool(self.jobs, initializer=_worker_init)
-        yield from self.pool.imap_unordered(fn, tasks)
+            self.pool = mp.get_context("fork").Pool(self.jobs)
+        # the pool's feeder thread would read a generator to its end: bound the batches in flight
+        slots = threading.BoundedSemaphore(2 * self.jobs + 2)
+
+        def bounded() -> Iterator[Any]:
+            for t in tasks:
+                slots.acquire()
+                yield t
+
+        for out in self.pool.imap_unordered(fn, bounded()):
+            slots.release()
+            yield out
 
     def close(self) -> None:
         if self.pool is not None:
@@ -273,7 +260,6 @@ def scan_paths(
             )
     finally:
         runner.close()
-        _close_cats()
     res.seconds = time.perf_counter() - started
     return res
 
@@ -372,15 +358,39 @@ def _scan_git(
             continue
         items.append((oid, where[0][0]))
     total = sum(hist.sizes[o] for o, _ in items)
-    tasks = [(str(repo), batch) for batch in _batches(items, lambda it: hist.sizes[it[0]])]
-    for results, bad, n, size in runner.map(_task_git, tasks, total):
+    paths = dict(items)
+    seen: set[str] = set()
+    failure: list[str] = []
+
+    def batches() -> Iterator[list[tuple[str, str, bytes]]]:
+        batch: list[tuple[str, str, bytes]] = []
+        size = 0
+        try:
+            for oid, data in stream_blobs(repo, set(paths)):
+                seen.add(oid)
+                batch.append((oid, paths[oid], data))
+                size += len(data)
+                if size >= GIT_BATCH_BYTES or len(batch) >= BATCH_ITEMS:
+                    yield batch
+                    batch, size = [], 0
+        except GitError as exc:
+            failure.append(str(exc))
+        if batch:
+            yield batch
+
+    def report(oid: str, reason: str) -> None:
+        path, commit = hist.blobs[oid][0]
+        res.problems.append(Problem(f"{base}/{path}", f"{reason} (blob {oid[:12]}, commit {commit[:12]})"))
+
+    for results, bad, n, size in runner.map(_task_git, batches(), total):
         account(n, size)
         for oid, reason in bad:
-            path, commit = hist.blobs[oid][0]
-            res.problems.append(
-                Problem(f"{base}/{path}", f"{reason} (blob {oid[:12]}, commit {commit[:12]})")
-            )
+            report(oid, reason)
         for oid, hits in results:
             for path, commit in hist.blobs[oid]:
                 order = (hist.commit_order.get(commit, 0),)
                 add(hits, {"path": f"{base}/{path}", "commit": commit}, key_extra=("git",), order=order)
+    why = f"broken git repository: {failure[0]}" if failure else "object missing or unreadable"
+    for oid in paths:
+        if oid not in seen:
+            report(oid, why)
