@@ -94,15 +94,18 @@ def ingest_file(
     """Read one file into its table in one transaction. The content hash is computed in a thread
     while the reader runs (hashlib and DuckDB both release the GIL); a file seen before is rolled back."""
     source = forced or sources.detect(inp)
+    table = getattr(source, "table", "auth_events")
+    con = store.con
     with ThreadPoolExecutor(max_workers=1) as pool:
         digest = pool.submit(file_sha256, inp)
         report = InputReport(path=inp.name, format=source.name, sha256="")
-        table = getattr(source, "table", "auth_events")
-        con = store.con
+        store.ensure_table(table, getattr(source, "schema", None))
+        # A DuckDB-backed reader stages its rows on our connection before the transaction, so a
+        # file its scanner refuses fails harmlessly and is read again through ``read``.
+        staged = source.stage(con, inp, report.tally, opts) if hasattr(source, "stage") else None
         con.execute("BEGIN TRANSACTION")
         try:
-            store.ensure_table(table, getattr(source, "schema", None))
-            staged, inserted = _load(store, source, table, inp, report.tally, opts)
+            read, inserted = _load(store, source, table, inp, report.tally, opts, staged)
             report.sha256 = digest.result()
             previous = store.seen_sha256(report.sha256)
             if previous is not None:
@@ -111,8 +114,8 @@ def ingest_file(
                     path=inp.name, format=source.name, sha256=report.sha256, duplicate_of=previous
                 )
             report.tally.normalized = inserted
-            if staged > inserted:
-                report.tally.ignore(DUPLICATE_REASON, staged - inserted)
+            if read > inserted:
+                report.tally.ignore(DUPLICATE_REASON, read - inserted)
             store.record_input(
                 report.to_contract() | {"sha256": report.sha256},
                 [(q.position, q.reason, q.excerpt) for q in report.tally.quarantine],
@@ -126,11 +129,20 @@ def ingest_file(
             raise InputError(
                 f"{inp.name}: could not be read as {source.name} ({type(exc).__name__}: {exc})"
             ) from exc
+        finally:
+            if staged:
+                source.unstage(con)
     return report
 
 
 def _load(
-    store: Store, source: sources.Source, table: str, inp: InputFile, tally: Tally, opts: ReadOptions
+    store: Store,
+    source: sources.Source,
+    table: str,
+    inp: InputFile,
+    tally: Tally,
+    opts: ReadOptions,
+    staged: str | None,
 ) -> tuple[int, int]:
     """Rows read and rows added. Straight into the table while it is empty (nothing to
     deduplicate against); otherwise through a staging table and an anti-join
@@ -140,9 +152,13 @@ def _load(
     target = table if fresh else "_staging"
     if not fresh:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _staging AS SELECT * FROM {table} LIMIT 0")
-    staged = _read_into(store, source, target, inp, tally, opts)
+    if staged:
+        cols = ", ".join(f'"{c}"' for c in store.columns(table))
+        read = con.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {staged}").fetchall()[0][0]
+    else:
+        read = _read_into(store, source, target, inp, tally, opts)
     if fresh:
-        return staged, staged
+        return read, read
     cols = ", ".join(f'"{c}"' for c in store.columns(table))
     inserted = con.execute(
         f"""INSERT INTO {table} ({cols})
@@ -152,16 +168,13 @@ def _load(
                 WHERE a.event_uid = s.event_uid AND a.source_format = s.source_format)"""
     ).fetchall()[0][0]
     con.execute("DROP TABLE _staging")
-    return staged, inserted
+    return read, inserted
 
 
 def _read_into(
     store: Store, source: sources.Source, target: str, inp: InputFile, tally: Tally, opts: ReadOptions
 ) -> int:
-    """A source that runs inside DuckDB writes into ``target`` itself (no Arrow round trip); any
-    other source's batches stream into one INSERT."""
-    if hasattr(source, "read_into"):
-        return source.read_into(store.con, target, inp, tally, opts)
+    """The source's batches stream into one INSERT."""
     schema = getattr(source, "schema", None) or AUTH_SCHEMA
     failure: list[BaseException] = []
 

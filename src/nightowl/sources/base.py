@@ -96,6 +96,14 @@ class Tally:
         self.ignored += n
         self.ignored_reasons[reason] += n
 
+    def merge(self, other: Tally) -> None:
+        """Add another tally's ignored and quarantined records (a reader's trial run that succeeded)."""
+        self.ignored += other.ignored
+        self.ignored_reasons.update(other.ignored_reasons)
+        self.quarantined += other.quarantined
+        room = MAX_QUARANTINE_KEPT - len(self.quarantine)
+        self.quarantine.extend(other.quarantine[: max(room, 0)])
+
     def reject(self, position: str, reason: str, raw: str | bytes | None = None) -> None:
         """Quarantine one record: it could not be read."""
         self.quarantined += 1
@@ -130,6 +138,9 @@ class Source(Protocol):
         ...
 
     # Optional, for readers that run inside DuckDB:
-    #   read_into(con, table, inp, tally, opts) -> int
-    # inserts the normalized rows into ``table`` on the store's own connection (inside its
-    # transaction) and returns how many; it saves the Arrow round trip of ``read``.
+    #   stage(con, inp, tally, opts) -> str | None
+    # runs the reader's query on the store's own connection, before the file's transaction, into
+    # a temporary table or view whose columns are named as in the target table, and returns its
+    # name; the caller copies from it, then calls ``unstage(con)``. None when it cannot (then
+    # ``read`` is used). It saves the Arrow round trip of ``read``, and reports to ``tally`` only
+    # when it succeeds.

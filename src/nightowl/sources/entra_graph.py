@@ -31,7 +31,7 @@ from nightowl.sources.base import InputError, InputFile, ReadOptions, Tally
 from nightowl.sources.entra_codes import sql_str
 
 BATCH_ROWS = 100_000
-CONTAINER_MAX_BYTES = 64 << 20  # one line holding a whole Graph page or array
+CONTAINER_MAX_BYTES = 8 << 20  # one line holding a whole Graph page (at most 999 sign-ins); DuckDB sizes its scan buffers from this, longer lines take the robust path
 PY_CHUNK_LINES = 50_000
 PY_CHUNK_BYTES = 64 << 20
 DOCUMENT_MAX_BYTES = 2 << 30  # pretty-printed JSON is parsed in memory; beyond this, refuse
@@ -260,6 +260,90 @@ def read_json_records(
             yield from _from_splitter(con, splitter, inp, tally, opts, fmt)
         finally:
             con.close()
+
+
+STAGE_OUT = "_nightowl_json_staged"
+STAGE_PREFIX = "_nightowl_json_stage_"
+
+
+def stage_json_records(
+    con: duckdb.DuckDBPyConnection, inp: InputFile, tally: Tally, opts: ReadOptions, fmt: JsonFormat
+) -> str | None:
+    """The fast path on the caller's connection (the store's, outside its transaction), so the
+    normalized rows never leave DuckDB: returns a view over the staged rows, or None when the file
+    is not line-laid-out or DuckDB's scanner refuses it (the caller then uses ``read``).
+    The caller drops it with :func:`unstage_json_records`."""
+    if layout(inp.head()) != "lines":
+        return None
+    trial = Tally()
+    previous = con.execute("SELECT current_setting('disabled_optimizers')").fetchall()[0][0]
+    con.execute("SET disabled_optimizers = 'in_clause'")  # keep staged rows in file order (see connect)
+    parts: list[str] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="nightowl-link-") as tmp:
+            query: str | None = fmt.normalize(records_sql(_fast_src(inp, tmp), fmt, opts))
+            while query is not None:
+                table = f"{STAGE_PREFIX}{len(parts)}"
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {query}")
+                parts.append(_collect(con, trial, table, inp.name))
+                query = _container_pass(con, table, fmt, opts)
+    except FAST_PATH_REFUSALS:
+        unstage_json_records(con)
+        return None
+    finally:
+        con.execute(f"SET disabled_optimizers = {sql_str(previous)}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {STAGE_OUT} AS " + " UNION ALL ".join(parts))
+    tally.merge(trial)
+    return STAGE_OUT
+
+
+def unstage_json_records(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"DROP VIEW IF EXISTS {STAGE_OUT}")
+    for (table,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE temporary AND starts_with(table_name, ?)",
+        [STAGE_PREFIX],
+    ).fetchall():
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    con.execute("DROP TABLE IF EXISTS _containers")
+
+
+def _collect(con: duckdb.DuckDBPyConnection, tally: Tally, table: str, name: str) -> str:
+    """Report one staged table's ignored and quarantined records; return the SELECT of its good rows.
+
+    Lines are numbered by the staged table's row order (``rowid``), which is file order (see
+    :func:`_fast_src`); container passes carry their line numbers already."""
+    nm = sql_str(name + ":")
+    marks = f"({sql_str(CONTAINER)}, {sql_str(BLANK)})"
+    line = "coalesce(_lineno, rowid + 1)"
+    for reason, n in con.execute(
+        f"SELECT _ignore, count(*) FROM {table} WHERE _reject IS NULL AND _ignore IS NOT NULL GROUP BY 1"
+    ).fetchall():
+        tally.ignore(reason, n)
+    for pos, reason, exc in con.execute(
+        f"""SELECT 'line ' || {line} || coalesce(' value ' || _sub, '') || coalesce(' record ' || _k, ''),
+                   _reject, _excerpt
+            FROM {table} WHERE _reject IS NOT NULL AND _reject NOT IN {marks} ORDER BY {line}"""
+    ).fetchall():
+        tally.reject(pos, reason, exc)
+    cols = ", ".join(c for c in COLUMN_NAMES if c != "record_ref")
+    return (
+        f"SELECT {cols}, {nm} || {line} || coalesce(':' || _sub, '') || coalesce(':' || _k, '') AS record_ref "
+        f"FROM {table} WHERE _reject IS NULL AND _ignore IS NULL"
+    )
+
+
+def _container_pass(
+    con: duckdb.DuckDBPyConnection, table: str, fmt: JsonFormat, opts: ReadOptions
+) -> str | None:
+    """The query that unpacks the container lines (arrays, Graph pages) of ``table``, if any."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _containers AS SELECT coalesce(_lineno, rowid + 1) AS lineno, "
+        f"_excerpt AS line, _sub AS sub, CAST(NULL AS VARCHAR) AS bad0 FROM {table} "
+        f"WHERE _reject = {sql_str(CONTAINER)}"
+    )
+    if not con.execute("SELECT count(*) FROM _containers").fetchall()[0][0]:
+        return None
+    return fmt.normalize(records_sql("SELECT * FROM _containers", fmt, opts, expand=True))
 
 
 def read_split_records(
@@ -513,6 +597,14 @@ class GraphSignIns:
 
     def read(self, inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[pa.RecordBatch]:
         return read_json_records(inp, tally, opts, GRAPH)
+
+    def stage(
+        self, con: duckdb.DuckDBPyConnection, inp: InputFile, tally: Tally, opts: ReadOptions
+    ) -> str | None:
+        return stage_json_records(con, inp, tally, opts, GRAPH)
+
+    def unstage(self, con: duckdb.DuckDBPyConnection) -> None:
+        unstage_json_records(con)
 
 
 SOURCES = [GraphSignIns()]

@@ -12,11 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import duckdb
 import pyarrow as pa
 
 from nightowl.sources import entra_codes
 from nightowl.sources.base import InputFile, ReadOptions, Tally
-from nightowl.sources.entra_graph import JsonFormat, read_json_records, read_split_records
+from nightowl.sources.entra_graph import (
+    JsonFormat,
+    read_json_records,
+    read_split_records,
+    stage_json_records,
+    unstage_json_records,
+)
 from nightowl.sources.entra_portal_csv import header_names, rows_as_json
 
 LA_PATHS: dict[str, str] = {
@@ -136,6 +143,14 @@ class LogAnalyticsJson:
 
     def read(self, inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[pa.RecordBatch]:
         return read_json_records(inp, tally, opts, LA_FORMAT_JSON)
+
+    def stage(
+        self, con: duckdb.DuckDBPyConnection, inp: InputFile, tally: Tally, opts: ReadOptions
+    ) -> str | None:
+        return stage_json_records(con, inp, tally, opts, LA_FORMAT_JSON)
+
+    def unstage(self, con: duckdb.DuckDBPyConnection) -> None:
+        unstage_json_records(con)
 
 
 class LogAnalyticsCsv:

@@ -13,12 +13,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import duckdb
 import pyarrow as pa
 
 from nightowl import schema
 from nightowl.sources.base import InputFile, ReadOptions, Tally
 from nightowl.sources.entra_codes import MAX_YEAR, MIN_YEAR, excerpt_sql, sql_str
-from nightowl.sources.entra_graph import JsonFormat, read_json_records
+from nightowl.sources.entra_graph import (
+    JsonFormat,
+    read_json_records,
+    stage_json_records,
+    unstage_json_records,
+)
 
 OKTA_PATHS: dict[str, str] = {
     "uuid": "$.uuid",
@@ -180,6 +186,14 @@ class OktaSystemLog:
 
     def read(self, inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[pa.RecordBatch]:
         return read_json_records(inp, tally, opts, OKTA)
+
+    def stage(
+        self, con: duckdb.DuckDBPyConnection, inp: InputFile, tally: Tally, opts: ReadOptions
+    ) -> str | None:
+        return stage_json_records(con, inp, tally, opts, OKTA)
+
+    def unstage(self, con: duckdb.DuckDBPyConnection) -> None:
+        unstage_json_records(con)
 
 
 SOURCES = [OktaSystemLog()]
