@@ -159,6 +159,13 @@ class Engine:
                 le = data.find(b"\n", anchor)
                 if le < 0:
                     le = len(data)
+                for _ in range(rule.near):  # keyword-in-context: the value may sit a few lines away
+                    if ls > 0:
+                        ls = data.rfind(b"\n", 0, ls - 1) + 1
+                    if le < len(data):
+                        nxt = data.find(b"\n", le + 1)
+                        le = len(data) if nxt < 0 else nxt
+                ls = max(ls, done_until + 1) if rule.near else ls
                 self._confirm(i, rule, data, ls, le, raw)
                 done_until = le
         if not raw:

@@ -137,6 +137,21 @@ def password_key(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
     return None
 
 
+_SECRET_KEY_META = re.compile(
+    rb"(?i)(?:public|csrf|xsrf|keyvault|key_vault)|(?:id|ids|url|uri|urls|file|files|path|name|names|type|types|"
+    rb"format|length|len|ttl|expiry|expires|header|endpoint|provider|field|label|prompt|count|size|version|mode|"
+    rb"enabled|kind|dir|location|prefix|suffix|policy|arn|ref|env|var|hint|placeholder)s?$"
+)
+
+
+def secret_key(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
+    """The assigned name describes the secret (its id, URL, file, name) or is public by design (CSRF)."""
+    key = (c.key or b"").strip(b"\"'[]$>-._")
+    if key and _SECRET_KEY_META.search(key):
+        return "name describes metadata or a public value"
+    return None
+
+
 def token_shape(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
     """A generated token: no spaces, several character classes, not a word or identifier."""
     s = c.secret
@@ -261,6 +276,7 @@ FILTERS: dict[str, Filter] = {
     "generic_value": generic_value,
     "password_key": password_key,
     "token_shape": token_shape,
+    "secret_key": secret_key,
     "hash_context": hash_context,
     "code_unquoted": code_unquoted,
     "generic_path": generic_path,

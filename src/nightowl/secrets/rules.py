@@ -21,8 +21,9 @@ from nightowl.findings import SEVERITY_RANK
 SCOPES = ("line", "blob")
 SECRET_GROUPS = ("secret", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9")
 MARK_OPEN, MARK_CLOSE = "«", "»"
-# Rules of these families only speak when no specific rule claimed the same value on the same line.
-LATE_FAMILIES = {"http": 1, "generic": 2, "human": 3}
+# Rules of these families only speak when no specific rule claimed the same value on the same line
+# (a Jenkins credential store holds other providers' tokens: the provider rule names them better).
+LATE_FAMILIES = {"jenkins": 1, "http": 1, "generic": 2, "human": 3}
 
 
 class RuleError(ValueError):
@@ -39,6 +40,7 @@ class Rule:
     regex: str
     prefilter: str
     scope: str = "line"
+    near: int = 0  # confirm this many lines either side of the prefilter hit (keyword-in-context rules)
     entropy: float = 0.0
     filters: tuple[str, ...] = ()
     paths: str | None = None
@@ -115,6 +117,7 @@ def _rule_from(data: dict, source: str, validate: bool = True) -> Rule:
         regex=regex,
         prefilter=data.get("prefilter") or default_prefilter(regex),
         scope=scope,
+        near=int(data.get("near", 0)),
         entropy=float(data.get("entropy", 0.0)),
         filters=filters,
         paths=paths,
