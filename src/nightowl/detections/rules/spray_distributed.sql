@@ -36,6 +36,7 @@ min_sources = { default = 10, anchor = "Splunk's multi-source spray rule needs m
 min_users = { default = 5, anchor = "as many accounts as Sentinel's per-IP rule" }
 enumeration_share = { default = 0.8, anchor = "share of unknown usernames above which the campaign only enumerates" }
 stuffing_share = { default = 0.3, anchor = "share of unknown usernames (leaked lists from other sites) at which one-try-per-user becomes stuffing" }
+min_users_per_proxy = { default = 2, anchor = "a person failing from a new network tries their own account; a proxy reused by a campaign tries several" }
 stuffing_attempts_per_user = { default = 1.3, anchor = "stuffing tries each leaked credential once" }
 */
 CREATE OR REPLACE TEMP TABLE dist_candidates AS
@@ -88,15 +89,25 @@ GROUP BY o.campaign_id
 HAVING count(DISTINCT m.src_key) >= $min_sources
    AND count(DISTINCT m.user_name) >= $min_users;
 
--- Every attempt of the campaign: its candidates plus, in its window, attempts from sources with
--- few successful users that share a fingerprint and target one of its accounts.
+-- Every attempt of the campaign: its candidates plus, in its window, (a) attempts from sources
+-- with few successful users that share a fingerprint and target one of its accounts, and (b) every
+-- attempt of sources that nobody ever signed in from, that tried several accounts, and whose every
+-- attempt carries the campaign's fingerprints (proxies reused beyond max_attempts_per_source;
+-- stuffing never repeats a target, so (a) cannot see them).
 CREATE OR REPLACE TEMP TABLE dist_attempts AS
 SELECT DISTINCT c.campaign_id, a.*
 FROM dist_campaigns c
 JOIN attempts a ON list_contains(c.fingerprints, a.fingerprint) AND list_contains(c.users, a.user_name)
                AND a.time BETWEEN c.first_seen - INTERVAL 1 DAY AND c.last_seen + INTERVAL 1 DAY
 JOIN source_history h ON h.src_key = a.src_key AND h.ok_users <= $max_ok_users_per_source
-JOIN pair_resolution r ON r.src_key = a.src_key AND r.user_name = a.user_name AND NOT r.resolved;
+JOIN pair_resolution r ON r.src_key = a.src_key AND r.user_name = a.user_name AND NOT r.resolved
+UNION
+SELECT c.campaign_id, a.*
+FROM dist_campaigns c
+JOIN attempts a ON list_contains(c.fingerprints, a.fingerprint)
+               AND a.time BETWEEN c.first_seen - INTERVAL 1 DAY AND c.last_seen + INTERVAL 1 DAY
+JOIN source_history h ON h.src_key = a.src_key AND h.ok_users = 0 AND h.failed_users >= $min_users_per_proxy
+WHERE NOT EXISTS (SELECT 1 FROM ev b WHERE b.src_key = a.src_key AND NOT list_contains(c.fingerprints, b.fingerprint));
 
 WITH shaped AS (
     SELECT campaign_id,
