@@ -165,11 +165,12 @@ class Engine:
                     if le < len(data):
                         nxt = data.find(b"\n", le + 1)
                         le = len(data) if nxt < 0 else nxt
-                ls = max(ls, done_until + 1) if rule.near else ls
-                self._confirm(i, rule, data, ls, le, raw)
+                self._confirm(i, rule, data, ls, le, raw)  # overlapping windows: duplicates go below
                 done_until = le
         if not raw:
             return []
+        if any(r[2].near for r in raw):
+            raw = list({(r[0], r[1]): r for r in raw}.values())
         raw.sort(key=lambda r: (r[0], r[2].priority, r[1]))
         out: list[Hit] = []
         claimed: set[tuple[int, bytes]] = set()
@@ -182,7 +183,14 @@ class Engine:
             context = data[ctx_ls : ctx_le if ctx_le >= 0 else len(data)]
             if rule.entropy and entropy(secret) < rule.entropy:
                 continue
-            cand = Candidate(secret=secret, line=context, path=path, key=key, quoted=quoted)
+            cand = Candidate(
+                secret=secret,
+                line=context,
+                path=path,
+                key=key,
+                quoted=quoted,
+                before=data[max(0, ctx_ls - 4096) : ctx_ls],
+            )
             if run_filters(rule.filters, cand, self.config):
                 continue
             if dedupe:

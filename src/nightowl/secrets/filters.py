@@ -31,6 +31,7 @@ class Candidate:
     path: str  # path inside the scanned root, used by path filters
     key: bytes | None = None  # the assigned name, for assignment rules
     quoted: bool = True
+    before: bytes = b""  # up to 4 KiB of the text before the secret's line (for structure-aware filters)
 
 
 Filter = Callable[[Candidate, FilterConfig, str], str | None]
@@ -100,6 +101,18 @@ _FORMAT = re.compile(rb"(\{[\w.]*\}|%\(?\w*\)?[sd]|\$\w+|\$\{|#\{|\{\{)")
 _UUID = re.compile(rb"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
+_URL_TOKEN_SEGMENT = re.compile(
+    rb"/(?=[A-Za-z0-9_\-]*[0-9])(?=[A-Za-z0-9_\-]*[A-Za-z])[A-Za-z0-9_\-]{8,}(?:/|$)"
+)
+
+
+def _secret_url(s: bytes, key: bytes | None) -> bool:
+    """A webhook URL is itself the credential when its path carries a generated-looking segment."""
+    return bool(
+        key and b"webhook" in key.lower() and b"://" in s and _URL_TOKEN_SEGMENT.search(s.split(b"://", 1)[1])
+    )
+
+
 def generic_value(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
     """Values that are code, configuration references or templates rather than literals."""
     s = c.secret.strip()
@@ -110,7 +123,7 @@ def generic_value(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
         return "reference or template"
     if _FORMAT.search(s):
         return "format string"
-    if _CODE_REF.match(s):
+    if _CODE_REF.match(s) and not _secret_url(s, c.key):
         return "code reference"
     if _UUID.match(s):
         return "uuid"
@@ -271,6 +284,21 @@ def needs_context(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
     return "provider not named on the line"
 
 
+_LIST_ITEM = re.compile(rb"""^\s*(?:-\s+)?(?:["'][^"'\n]*["']|<[^>\n]*>[^<\n]*</[^>\n]*>)\s*,?\s*$""")
+_PW_LIST_KEY = re.compile(
+    rb"""(?i)(?:passw(?:or)?ds?|passwds?|pwds?)[A-Za-z0-9_]*["']?\s*(?::\s*\[?|=\s*\[|>)\s*$"""
+)
+
+
+def password_list(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
+    """A list item counts only when the list hangs under a password-named key (YAML, JSON, XML)."""
+    for prev in reversed(c.before.split(b"\n")[:-1] if c.before.endswith(b"\n") else c.before.split(b"\n")):
+        if not prev.strip() or _LIST_ITEM.match(prev):
+            continue
+        return None if _PW_LIST_KEY.search(prev.rstrip()) else "list not under a password key"
+    return "list not under a password key"
+
+
 FILTERS: dict[str, Filter] = {
     "placeholder": placeholder,
     "generic_value": generic_value,
@@ -283,6 +311,7 @@ FILTERS: dict[str, Filter] = {
     "human_password": human_password,
     "placeholder_password": placeholder_password,
     "needs_context": needs_context,
+    "password_list": password_list,
 }
 
 
