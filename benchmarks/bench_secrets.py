@@ -7,7 +7,12 @@ work tree. Reported: medians over ``--repeat`` runs.
 
 * nightowl MB/s = bytes of unique text blobs scanned across the whole history / wall time
   (index + read through ``git cat-file --batch`` + Hyperscan + confirm + aggregation);
-* detect-secrets MB/s = bytes of the work tree files / wall time of ``detect-secrets scan --all-files``.
+* detect-secrets MB/s = bytes of the work tree files / wall time of ``detect-secrets scan --all-files``;
+* CPU s/MB = (user + sys time of this process and of its reaped children: pool workers and git) per
+  MB. On a shared, noisy machine wall time depends on the neighbours; CPU time much less so. On an
+  idle machine with ``--jobs`` cores the wall time lies between CPU/cores and CPU, so
+  ``MB / (CPU / cores)`` is the best case and ``MB / CPU`` (printed as "single-core MB/s") the
+  worst. The 1-minute load average before each run is printed so the neighbours are visible.
 
     python benchmarks/bench_secrets.py --sdist-dir DIR [--repeat 5] [--ds-repeat 1] [--jobs 0] [--workdir DIR]
 
@@ -67,10 +72,15 @@ def tree_bytes(root: Path) -> int:
     return total
 
 
-def time_nightowl(repo: Path, jobs: int) -> tuple[float, int, int, int]:
-    t = time.perf_counter()
+def _cpu() -> float:
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def time_nightowl(repo: Path, jobs: int) -> tuple[float, float, int, int, int]:
+    c, t = _cpu(), time.perf_counter()
     res = scan_paths([str(repo)], ScanOptions(jobs=jobs))
-    return time.perf_counter() - t, res.bytes, res.blobs, len(res.secrets)
+    return time.perf_counter() - t, _cpu() - c, res.bytes, res.blobs, len(res.secrets)
 
 
 def time_detect_secrets(tree: Path) -> float | None:
@@ -106,12 +116,16 @@ def main() -> None:
     )
     print(f"cores: {os.cpu_count()}, jobs: {args.jobs or os.cpu_count()}")
 
-    nightowl, ds = [], []
+    nightowl, ds, cpus = [], [], []
     for i in range(args.repeat):
-        secs, size, blobs, found = time_nightowl(repo, args.jobs)
+        load = os.getloadavg()[0]
+        secs, cpu, size, blobs, found = time_nightowl(repo, args.jobs)
         nightowl.append(size / 1e6 / secs)
+        cpus.append(cpu / (size / 1e6))
         print(
-            f"run {i + 1}: nightowl history {size / 1e6:.1f} MB in {blobs} unique blobs, {secs:.2f} s = {nightowl[-1]:.1f} MB/s ({found} unique secrets)"
+            f"run {i + 1} (load {load:.1f}): nightowl history {size / 1e6:.1f} MB in {blobs} unique blobs, "
+            f"{secs:.2f} s = {nightowl[-1]:.1f} MB/s; CPU {cpu:.2f} s = {1000 * cpus[-1]:.1f} ms/MB "
+            f"({found} unique secrets)"
         )
         if i >= args.ds_repeat:
             continue
@@ -124,7 +138,13 @@ def main() -> None:
                 f"run {i + 1}: detect-secrets work tree {tree / 1e6:.1f} MB, {dsecs:.2f} s = {ds[-1]:.2f} MB/s"
             )
     n_med = statistics.median(nightowl)
-    print(f"\nmedian nightowl: {n_med:.1f} MB/s")
+    c_med = statistics.median(cpus)
+    cores = args.jobs or os.cpu_count() or 1
+    print(f"\nmedian nightowl: {n_med:.1f} MB/s (runs: {', '.join(f'{x:.1f}' for x in nightowl)})")
+    print(
+        f"median CPU: {1000 * c_med:.1f} ms/MB: single-core {1 / c_med:.0f} MB/s; "
+        f"{cores} idle cores at best {cores / c_med:.0f} MB/s"
+    )
     if ds:
         d_med = statistics.median(ds)
         print(f"median detect-secrets: {d_med:.2f} MB/s; ratio {n_med / d_med:.0f}x")
