@@ -152,7 +152,7 @@ class Engine:
                 continue
             done_until = -1
             for end in sorted(ends):
-                if end <= done_until:
+                if end <= done_until and not rule.near:
                     continue
                 anchor = max(end - 1, 0)
                 ls = data.rfind(b"\n", 0, anchor) + 1
@@ -165,6 +165,8 @@ class Engine:
                     if le < len(data):
                         nxt = data.find(b"\n", le + 1)
                         le = len(data) if nxt < 0 else nxt
+                if rule.near and le <= done_until:
+                    continue  # this window adds nothing past the previous one
                 self._confirm(i, rule, data, ls, le, raw)  # overlapping windows: duplicates go below
                 done_until = le
         if not raw:

@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import PurePosixPath
 
 
@@ -82,6 +83,31 @@ def placeholder(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
         return "placeholder (configured)"
     if len(set(low)) <= 2 and len(low) >= 4:
         return "repeated character"
+    if len(low) <= 120:  # PEM bodies and other long encodings legitimately hold AAAAAAAA runs
+        why = _sequence(low)
+        if why:
+            return why
+    return None
+
+
+def _run(s: bytes, step: int) -> int:
+    """Longest run of characters each ``step`` above the previous one (1: abcdef, 0: aaaaaa)."""
+    best = cur = 1
+    for a, b in pairwise(s):
+        cur = cur + 1 if b - a == step and chr(b).isalnum() else 1
+        best = max(best, cur)
+    return best
+
+
+def _sequence(low: bytes) -> str | None:
+    """Typed-by-hand fillers: abcdefgh, 123456, 00000000, a1b2c3d4e5 (two interleaved runs)."""
+    if _run(low, 1) >= 6:
+        return "placeholder (sequence)"
+    rep = _run(low, 0)
+    if rep >= 8 and rep * 3 >= len(low):  # some formats hold a fixed run (Dropbox, Twitter bearer AAAA...)
+        return "placeholder (repeated run)"
+    if len(low) >= 10 and all(_run(low[i::2], 1) >= 5 for i in (0, 1)):
+        return "placeholder (sequence)"
     return None
 
 
@@ -97,7 +123,9 @@ _CODE_REF = re.compile(
     )$""",
     re.X,
 )
-_FORMAT = re.compile(rb"(\{[\w.]*\}|%\(?\w*\)?[sd]|\$\w+|\$\{|#\{|\{\{)")
+# $name counts as interpolation only where a variable can start (not inside a word: "super$ecret")
+_FORMAT = re.compile(rb"(\{[\w.]*\}|%\(?\w*\)?[sd]|(?<![A-Za-z0-9])\$\w+|\$\{|#\{|\{\{)")
+_PCT_ESCAPE = re.compile(rb"%[0-9A-Fa-f]{2}")
 _UUID = re.compile(rb"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -251,8 +279,9 @@ def human_password(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None
     has_digit = bool(re.search(rb"[0-9]", s))
     has_symbol = bool(re.search(rb"[^A-Za-z0-9]", s))
     mixed = bool(re.search(rb"[a-z]", s)) and bool(re.search(rb"[A-Z]", s[1:]))
-    if not (has_digit or has_symbol or mixed):
-        return "plain word"
+    quoted = any(q + s + q in c.line for q in (b'"', b"'", b"`")) or "“".encode() + s in c.line
+    if not (has_digit or has_symbol or mixed) and not quoted:
+        return "plain word"  # a quoted word after "the password is" is deliberate: kept
     if re.fullmatch(rb"[0-9]{1,3}|[0-9./:\-]+", s) and len(s) < 6:
         return "number or date"
     if re.match(rb"(?i)https?://", s) or (b"@" in s and b"." in s.split(b"@")[-1]):
@@ -271,8 +300,8 @@ def placeholder_password(c: Candidate, cfg: FilterConfig, arg: str = "") -> str 
     low = s.lower()
     if low in _PW_PLACEHOLDERS or low in _STOPWORDS:
         return "placeholder password"
-    if s[:1] in (b"$", b"%", b"{", b"<", b"[", b"*") or _FORMAT.search(s):
-        return "reference or template"
+    if s[:1] in (b"$", b"%", b"{", b"<", b"[", b"*") or _FORMAT.search(_PCT_ESCAPE.sub(b"_", s)):
+        return "reference or template"  # URL escapes (%40 for @) are not printf formats
     return None
 
 
