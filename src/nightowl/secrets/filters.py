@@ -108,7 +108,18 @@ def _sequence(low: bytes) -> str | None:
         return "placeholder (repeated run)"
     if len(low) >= 10 and all(_run(low[i::2], 1) >= 5 for i in (0, 1)):
         return "placeholder (sequence)"
+    if len(low) >= 16:
+        runs = sum(len(m.group()) for m in _RUNS.finditer(low))
+        if runs * 2 >= len(low):
+            return "placeholder (mostly repeated runs)"
+        for period in (2, 3, 4):  # 123123123123..., abababab...
+            rep = max((len(m.group()) for m in re.finditer(rb"(.{%d})\1{3,}" % period, low)), default=0)
+            if rep >= 12 and rep * 3 >= len(low):
+                return "placeholder (repeated pattern)"
     return None
+
+
+_RUNS = re.compile(rb"(.)\1{3,}")
 
 
 _CODE_REF = re.compile(
@@ -126,6 +137,8 @@ _CODE_REF = re.compile(
 # $name counts as interpolation only where a variable can start (not inside a word: "super$ecret")
 _FORMAT = re.compile(rb"(\{[\w.]*\}|%\(?\w*\)?[sd]|(?<![A-Za-z0-9])\$\w+|\$\{|#\{|\{\{)")
 _PCT_ESCAPE = re.compile(rb"%[0-9A-Fa-f]{2}")
+_CONCAT = re.compile(rb"^\s*\+|\+\s*$|^\s*\.\s*\$")
+_VERSIONED = re.compile(rb"[A-Za-z][\w.]*[-:]v?\d+\.\d+(?:\.\d+)+$")
 _UUID = re.compile(rb"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -155,6 +168,10 @@ def generic_value(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
         return "code reference"
     if _UUID.match(s):
         return "uuid"
+    if _CONCAT.search(s):
+        return "string concatenation (code between two literals)"
+    if low.startswith(b"arn:") or _VERSIONED.search(s):
+        return "resource name or versioned artifact"
     if c.key is not None and low == c.key.lower():
         return "value equals the name"
     return None
@@ -274,8 +291,10 @@ def human_password(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None
     low = s.lower()
     if low in _PW_STOP or len(s) < 4:
         return "ordinary word"
-    if set(s) <= set(b"*x.#-_?") or s[:1] in (b"$", b"%", b"{", b"<", b"[", b"("):
+    if set(s) <= set(b"*x.#-_?") or s[:1] in (b"$", b"%", b"{", b"<", b"[", b"(", b"."):
         return "mask or reference"
+    if _CODE_REF.match(s) and not re.search(rb"[0-9]", s.split(b".")[0]):
+        return "code reference"
     has_digit = bool(re.search(rb"[0-9]", s))
     has_symbol = bool(re.search(rb"[^A-Za-z0-9]", s))
     mixed = bool(re.search(rb"[a-z]", s)) and bool(re.search(rb"[A-Z]", s[1:]))
@@ -298,7 +317,7 @@ def placeholder_password(c: Candidate, cfg: FilterConfig, arg: str = "") -> str 
     """Documentation passwords in URLs and command lines (``user:password@``, ``$PASS``)."""
     s = c.secret.strip()
     low = s.lower()
-    if low in _PW_PLACEHOLDERS or low in _STOPWORDS:
+    if low in _PW_PLACEHOLDERS or low in _STOPWORDS or (len(set(low)) == 1 and len(low) >= 3):
         return "placeholder password"
     if s[:1] in (b"$", b"%", b"{", b"<", b"[", b"*") or _FORMAT.search(_PCT_ESCAPE.sub(b"_", s)):
         return "reference or template"  # URL escapes (%40 for @) are not printf formats
