@@ -35,6 +35,8 @@ def _chromium() -> str:
     for candidate in (os.environ.get("NIGHTOWL_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")):
         if candidate and Path(candidate).is_file():
             return candidate
+    if os.environ.get("NIGHTOWL_REQUIRE_BROWSER"):  # set by .ci/run: CI must prove the report renders
+        pytest.fail("no chromium binary, and NIGHTOWL_REQUIRE_BROWSER is set")
     pytest.skip("no chromium binary (apt-get install chromium; CI's .ci/run installs it)")
 
 
