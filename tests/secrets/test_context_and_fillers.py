@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import dataset
 
 from nightowl.secrets.engine import Engine
-from nightowl.secrets.filters import Candidate, FilterConfig, password_list, placeholder, secret_key
+from nightowl.secrets.filters import Candidate, FilterConfig, password_list, run_filters, secret_key
 from nightowl.secrets.git import read_history, stream_blobs
 from nightowl.secrets.rules import load_rules
 from nightowl.secrets.scan import ScanOptions, scan_paths
@@ -48,7 +48,7 @@ def found(engine: Engine, text: str, path: str = "config.yml") -> dict[str, set[
     ],
 )
 def test_fillers_are_placeholders(value):
-    assert placeholder(Candidate(value.encode(), b"", "x"), CFG)
+    assert run_filters((), Candidate(value.encode(), b"", "x"), CFG)
 
 
 @pytest.mark.parametrize(
@@ -59,7 +59,7 @@ def test_fillers_are_placeholders(value):
     ],
 )
 def test_formats_with_fixed_runs_are_not_fillers(value):
-    assert placeholder(Candidate(value.encode(), b"", "x"), CFG) is None
+    assert run_filters((), Candidate(value.encode(), b"", "x"), CFG) is None
 
 
 def test_generated_tokens_are_not_fillers():
@@ -68,7 +68,7 @@ def test_generated_tokens_are_not_fillers():
     for alphabet in (string.ascii_letters + string.digits, "0123456789abcdef"):
         for _ in range(1000):
             token = "".join(rng.choice(alphabet) for _ in range(rng.randint(24, 64)))
-            assert placeholder(Candidate(token.encode(), b"", "x"), CFG) is None, token
+            assert run_filters((), Candidate(token.encode(), b"", "x"), CFG) is None, token
 
 
 def test_password_list_needs_a_password_key():

@@ -150,6 +150,9 @@ class Engine:
             if rule.scope == "blob":
                 self._confirm(i, rule, data, 0, len(data), raw)
                 continue
+            if rule.span:  # long lines (minified code): confirm only the stretches the hits can belong to
+                self._confirm_spans(i, rule, data, sorted(ends), raw)
+                continue
             done_until = -1
             for end in sorted(ends):
                 if end <= done_until and not rule.near:
@@ -201,6 +204,25 @@ class Engine:
                 claimed.add((line, secret))
             out.append(Hit(rule=rule, secret=secret, line=line, offset=start))
         return out
+
+    def _confirm_spans(self, index: int, rule: Rule, data: bytes, ends: list[int], raw: list) -> None:
+        """Merge [end - span, end + span] (clipped to the hit's line) and confirm each merged stretch."""
+        ws = we = -1
+        for end in ends:
+            anchor = max(end - 1, 0)
+            ls = data.rfind(b"\n", 0, anchor) + 1
+            le = data.find(b"\n", anchor)
+            if le < 0:
+                le = len(data)
+            s, e = max(ls, end - rule.span), min(le, end + rule.span)
+            if s <= we and s >= ws:
+                we = max(we, e)
+                continue
+            if we > ws:
+                self._confirm(index, rule, data, ws, we, raw)
+            ws, we = s, e
+        if we > ws:
+            self._confirm(index, rule, data, ws, we, raw)
 
     @staticmethod
     def _confirm(index: int, rule: Rule, data: bytes, ls: int, le: int, raw: list) -> None:

@@ -2,7 +2,8 @@
 
 Each filter gets the candidate and the scan's :class:`FilterConfig` (no global settings) and returns
 a short reason when the candidate is *not* a secret, or ``None`` to keep it. Every rule also runs
-:func:`placeholder`. Parametrised filters are written ``name:arg`` in the rule file.
+:func:`placeholder` first and, last, the filler check (sequences, repeated runs: ``_sequence``).
+Parametrised filters are written ``name:arg`` in the rule file.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import pairwise
+from functools import lru_cache
 from pathlib import PurePosixPath
 
 
@@ -66,6 +67,7 @@ _PLACEHOLDER_PARTS = (
     b"}}",
     b"...",
 )
+_PLACEHOLDER_RE = re.compile(b"|".join(re.escape(p) for p in _PLACEHOLDER_PARTS))
 _STOPWORDS = {
     b"null", b"none", b"nil", b"true", b"false", b"undefined", b"empty", b"password", b"passwd", b"pass", b"pwd",
     b"secret", b"token", b"apikey", b"api_key", b"changeme", b"required", b"optional", b"string", b"str", b"bytes",
@@ -76,50 +78,44 @@ _STOPWORDS = {
 
 def placeholder(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
     low = c.secret.lower()
-    for part in _PLACEHOLDER_PARTS:
-        if part in low:
-            return f"placeholder ({part.decode()})"
+    m = _PLACEHOLDER_RE.search(low)
+    if m:
+        return f"placeholder ({m.group().decode()})"
     if any(p.encode() in low for p in cfg.extra_placeholders):
         return "placeholder (configured)"
     if len(set(low)) <= 2 and len(low) >= 4:
         return "repeated character"
-    if len(low) <= 120:  # PEM bodies and other long encodings legitimately hold AAAAAAAA runs
-        why = _sequence(low)
-        if why:
-            return why
     return None
 
 
-def _run(s: bytes, step: int) -> int:
-    """Longest run of characters each ``step`` above the previous one (1: abcdef, 0: aaaaaa)."""
-    best = cur = 1
-    for a, b in pairwise(s):
-        cur = cur + 1 if b - a == step and chr(b).isalnum() else 1
-        best = max(best, cur)
-    return best
+def _ascending(n: int) -> re.Pattern[bytes]:
+    """Any n consecutive characters of 0-9 or a-z in ascending order (0123.., abcd..)."""
+    alts = [a[k : k + n] for a in ("0123456789", "abcdefghijklmnopqrstuvwxyz") for k in range(len(a) - n + 1)]
+    return re.compile("|".join(alts).encode())
+
+
+_ASC6, _ASC5 = _ascending(6), _ascending(5)
+_REPEAT = re.compile(rb"(.)\1{7,}")
+_RUNS = re.compile(rb"(.)\1{3,}")
+_PERIODIC = re.compile(rb"(..|...|....)\1{3,}")
 
 
 def _sequence(low: bytes) -> str | None:
-    """Typed-by-hand fillers: abcdefgh, 123456, 00000000, a1b2c3d4e5 (two interleaved runs)."""
-    if _run(low, 1) >= 6:
+    """Typed-by-hand fillers: abcdef, 123456, aaaaaaaa, a1b2c3d4e5, 123123123123, 5555AAAA7777aaaa."""
+    if _ASC6.search(low):
         return "placeholder (sequence)"
-    rep = _run(low, 0)
-    if rep >= 8 and rep * 3 >= len(low):  # some formats hold a fixed run (Dropbox, Twitter bearer AAAA...)
+    rep = max((len(m.group()) for m in _REPEAT.finditer(low)), default=0)
+    if rep * 3 >= len(low) and rep:  # some formats hold a fixed run (Dropbox, Twitter bearer AAAA...)
         return "placeholder (repeated run)"
-    if len(low) >= 10 and all(_run(low[i::2], 1) >= 5 for i in (0, 1)):
+    if len(low) >= 10 and _ASC5.search(low[0::2]) and _ASC5.search(low[1::2]):
         return "placeholder (sequence)"
     if len(low) >= 16:
-        runs = sum(len(m.group()) for m in _RUNS.finditer(low))
-        if runs * 2 >= len(low):
+        if sum(len(m.group()) for m in _RUNS.finditer(low)) * 2 >= len(low):
             return "placeholder (mostly repeated runs)"
-        for period in (2, 3, 4):  # 123123123123..., abababab...
-            rep = max((len(m.group()) for m in re.finditer(rb"(.{%d})\1{3,}" % period, low)), default=0)
-            if rep >= 12 and rep * 3 >= len(low):
-                return "placeholder (repeated pattern)"
+        rep = max((len(m.group()) for m in _PERIODIC.finditer(low)), default=0)
+        if rep >= 12 and rep * 3 >= len(low):
+            return "placeholder (repeated pattern)"
     return None
-
-
-_RUNS = re.compile(rb"(.)\1{3,}")
 
 
 _CODE_REF = re.compile(
@@ -245,7 +241,7 @@ CODE_EXT = {
 
 def code_unquoted(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
     """In source code an unquoted right-hand side is a variable, not a literal."""
-    if not c.quoted and PurePosixPath(c.path).suffix.lower() in CODE_EXT:
+    if not c.quoted and _name_suffix(c.path)[1] in CODE_EXT:
         return "unquoted value in source code"
     return None
 
@@ -261,14 +257,22 @@ _TEST_FILE = re.compile(
 )
 
 
+@lru_cache(maxsize=4096)
 def is_test_path(path: str) -> bool:
     parts = PurePosixPath(path.replace("\\", "/")).parts
     return any(p.lower() in _TEST_DIRS for p in parts[:-1]) or bool(parts and _TEST_FILE.match(parts[-1]))
 
 
+@lru_cache(maxsize=4096)
+def _name_suffix(path: str) -> tuple[str, str]:
+    """(lower-case file name, lower-case suffix): filters ask this for every candidate of a blob."""
+    p = PurePosixPath(path)
+    return p.name.lower(), p.suffix.lower()
+
+
 def generic_path(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
     """Generic rules stay quiet in lock files (hashes galore) and in tests / fixtures (fake credentials)."""
-    name = PurePosixPath(c.path).name.lower()
+    name = _name_suffix(c.path)[0]
     if not cfg.include_lockfiles and (name in LOCKFILES or name.endswith(".lock")):
         return "lock file"
     if not cfg.include_tests and is_test_path(c.path):
@@ -377,4 +381,6 @@ def run_filters(names: tuple[str, ...], c: Candidate, cfg: FilterConfig) -> str 
         reason = FILTERS[name](c, cfg, arg)
         if reason:
             return reason
+    if len(c.secret) <= 120:  # last (regex work); PEM bodies and long encodings hold AAAAAAAA runs
+        return _sequence(c.secret.lower())
     return None

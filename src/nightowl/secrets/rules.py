@@ -41,6 +41,7 @@ class Rule:
     prefilter: str
     scope: str = "line"
     near: int = 0  # confirm this many lines either side of the prefilter hit (keyword-in-context rules)
+    span: int = 0  # a confirm match starts at most this many bytes before the prefilter hit ends (0: any)
     entropy: float = 0.0
     filters: tuple[str, ...] = ()
     paths: str | None = None
@@ -118,6 +119,7 @@ def _rule_from(data: dict, source: str, validate: bool = True) -> Rule:
         prefilter=data.get("prefilter") or default_prefilter(regex),
         scope=scope,
         near=int(data.get("near", 0)),
+        span=int(data.get("span", 0)),
         entropy=float(data.get("entropy", 0.0)),
         filters=filters,
         paths=paths,
