@@ -176,8 +176,30 @@ def register_findings(store: Store, findings: list[Finding]) -> None:
 ATTACK_CATEGORIES = ("password_spray", "brute_force", "credential_stuffing", "account_enumeration")
 
 
+def register_flagged(store: Store, attacks: list[Finding], compromises: list[Finding]) -> None:
+    """Accounts the identity detections flagged (targeted by a password attack, or compromised), for
+    the stage 3 detections that judge what an account did next (cloud audit): one verdict, not a copy
+    of the spray logic in every rule."""
+    rows: dict[str, tuple[bool, str | None]] = {}
+    for f, compromised in [(f, False) for f in attacks] + [(f, True) for f in compromises]:
+        for user in f.compromised_users if compromised else f.users:
+            was_compromised, first = rows.get(user, (False, None))
+            seen = min(filter(None, [first, f.first_seen]), default=None)
+            rows[user] = (was_compromised or compromised, seen)
+    store.con.execute(
+        "CREATE OR REPLACE TEMP TABLE flagged_users (user_name VARCHAR, compromised BOOLEAN, first_seen TIMESTAMP)"
+    )
+    if rows:
+        store.con.executemany(
+            "INSERT INTO flagged_users VALUES (?, ?, ?::TIMESTAMP)",
+            [(u, c, t and t.rstrip("Z")) for u, (c, t) in rows.items()],
+        )
+
+
 def run_all(store: Store, config: dict[str, Any] | None = None) -> list[Finding]:
-    """Every enabled detection whose tables hold data; stage 2 marks compromises on stage 1 findings."""
+    """Every enabled detection whose tables hold data, in three stages: password attacks (1), the
+    compromises they led to (2, which also marks the attack findings), and what flagged accounts did
+    next in the cloud audit logs (3)."""
     detections = [d for d in load_all(config) if d.enabled and all(store.row_count(t) for t in d.tables)]
     if not detections:
         return []
@@ -196,4 +218,6 @@ def run_all(store: Store, config: dict[str, Any] | None = None) -> list[Finding]
                 target.counts["compromised_users"] = len(target.compromised_users)
                 if target.severity in ("high", "medium", "low"):
                     target.severity = "critical" if comp.severity == "critical" else "high"
-    return stage1 + stage2
+    register_flagged(store, attacks, stage2)
+    stage3 = [f for d in detections if d.stage == 3 for f in run_detection(store, d)]
+    return stage1 + stage2 + stage3

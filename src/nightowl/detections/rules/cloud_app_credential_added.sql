@@ -4,6 +4,7 @@ title = "Credential added to an application or service principal"
 category = "app_credential"
 severity = "medium"
 attack = ["T1098.001"]
+stage = 3  # reads flagged_users: the identity detections' verdicts on the actors
 tables = ["directory_audit"]
 description = """
 A client secret or certificate was added to an application registration or a service principal
@@ -22,29 +23,7 @@ false_positives = [
 
 [thresholds]
 dormant_days = { default = 90, anchor = "an app with no directory change for a quarter that suddenly gets a credential is the 'legacy test app' pattern; quarterly is also the longest common rotation reminder" }
-spray_min_users = { default = 5, anchor = "a source that failed against 5+ accounts (Sentinel's password-spray rule alerts at 5 distinct failed users per IP) flags the accounts it tried" }
-spray_max_ok_share = { default = 0.2, anchor = "...while at most one in five of the accounts it tried signed in from it: an office NAT has far more successes than failures, a sprayer only its victims" }
 */
--- Accounts the sign-in logs flag: tried from a source that failed against many accounts while
--- almost nobody succeeded from it (a spray source), and whether the password then worked there.
--- auth_events always exists (empty when no sign-in log was given), so this never fails.
-CREATE OR REPLACE TEMP TABLE cloud_flagged_users AS
-WITH src AS (
-    SELECT src_endpoint_ip AS ip,
-           count(DISTINCT user_name) FILTER (WHERE status_id = 2 AND NOT coalesce(password_correct, false)) AS failed_users,
-           count(DISTINCT user_name) FILTER (WHERE status_id = 1) AS ok_users
-    FROM auth_events
-    WHERE src_endpoint_ip IS NOT NULL AND user_name IS NOT NULL
-    GROUP BY 1
-), spray AS (
-    SELECT ip FROM src WHERE failed_users >= $spray_min_users AND ok_users <= $spray_max_ok_share * failed_users
-)
-SELECT e.user_name,
-       bool_or(e.status_id = 1 OR coalesce(e.password_correct, false)) AS compromised,
-       min(e.time) AS first_seen
-FROM auth_events e JOIN spray s ON s.ip = e.src_endpoint_ip
-GROUP BY 1;
-
 CREATE OR REPLACE TEMP TABLE cloud_cred_events AS
 SELECT d.*, coalesce(d.app_object_id, d.target_id) AS app_key
 FROM directory_audit d
@@ -102,5 +81,5 @@ SELECT
      'user_agent': c.user_agent, 'correlation_id': c.correlation_id} AS evidence
 FROM cloud_cred_events c
 JOIN cloud_cred_context x ON x.record_ref = c.record_ref
-LEFT JOIN cloud_flagged_users f ON f.user_name = c.actor_upn
+LEFT JOIN flagged_users f ON f.user_name = c.actor_upn
 ORDER BY c.time;

@@ -4,6 +4,7 @@ title = "Consent granted to an application"
 category = "consent_grant"
 severity = "medium"
 attack = ["T1528", "T1098.003"]
+stage = 3  # reads flagged_users: the identity detections' verdicts on the actors
 tables = ["directory_audit"]
 description = """
 Someone consented to an application (Consent to application) or a delegated permission grant was
@@ -23,29 +24,7 @@ false_positives = [
 critical_permissions = { default = "full_access_as_app,Mail.ReadWrite,RoleManagement.ReadWrite.Directory,AppRoleAssignment.ReadWrite.All,Application.ReadWrite.All", anchor = "read/write every mailbox (Exchange full_access_as_app, Graph Mail.ReadWrite), or grant oneself any role or permission (RoleManagement.ReadWrite.Directory, AppRoleAssignment.ReadWrite.All, Application.ReadWrite.All): Microsoft lists these among the permissions to review first after an illicit consent" }
 high_permissions = { default = "Mail.Read,Mail.ReadBasic,Mail.ReadBasic.All,Mail.Send,Mail.Read.Shared,Mail.ReadWrite.Shared,MailboxSettings.ReadWrite,EWS.AccessAsUser.All,full_access_as_user,Exchange.ManageAsApp,Directory.ReadWrite.All,Directory.AccessAsUser.All,User.ReadWrite.All,Group.ReadWrite.All,Files.Read.All,Files.ReadWrite.All,Sites.Read.All,Sites.ReadWrite.All,Sites.FullControl.All,Policy.ReadWrite.ConditionalAccess,UserAuthenticationMethod.ReadWrite.All", anchor = "read mail, files or the directory at scale, or change identities and policy: the scopes consent-phishing apps ask for (Microsoft's app consent grant investigation playbook)" }
 low_permissions = { default = "User.Read,openid,profile,email,offline_access,User.ReadBasic.All", anchor = "sign-in and basic profile scopes Microsoft classifies as low impact (permission classification 'low')" }
-spray_min_users = { default = 5, anchor = "a source that failed against 5+ accounts (Sentinel's password-spray rule alerts at 5 distinct failed users per IP) flags the accounts it tried" }
-spray_max_ok_share = { default = 0.2, anchor = "...while at most one in five of the accounts it tried signed in from it: an office NAT has far more successes than failures, a sprayer only its victims" }
 */
--- Accounts the sign-in logs flag: tried from a source that failed against many accounts while
--- almost nobody succeeded from it (a spray source), and whether the password then worked there.
--- auth_events always exists (empty when no sign-in log was given), so this never fails.
-CREATE OR REPLACE TEMP TABLE cloud_flagged_users AS
-WITH src AS (
-    SELECT src_endpoint_ip AS ip,
-           count(DISTINCT user_name) FILTER (WHERE status_id = 2 AND NOT coalesce(password_correct, false)) AS failed_users,
-           count(DISTINCT user_name) FILTER (WHERE status_id = 1) AS ok_users
-    FROM auth_events
-    WHERE src_endpoint_ip IS NOT NULL AND user_name IS NOT NULL
-    GROUP BY 1
-), spray AS (
-    SELECT ip FROM src WHERE failed_users >= $spray_min_users AND ok_users <= $spray_max_ok_share * failed_users
-)
-SELECT e.user_name,
-       bool_or(e.status_id = 1 OR coalesce(e.password_correct, false)) AS compromised,
-       min(e.time) AS first_seen
-FROM auth_events e JOIN spray s ON s.ip = e.src_endpoint_ip
-GROUP BY 1;
-
 CREATE OR REPLACE TEMP TABLE cloud_consents AS
 SELECT d.*, coalesce(d.correlation_id, d.event_uid, d.record_ref) AS consent_key,
        coalesce(nullif(d.permissions_added, []), d.permissions, []) AS perms
@@ -80,7 +59,7 @@ SELECT g.*,
        list_filter(g.perms, lambda p: NOT list_contains(string_split(lower(replace($low_permissions, ' ', '')), ','), lower(p))) AS beyond_low,
        f.user_name IS NOT NULL AS actor_sprayed, coalesce(f.compromised, false) AS actor_compromised
 FROM cloud_consent_groups g
-LEFT JOIN cloud_flagged_users f ON f.user_name = g.actor_upn;
+LEFT JOIN flagged_users f ON f.user_name = g.actor_upn;
 
 SELECT
     s.consent_key AS key,

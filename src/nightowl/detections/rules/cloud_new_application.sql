@@ -4,6 +4,7 @@ title = "New application or service principal"
 category = "new_application"
 severity = "low"
 attack = ["T1136.003", "T1098.001"]
+stage = 3  # reads flagged_users: the identity detections' verdicts on the actors
 tables = ["directory_audit"]
 description = """
 An application was registered (Add application) or a service principal created (Add service
@@ -18,29 +19,7 @@ false_positives = [
 
 [thresholds]
 armed_within_hours = { default = 24, anchor = "Midnight Blizzard created and granted its OAuth applications within the same intrusion session; a day covers a slow operator" }
-spray_min_users = { default = 5, anchor = "a source that failed against 5+ accounts (Sentinel's password-spray rule alerts at 5 distinct failed users per IP) flags the accounts it tried" }
-spray_max_ok_share = { default = 0.2, anchor = "...while at most one in five of the accounts it tried signed in from it: an office NAT has far more successes than failures, a sprayer only its victims" }
 */
--- Accounts the sign-in logs flag: tried from a source that failed against many accounts while
--- almost nobody succeeded from it (a spray source), and whether the password then worked there.
--- auth_events always exists (empty when no sign-in log was given), so this never fails.
-CREATE OR REPLACE TEMP TABLE cloud_flagged_users AS
-WITH src AS (
-    SELECT src_endpoint_ip AS ip,
-           count(DISTINCT user_name) FILTER (WHERE status_id = 2 AND NOT coalesce(password_correct, false)) AS failed_users,
-           count(DISTINCT user_name) FILTER (WHERE status_id = 1) AS ok_users
-    FROM auth_events
-    WHERE src_endpoint_ip IS NOT NULL AND user_name IS NOT NULL
-    GROUP BY 1
-), spray AS (
-    SELECT ip FROM src WHERE failed_users >= $spray_min_users AND ok_users <= $spray_max_ok_share * failed_users
-)
-SELECT e.user_name,
-       bool_or(e.status_id = 1 OR coalesce(e.password_correct, false)) AS compromised,
-       min(e.time) AS first_seen
-FROM auth_events e JOIN spray s ON s.ip = e.src_endpoint_ip
-GROUP BY 1;
-
 CREATE OR REPLACE TEMP TABLE cloud_new_apps AS
 SELECT d.*, coalesce(d.app_object_id, d.target_id) AS app_key, lower(coalesce(d.app_name, d.target_name)) AS app_lname
 FROM directory_audit d
@@ -96,6 +75,6 @@ SELECT
      'actor_sprayed': bool_or(f.user_name IS NOT NULL)} AS evidence
 FROM cloud_new_apps n
 LEFT JOIN cloud_new_app_armed x ON x.record_ref = n.record_ref
-LEFT JOIN cloud_flagged_users f ON f.user_name = n.actor_upn
+LEFT JOIN flagged_users f ON f.user_name = n.actor_upn
 GROUP BY ALL
 ORDER BY first_seen;

@@ -4,6 +4,7 @@ title = "Privileged directory role assigned"
 category = "privilege_escalation"
 severity = "high"
 attack = ["T1098.003"]
+stage = 3  # reads flagged_users: the identity detections' verdicts on the actors
 tables = ["directory_audit"]
 description = """
 A user or service principal was given a privileged Entra ID role (Add member to role, Add
@@ -23,29 +24,7 @@ false_positives = [
 tier0_roles = { default = "Global Administrator,Company Administrator,Privileged Role Administrator,Privileged Authentication Administrator", anchor = "roles that can make anyone Global Administrator or reset any admin's credentials: Microsoft's 'privileged' top tier (Company Administrator is Global Administrator's old name in logs)" }
 tier0_role_ids = { default = "62e90394-69f5-4237-9190-012177145e10,e8611ab8-c189-46e8-94e1-60213ab1f814,7be44c8a-adaf-4e2a-84d6-ab2649e08a13", anchor = "template ids of Global Administrator, Privileged Role Administrator and Privileged Authentication Administrator (the same in every tenant)" }
 privileged_roles = { default = "Application Administrator,Cloud Application Administrator,Exchange Administrator,Security Administrator,User Administrator,Authentication Administrator,Authentication Policy Administrator,Hybrid Identity Administrator,Conditional Access Administrator,SharePoint Administrator,Intune Administrator,Helpdesk Administrator,Groups Administrator,Directory Writers,Domain Name Administrator,External Identity Provider Administrator,Partner Tier2 Support,Teams Administrator,Compliance Administrator,eDiscovery Administrator", anchor = "built-in roles Microsoft marks PRIVILEGED: they can change credentials, apps, mail or policy of other users" }
-spray_min_users = { default = 5, anchor = "a source that failed against 5+ accounts (Sentinel's password-spray rule alerts at 5 distinct failed users per IP) flags the accounts it tried" }
-spray_max_ok_share = { default = 0.2, anchor = "...while at most one in five of the accounts it tried signed in from it: an office NAT has far more successes than failures, a sprayer only its victims" }
 */
--- Accounts the sign-in logs flag: tried from a source that failed against many accounts while
--- almost nobody succeeded from it (a spray source), and whether the password then worked there.
--- auth_events always exists (empty when no sign-in log was given), so this never fails.
-CREATE OR REPLACE TEMP TABLE cloud_flagged_users AS
-WITH src AS (
-    SELECT src_endpoint_ip AS ip,
-           count(DISTINCT user_name) FILTER (WHERE status_id = 2 AND NOT coalesce(password_correct, false)) AS failed_users,
-           count(DISTINCT user_name) FILTER (WHERE status_id = 1) AS ok_users
-    FROM auth_events
-    WHERE src_endpoint_ip IS NOT NULL AND user_name IS NOT NULL
-    GROUP BY 1
-), spray AS (
-    SELECT ip FROM src WHERE failed_users >= $spray_min_users AND ok_users <= $spray_max_ok_share * failed_users
-)
-SELECT e.user_name,
-       bool_or(e.status_id = 1 OR coalesce(e.password_correct, false)) AS compromised,
-       min(e.time) AS first_seen
-FROM auth_events e JOIN spray s ON s.ip = e.src_endpoint_ip
-GROUP BY 1;
-
 CREATE OR REPLACE TEMP TABLE cloud_role_assignments AS
 SELECT d.*,
        list_contains(string_split(lower($tier0_roles), ','), lower(trim(d.role_name)))
@@ -85,6 +64,6 @@ SELECT
      'operations': [r.activity], 'record_refs': [r.record_ref], 'event_uids': [r.event_uid],
      'logged_by_service': r.logged_by_service, 'actor_sprayed': f.user_name IS NOT NULL} AS evidence
 FROM cloud_role_assignments r
-LEFT JOIN cloud_flagged_users f ON f.user_name = r.actor_upn
+LEFT JOIN flagged_users f ON f.user_name = r.actor_upn
 WHERE r.tier0 OR r.privileged
 ORDER BY r.time;
