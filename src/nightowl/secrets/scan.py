@@ -4,7 +4,10 @@ A path is a git repository (its whole history), a mail archive (handed to ``secr
 directory or a file. Work is cut into batches of a few MB and spread over the machine's cores with
 a fork-started process pool: the Hyperscan database is built once in the parent and inherited.
 Workers return hashes, redacted forms and line numbers only; plaintext crosses the process
-boundary only when the user asked to see secrets.
+boundary only when the user asked to see secrets. In a git history the parent builds the index
+(which blob sits at which paths, first commit); blobs are then read in sorted-id order, by the
+parent when scanning inline, or by each worker for its own batches when running in parallel, so
+blob bytes never cross a process boundary and git's work is split across the cores too.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ log = logging.getLogger(__name__)
 BATCH_BYTES = 8 * 1024 * 1024
 BATCH_ITEMS = 4000
 GIT_BATCH_BYTES = 2 * 1024 * 1024  # smaller batches keep both cores busy to the end of a history
+WORKER_GIT_BATCH_BYTES = 6 * 1024 * 1024  # a worker starts one cat-file per batch: fewer, larger batches
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024  # below this, process start-up costs more than it saves
 
 # (rule id, sha256, redacted, line, plaintext or None)
@@ -131,10 +135,25 @@ def _task_blobs(blobs: list[Blob]) -> tuple[list[tuple[dict, list[HitTuple]]], l
     return results, [], n, size
 
 
+def _task_git_read(
+    args: tuple[str, list[tuple[str, str]]],
+) -> tuple[list[tuple[str, list[HitTuple]]], list[tuple[str, str]], int, int, list[str]]:
+    """A worker reads its batch of blobs from git itself (no blob bytes cross the process boundary)."""
+    repo, items = args
+    paths = dict(items)
+    got: list[str] = []
+    try:
+        blobs = [(oid, paths[oid], data) for oid, data in stream_blobs(Path(repo), set(paths))]
+    except GitError as exc:
+        return [], [(oid, f"broken git repository: {exc}") for oid in paths], 0, 0, list(paths)
+    got = [b[0] for b in blobs]
+    return (*_task_git(blobs), got)
+
+
 def _task_git(
     items: list[tuple[str, str, bytes]],
 ) -> tuple[list[tuple[str, list[HitTuple]]], list[tuple[str, str]], int, int]:
-    """Scan a batch of (blob id, path, content) read by the parent from git."""
+    """Scan a batch of (blob id, path, content) read from git."""
     results, bad, n, size = [], [], 0, 0
     for oid, path, data in items:
         text = decode_text(data)
@@ -150,12 +169,14 @@ def _task_git(
 
 
 # -- parent side ---------------------------------------------------------------------------------
-def _batches(items: Iterable[Any], size_of: Callable[[Any], int]) -> Iterator[list[Any]]:
+def _batches(
+    items: Iterable[Any], size_of: Callable[[Any], int], max_bytes: int = BATCH_BYTES
+) -> Iterator[list[Any]]:
     batch, total = [], 0
     for item in items:
         batch.append(item)
         total += size_of(item)
-        if total >= BATCH_BYTES or len(batch) >= BATCH_ITEMS:
+        if total >= max_bytes or len(batch) >= BATCH_ITEMS:
             yield batch
             batch, total = [], 0
     if batch:
@@ -169,6 +190,9 @@ class _Runner:
         self.jobs = jobs
         self.pool: Any = None
 
+    def parallel(self, total_bytes: int) -> bool:
+        return self.jobs > 1 and total_bytes >= PARALLEL_MIN_BYTES
+
     def map(self, fn: Callable, tasks: Iterable[Any], total_bytes: int) -> Iterator[Any]:
         """Results of ``fn`` over ``tasks`` (a list, or a generator read lazily with back-pressure)."""
         if self.jobs <= 1 or total_bytes < PARALLEL_MIN_BYTES or (isinstance(tasks, list) and len(tasks) < 2):
@@ -176,6 +200,9 @@ class _Runner:
                 yield fn(t)
             return
         if self.pool is None:
+            if _ENGINE is not None:  # compile the confirm regexes once, before the fork shares them
+                for rule in _ENGINE.rules:
+                    _ = rule.compiled
             self.pool = mp.get_context("fork").Pool(self.jobs)
         # the pool's feeder thread would read a generator to its end: bound the batches in flight
         slots = threading.BoundedSemaphore(2 * self.jobs + 2)
@@ -382,7 +409,22 @@ def _scan_git(
         path, commit = hist.blobs[oid][0]
         res.problems.append(Problem(f"{base}/{path}", f"{reason} (blob {oid[:12]}, commit {commit[:12]})"))
 
-    for results, bad, n, size in runner.map(_task_git, batches(), total):
+    if runner.parallel(total):
+        # workers read their own share (sorted ids, like the single reader): no blob bytes are pickled
+        ordered = sorted(items)
+        tasks = [
+            (str(repo), b) for b in _batches(ordered, lambda it: hist.sizes[it[0]], WORKER_GIT_BATCH_BYTES)
+        ]
+
+        def worker_results():
+            for results, bad, n, size, got in runner.map(_task_git_read, tasks, total):
+                seen.update(got)
+                yield results, bad, n, size
+
+        stream = worker_results()
+    else:
+        stream = runner.map(_task_git, batches(), total)
+    for results, bad, n, size in stream:
         account(n, size)
         for oid, reason in bad:
             report(oid, reason)
