@@ -148,3 +148,21 @@ def test_every_hardcoded_value_in_the_whispers_fixtures_is_found():
             missed.append((path, line))
     assert not missed
     assert len(ev.WHISPERS_NOT_VALUES) <= 17  # every exclusion is listed with its reason in the eval
+
+
+@pytest.mark.parametrize("path", ["app/settings.py", "notes/handover.txt", "deploy/.htpasswd", "mail.eml"])
+def test_the_database_without_path_restricted_rules_gives_the_same_answers(path):
+    """Source files are scanned with a smaller Hyperscan database; the answers must not change."""
+    hs = Engine(RULES, use_hyperscan=True)
+    if hs.backend != "hyperscan":
+        pytest.skip("hyperscan cannot load here")
+    py = Engine(RULES, use_hyperscan=False)
+    text = (
+        b"# the password is Tr0ub4dor&3x for the test account\n"
+        b'DB_PASSWORD = "Zr8kPq2Lw5"\n'
+        b"alice:$apr1$ynRaB3ba$QQi779eEgPy6gjlQzhPraX\n"
+        b"GITHUB_TOKEN=ghp_" + b"x7Kq2Lm9Pz4Rt8Vw3Yb6Nc1Hd5Jf0Gs2Ae4T"[:36] + b"\n"
+    )
+    key = [(h.rule.id, h.secret, h.line) for h in hs.scan(text, path=path)]
+    assert key == [(h.rule.id, h.secret, h.line) for h in py.scan(text, path=path)]
+    assert key  # something is found in every kind of file

@@ -55,6 +55,9 @@ class Engine:
         self.config = config or FilterConfig()
         self.backend = "python"
         self._db = None
+        self._db_open = None  # the database without path-restricted rules (see _build_open_db)
+        self._restricted: list[Rule] = []
+        self._db_cache: dict[str, bool] = {}
         self._hs_rules: set[int] = set()
         if use_hyperscan is None:
             use_hyperscan = os.environ.get("NIGHTOWL_NO_HYPERSCAN", "") not in ("1", "true", "yes")
@@ -87,6 +90,7 @@ class Engine:
         db = _load_cached(hyperscan, cache)
         if db is not None:
             self._db, self._hs_rules, self.backend = db, set(good), "hyperscan"
+            self._build_open_db(hyperscan, compile_db)
             return
         try:
             db = compile_db(good)
@@ -112,8 +116,40 @@ class Engine:
         self._db = db
         self._hs_rules = set(good)
         self.backend = "hyperscan"
+        self._build_open_db(hyperscan, compile_db)
 
-    def _prefilter(self, data: bytes) -> dict[int, list[int]]:
+    def _build_open_db(self, hyperscan, compile_db) -> None:
+        """A second database without the path-restricted rules, for the files none of them reads.
+
+        Phrasing rules (prose only) and file-specific rules (.htpasswd, .pgpass) cost about half of
+        the Hyperscan time; source code, most of a repository, never needs them.
+        """
+        restricted = [i for i in self._hs_rules if self.rules[i].path_re is not None]
+        if not restricted:
+            return
+        open_ids = sorted(i for i in self._hs_rules if self.rules[i].path_re is None)
+        cache = _cache_path(hyperscan, self.rules, tag="open")  # ids are indexes into the whole list
+        db = _load_cached(hyperscan, cache)
+        if db is None:
+            try:
+                db = compile_db(open_ids)
+            except hyperscan.error:  # pragma: no cover - the full database compiled with these
+                return
+            _store_cached(hyperscan, cache, db)
+        self._db_open, self._restricted = db, [self.rules[i] for i in restricted]
+
+    def _db_for(self, path: str):
+        if self._db_open is None:
+            return self._db
+        hit = self._db_cache.get(path)
+        if hit is None:
+            hit = any(r.applies_to(path) for r in self._restricted)
+            if len(self._db_cache) > 4096:
+                self._db_cache.clear()
+            self._db_cache[path] = hit
+        return self._db if hit else self._db_open
+
+    def _prefilter(self, data: bytes, path: str = "") -> dict[int, list[int]]:
         """Rule index -> offsets (ends of prefilter matches, or keyword starts) to confirm around."""
         hits: dict[int, list[int]] = {}
         lower: bytes | None = None
@@ -122,7 +158,7 @@ class Engine:
             def on_match(rid: int, start: int, end: int, flags: int, ctx: object) -> None:
                 hits.setdefault(rid, []).append(end)
 
-            self._db.scan(data, match_event_handler=on_match)
+            self._db_for(path).scan(data, match_event_handler=on_match)
         for i in self._keyword_rules:
             rule = self.rules[i]
             if lower is None:
@@ -143,7 +179,7 @@ class Engine:
         reported again by a generic one (the tests turn it off to check each rule on its own).
         """
         raw: list[tuple[int, int, Rule, bytes, bytes | None, bool]] = []
-        for i, ends in self._prefilter(data).items():
+        for i, ends in self._prefilter(data, path).items():
             rule = self.rules[i]
             if not rule.applies_to(path):
                 continue
@@ -240,7 +276,7 @@ class Engine:
 
 
 # -- compiled database cache: compiling ~200 patterns takes about a second, loading a few ms ---------
-def _cache_path(hyperscan, rules: list[Rule]):
+def _cache_path(hyperscan, rules: list[Rule], tag: str = ""):
     import hashlib
     from pathlib import Path
 
@@ -250,7 +286,7 @@ def _cache_path(hyperscan, rules: list[Rule]):
     h = hashlib.sha256(getattr(hyperscan, "__version__", "").encode())
     for r in rules:
         h.update(b"\0" + r.prefilter.encode() + b"\0" + r.scope.encode())
-    return base / f"hyperscan-{h.hexdigest()[:24]}.db"
+    return base / f"hyperscan-{tag}{h.hexdigest()[:24]}.db"
 
 
 def _load_cached(hyperscan, path):
