@@ -13,7 +13,7 @@ An attacker who controls an account that owns or administers an app adds their o
 it, then signs in as the app with whatever permissions it holds: Midnight Blizzard did this to a
 legacy test OAuth application. High when the app had no credential before and none was ever
 rotated in the logs, when the app had been untouched for a long time, or when the account that
-added it was sprayed or compromised according to the sign-in logs; low for a routine rotation on
+added it was compromised according to the sign-in detections (its password confirmed by a password attack); low for a routine rotation on
 an app with a history of rotations.
 """
 false_positives = [
@@ -69,7 +69,7 @@ SELECT
                 ELSE printf('; previous change to the app %d day(s) before', date_diff('day', x.previous_activity, c.time)) END,
            CASE WHEN f.user_name IS NULL THEN ''
                 WHEN f.compromised THEN '; the actor''s password was confirmed by a spray source'
-                ELSE '; the actor was targeted by a password spray' END) AS summary,
+                ELSE '; the actor''s password had been confirmed by a password attack' END) AS summary,
     {'actor': {'type': c.actor_type, 'upn': c.actor_upn, 'id': c.actor_id, 'name': c.actor_name,
                'app_id': c.actor_app_id, 'ip': c.actor_ip},
      'target': {'type': c.target_type, 'id': c.target_id, 'name': c.target_name, 'app_id': c.app_id},
@@ -77,9 +77,9 @@ SELECT
      'credentials_before': c.credentials_before, 'credentials_after': c.credentials_after,
      'credential_types': c.credential_types, 'prior_credential_events': x.prior_credential_events,
      'days_since_previous_activity': date_diff('day', x.previous_activity, c.time),
-     'actor_sprayed': f.user_name IS NOT NULL, 'actor_compromised': coalesce(f.compromised, false),
+     'actor_compromised': coalesce(f.compromised, false),
      'user_agent': c.user_agent, 'correlation_id': c.correlation_id} AS evidence
 FROM cloud_cred_events c
 JOIN cloud_cred_context x ON x.record_ref = c.record_ref
-LEFT JOIN flagged_users f ON f.user_name = c.actor_upn
+LEFT JOIN flagged_users f ON f.user_name = c.actor_upn AND f.compromised
 ORDER BY c.time;

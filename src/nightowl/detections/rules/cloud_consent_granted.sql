@@ -57,9 +57,9 @@ SELECT g.*,
        list_filter(g.perms, lambda p: list_contains(string_split(lower(replace($critical_permissions, ' ', '')), ','), lower(p))) AS critical_hits,
        list_filter(g.perms, lambda p: list_contains(string_split(lower(replace($high_permissions, ' ', '')), ','), lower(p))) AS high_hits,
        list_filter(g.perms, lambda p: NOT list_contains(string_split(lower(replace($low_permissions, ' ', '')), ','), lower(p))) AS beyond_low,
-       f.user_name IS NOT NULL AS actor_sprayed, coalesce(f.compromised, false) AS actor_compromised
+       f.user_name IS NOT NULL AS actor_flagged, coalesce(f.compromised, false) AS actor_compromised
 FROM cloud_consent_groups g
-LEFT JOIN flagged_users f ON f.user_name = g.actor_upn;
+LEFT JOIN flagged_users f ON f.user_name = g.actor_upn AND f.compromised;
 
 SELECT
     s.consent_key AS key,
@@ -68,7 +68,7 @@ SELECT
     [s.actor_ip] AS source_ips,
     [{'id': s.app_key, 'name': s.app_name, 'type': 'ServicePrincipal'}] AS applications,
     CASE WHEN len(s.critical_hits) > 0 THEN 'critical'
-         WHEN len(s.high_hits) > 0 OR s.actor_sprayed THEN 'high'
+         WHEN len(s.high_hits) > 0 OR s.actor_flagged THEN 'high'
          WHEN s.admin_consent OR s.all_principals OR len(s.beyond_low) > 0 THEN 'medium'
          ELSE 'low' END AS severity,
     printf('%s consent to %s: %s', CASE WHEN s.admin_consent OR s.all_principals THEN 'Tenant-wide' ELSE 'User' END,
@@ -80,7 +80,7 @@ SELECT
            coalesce(s.resource_name, 'a resource'), strftime(s.first_seen, '%Y-%m-%d %H:%M:%S'),
            CASE WHEN s.admin_consent OR s.all_principals THEN ' for every user in the tenant' ELSE '' END
            || CASE WHEN len(s.critical_hits) > 0 THEN '; ' || array_to_string(s.critical_hits, ', ') || ' reaches every mailbox or any role' ELSE '' END
-           || CASE WHEN s.actor_sprayed THEN '; the actor was targeted by a password spray' ELSE '' END) AS summary,
+           || CASE WHEN s.actor_flagged THEN '; the actor''s password had been confirmed by a password attack' ELSE '' END) AS summary,
     {'actor': {'type': s.actor_type, 'upn': s.actor_upn, 'id': s.actor_id, 'name': s.actor_name, 'ip': s.actor_ip},
      'target': {'type': 'ServicePrincipal', 'id': s.app_key, 'name': s.app_name, 'app_id': s.app_id},
      'resource': {'name': s.resource_name, 'app_id': s.resource_app_id},
@@ -88,6 +88,6 @@ SELECT
      'critical_permissions': s.critical_hits, 'high_permissions': s.high_hits,
      'admin_consent': s.admin_consent, 'all_principals': s.all_principals, 'app_only': s.app_only,
      'operations': s.operations, 'record_refs': s.record_refs, 'event_uids': s.event_uids,
-     'actor_sprayed': s.actor_sprayed, 'actor_compromised': s.actor_compromised} AS evidence
+     'actor_compromised': s.actor_compromised} AS evidence
 FROM cloud_consent_scored s
 ORDER BY s.first_seen;

@@ -11,7 +11,7 @@ An application was registered (Add application) or a service principal created (
 principal). On its own this is everyday administration (low). It matters when the new app is armed
 soon after: it receives a credential, a consent or an application permission within hours
 (medium: the attacker's pattern of creating an app to persist), or when the account that created
-it was sprayed or compromised according to the sign-in logs (high).
+it was compromised according to the sign-in detections (its password confirmed by a password attack) (high).
 """
 false_positives = [
   "Developers and admins register apps every week; first-party Microsoft service principals appear when a product is first used.",
@@ -63,7 +63,7 @@ SELECT
            CASE WHEN bool_or(x.record_ref IS NOT NULL)
                 THEN '; within hours it received: ' || array_to_string(list_distinct(flatten(list(x.armed_by))), ', ')
                 ELSE '' END,
-           CASE WHEN bool_or(f.user_name IS NOT NULL) THEN '; the creator was targeted by a password spray' ELSE '' END) AS summary,
+           CASE WHEN bool_or(f.user_name IS NOT NULL) THEN '; the creator''s password had been confirmed by a password attack' ELSE '' END) AS summary,
     {'actor': {'type': any_value(n.actor_type), 'upn': any_value(n.actor_upn), 'id': any_value(n.actor_id),
                'name': any_value(n.actor_name), 'ip': any_value(n.actor_ip)},
      'target': {'type': any_value(n.target_type), 'id': any_value(n.app_key), 'name': any_value(n.app_name),
@@ -72,9 +72,9 @@ SELECT
      'event_uids': list(n.event_uid ORDER BY n.time),
      'armed_by': list_distinct(flatten(list(x.armed_by))), 'armed_records': list_distinct(flatten(list(x.armed_refs))),
      'armed_permissions': list_distinct(flatten(list(x.armed_permissions))),
-     'actor_sprayed': bool_or(f.user_name IS NOT NULL)} AS evidence
+     'actor_flagged': bool_or(f.user_name IS NOT NULL)} AS evidence
 FROM cloud_new_apps n
 LEFT JOIN cloud_new_app_armed x ON x.record_ref = n.record_ref
-LEFT JOIN flagged_users f ON f.user_name = n.actor_upn
+LEFT JOIN flagged_users f ON f.user_name = n.actor_upn AND f.compromised
 GROUP BY ALL
 ORDER BY first_seen;

@@ -57,13 +57,13 @@ SELECT
            coalesce(r.actor_upn, r.actor_name, r.actor_id, 'someone'),
            coalesce(r.target_upn, r.sp_targets[1].name, r.target_name, r.target_id, '?'),
            coalesce(r.role_name, r.role_template_id, '?'), strftime(r.time, '%Y-%m-%d %H:%M:%S'), r.activity,
-           CASE WHEN f.user_name IS NOT NULL THEN '; the actor was targeted by a password spray' ELSE '' END) AS summary,
+           CASE WHEN f.user_name IS NOT NULL THEN '; the actor''s password had been confirmed by a password attack' ELSE '' END) AS summary,
     {'actor': {'type': r.actor_type, 'upn': r.actor_upn, 'id': r.actor_id, 'name': r.actor_name, 'ip': r.actor_ip},
      'target': {'type': r.target_type, 'id': r.target_id, 'name': r.target_name, 'upn': r.target_upn},
      'role': {'name': r.role_name, 'template_id': r.role_template_id, 'tier0': r.tier0},
      'operations': [r.activity], 'record_refs': [r.record_ref], 'event_uids': [r.event_uid],
-     'logged_by_service': r.logged_by_service, 'actor_sprayed': f.user_name IS NOT NULL} AS evidence
+     'logged_by_service': r.logged_by_service, 'actor_compromised': f.user_name IS NOT NULL} AS evidence
 FROM cloud_role_assignments r
-LEFT JOIN flagged_users f ON f.user_name = r.actor_upn
+LEFT JOIN flagged_users f ON f.user_name = r.actor_upn AND f.compromised
 WHERE r.tier0 OR r.privileged
 ORDER BY r.time;

@@ -54,7 +54,7 @@ SELECT
            coalesce(max(h.app_name), any_value(h.app_object_id), 'an application'), strftime(min(h.time), '%Y-%m-%d %H:%M:%S'),
            CASE WHEN list_contains(flatten(list(h.perms)), 'full_access_as_app')
                 THEN ': the app can now read every mailbox through EWS without a user' ELSE '' END
-           || CASE WHEN bool_or(f.user_name IS NOT NULL) THEN '; the actor was targeted by a password spray' ELSE '' END) AS summary,
+           || CASE WHEN bool_or(f.user_name IS NOT NULL) THEN '; the actor''s password had been confirmed by a password attack' ELSE '' END) AS summary,
     {'actor': {'type': any_value(h.actor_type), 'upn': any_value(h.actor_upn), 'id': any_value(h.actor_id),
                'name': any_value(h.actor_name), 'ip': any_value(h.actor_ip)},
      'target': {'type': 'ServicePrincipal', 'id': any_value(h.app_object_id), 'name': max(h.app_name), 'app_id': max(h.app_id)},
@@ -63,9 +63,9 @@ SELECT
      'critical_permissions': list_distinct(flatten(list(h.critical_hits))),
      'high_permissions': list_distinct(flatten(list(h.high_hits))),
      'operations': list(DISTINCT h.activity), 'record_refs': list(h.record_ref ORDER BY h.time),
-     'event_uids': list(h.event_uid ORDER BY h.time), 'actor_sprayed': bool_or(f.user_name IS NOT NULL)} AS evidence
+     'event_uids': list(h.event_uid ORDER BY h.time), 'actor_compromised': bool_or(f.user_name IS NOT NULL)} AS evidence
 FROM cloud_app_role_hits h
-LEFT JOIN flagged_users f ON f.user_name = h.actor_upn
+LEFT JOIN flagged_users f ON f.user_name = h.actor_upn AND f.compromised
 WHERE len(h.critical_hits) > 0 OR len(h.high_hits) > 0
 GROUP BY ALL
 ORDER BY first_seen;
