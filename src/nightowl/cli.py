@@ -191,7 +191,11 @@ def hunt(
             findings = detect(st, cfg)
         ov = overview(st)
     if fmt is OutputFormat.json:
-        _print_json(document(findings, inputs, overview=ov))
+        from nightowl.incidents import build_incidents, incidents_document
+
+        _print_json(
+            document(findings, inputs, overview=ov, incidents=incidents_document(build_incidents(findings)))
+        )
     else:
         out.print(terminal.inputs_table(inputs))
         terminal.print_quarantine(out, inputs)
