@@ -40,6 +40,8 @@ def test_hunt_json_is_the_only_thing_on_stdout_and_follows_the_contract(spray_lo
     spray = [f for f in doc["findings"] if f["detection"] == "spray.single_source"]
     assert spray and spray[0]["source_ips"] == ["203.0.113.7"] and len(spray[0]["users"]) == len(SPRAY_LINES)
     assert spray[0]["first_seen"].endswith("Z")
+    (incident,) = doc["incidents"]  # the attack story for machines, with the spray in its timeline
+    assert spray[0]["id"] in [step["finding_id"] for step in incident["timeline"]]
 
 
 def test_fail_on_gives_exit_1_for_scheduled_jobs(spray_log):
