@@ -253,3 +253,29 @@ def test_thresholds_can_be_overridden_from_config():
         )
         == []
     )
+
+
+def test_large_tenant_background_of_one_off_failures_is_not_a_campaign():
+    """A month of a big tenant: people fail once from a hotel or cafe network and give up, all with
+    the most common browser fingerprint. Many sources, many accounts: not a spray."""
+    ev = Events()
+    rnd = random.Random(11)
+    ua = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/124.0"
+    for u in range(600):  # everyone signs in normally from home with the same fingerprint
+        ev.add(rnd.uniform(0, 30 * 1440), corp(u), f"198.18.{u // 250}.{u % 250 + 1}", "ok", ua=ua, mfa=True)
+    for n in range(120):  # one-off failures from fresh networks, never resolved there
+        ev.add(rnd.uniform(0, 30 * 1440), corp(rnd.randrange(600)), f"100.64.{n // 200}.{n % 200 + 1}", ua=ua)
+    assert by_detection(ev.hunt(), "spray.distributed") == []
+
+
+def test_spray_with_the_common_fingerprint_is_still_found_by_its_repeat_targeting():
+    ev = Events()
+    rnd = random.Random(12)
+    ua = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/124.0"
+    for u in range(600):
+        ev.add(rnd.uniform(0, 30 * 1440), corp(u), f"198.18.{u // 250}.{u % 250 + 1}", "ok", ua=ua, mfa=True)
+    targets = [corp(u) for u in range(0, 600, 10)]
+    for n in range(300):  # 60 accounts, each tried about five times from different proxies
+        ev.add(rnd.uniform(0, 10 * 1440), rnd.choice(targets), f"100.{64 + n // 250}.{n % 250}.7", ua=ua)
+    (campaign,) = by_detection(ev.hunt(), "spray.distributed")
+    assert len(campaign.source_ips) >= 280

@@ -17,7 +17,10 @@ no per-IP rule ever sees it. Method, in three steps:
    >= merge_jaccard): a campaign rotating user agents or applications still reuses its target
    list or its proxies. Each connected component is a campaign; it is reported
    with every source and every targeted account, then expanded with attempts from busier sources
-   that share its fingerprint and targets in its time window.
+   that share its fingerprint and targets in its time window. A component is a campaign only if it
+   behaves like one: a fifth of its accounts are hit from several sources, or many usernames are
+   unknown, or fewer real users sign in with its fingerprint than it targets (the background of a
+   large tenant, people failing once from a new network, does none of these).
 The shape of the campaign decides its category: each username tried about once with many unknown
 is credential stuffing (combination lists from other breaches), repeated tries at mostly unknown
 usernames is enumeration, otherwise a spray.
@@ -36,6 +39,7 @@ min_sources = { default = 10, anchor = "Splunk's multi-source spray rule needs m
 min_users = { default = 5, anchor = "as many accounts as Sentinel's per-IP rule" }
 enumeration_share = { default = 0.8, anchor = "share of unknown usernames above which the campaign only enumerates" }
 stuffing_share = { default = 0.3, anchor = "share of unknown usernames (leaked lists from other sites) at which one-try-per-user becomes stuffing" }
+min_repeat_share = { default = 0.2, anchor = "a spray comes back to its accounts with more passwords from other proxies; a person who failed from a new network tried once, from one place" }
 min_users_per_proxy = { default = 2, anchor = "a person failing from a new network tries their own account; a proxy reused by a campaign tries several" }
 stuffing_attempts_per_user = { default = 1.3, anchor = "stuffing tries each leaked credential once" }
 */
@@ -80,14 +84,36 @@ SELECT m.* EXCLUDE (new_group), fingerprint || '#' ||
        sum(new_group) OVER (PARTITION BY fingerprint ORDER BY time ROWS UNBOUNDED PRECEDING) AS group_id
 FROM marked m;
 
+-- A campaign must look like one, not like the background of a large tenant (people failing once
+-- from a new network and giving up, under the most common fingerprint): it hits accounts again from
+-- other sources, or tries unknown usernames, or uses a fingerprint few real users sign in with.
 CREATE OR REPLACE TEMP TABLE dist_campaigns AS
-SELECT o.campaign_id, min(m.time) AS first_seen, max(m.time) AS last_seen,
+WITH members AS (
+    SELECT o.campaign_id, m.* FROM dist_members m JOIN dist_campaign_of o USING (group_id)
+), per_user AS (
+    SELECT campaign_id, user_name, count(DISTINCT src_key) AS sources, bool_or(no_such_user) AS unknown
+    FROM members GROUP BY ALL
+), fingerprint_users AS (
+    SELECT fingerprint, count(DISTINCT user_name) AS ok_users FROM ev WHERE pw_ok GROUP BY 1
+), shape AS (
+    SELECT campaign_id, count(*) FILTER (WHERE sources >= 2) / count(*) AS repeat_share,
+           count(*) FILTER (WHERE unknown) / count(*) AS unknown_share
+    FROM per_user GROUP BY 1
+)
+SELECT m.campaign_id, min(m.time) AS first_seen, max(m.time) AS last_seen,
        list(DISTINCT m.fingerprint) AS fingerprints, list(DISTINCT m.user_name) AS users,
-       count(DISTINCT m.src_key) AS sources, count(DISTINCT m.user_name) AS distinct_users
-FROM dist_members m JOIN dist_campaign_of o USING (group_id)
-GROUP BY o.campaign_id
+       count(DISTINCT m.src_key) AS sources, count(DISTINCT m.user_name) AS distinct_users,
+       any_value(s.repeat_share) AS repeat_share, any_value(s.unknown_share) AS unknown_share,
+       coalesce(max(f.ok_users), 0) AS fingerprint_ok_users
+FROM members m
+JOIN shape s USING (campaign_id)
+LEFT JOIN fingerprint_users f ON f.fingerprint = m.fingerprint
+GROUP BY m.campaign_id
 HAVING count(DISTINCT m.src_key) >= $min_sources
-   AND count(DISTINCT m.user_name) >= $min_users;
+   AND count(DISTINCT m.user_name) >= $min_users
+   AND (any_value(s.repeat_share) >= $min_repeat_share
+        OR any_value(s.unknown_share) >= $stuffing_share
+        OR coalesce(max(f.ok_users), 0) < count(DISTINCT m.user_name));
 
 -- Every attempt of the campaign: its candidates plus, in its window, (a) attempts from sources
 -- with few successful users that share a fingerprint and target one of its accounts, and (b) every
