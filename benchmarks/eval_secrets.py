@@ -6,8 +6,21 @@ rules, all filters). Per provider family we print:
 * recall: share of positive examples on which a rule of that family reports a secret
   (for the ``generic`` family, any rule counts);
 * negatives flagged: share of negative examples on which a rule of the same family reports a
-  secret, and on which *any* rule reports anything (TruffleHog's negatives are negatives for one
-  detector only: many hold another provider's valid token, so the second column over-counts).
+  secret, and on which *any* rule reports anything.
+
+The TruffleHog caveat: a TruffleHog "negative" means *that detector's* pattern test expects no
+result, often because a second value its verifier needs is absent (a Salesforce refresh token
+without its consumer key, a Stripe payment intent next to a valid ``sk_live_`` key, a regular
+OpenAI key in the admin-key detector's test) or because another detector owns the token. Many of
+those texts hold a well-formed credential, which a scanner that reports every credential it sees
+must report. So "flagged (any rule)" over-counts heavily on TruffleHog, and even "same family"
+counts some correct reports as false positives. Nosey Parker's negatives are per rule too, but its
+texts rarely hold another rule's valid token, and gitleaks' are closest to true negatives (though
+they include real-looking Google API keys that gitleaks rejects by its own allow list).
+
+Fillers (``abcdef``, ``123456``, ``a1b2c3...``, ``aaaa...``) are dropped as placeholders for
+machine tokens; several datasets use such fillers in *positive* examples, which costs recall here
+and is a deliberate choice (in real repositories those strings are documentation).
 
 "Providers we cover" = the families that have at least one rule in ``rules/*.toml`` (a dataset
 rule or detector is mapped to a family by its name, see ``family_of``); every example of such a

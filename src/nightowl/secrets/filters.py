@@ -2,7 +2,8 @@
 
 Each filter gets the candidate and the scan's :class:`FilterConfig` (no global settings) and returns
 a short reason when the candidate is *not* a secret, or ``None`` to keep it. Every rule also runs
-:func:`placeholder` first and, last, the filler check (sequences, repeated runs: ``_sequence``).
+:func:`placeholder` first and, last, the filler check for machine tokens (sequences, repeated runs:
+``_sequence``; rules for passwords people type skip it).
 Parametrised filters are written ``name:arg`` in the rule file.
 """
 
@@ -381,6 +382,11 @@ def run_filters(names: tuple[str, ...], c: Candidate, cfg: FilterConfig) -> str 
         reason = FILTERS[name](c, cfg, arg)
         if reason:
             return reason
-    if len(c.secret) <= 120:  # last (regex work); PEM bodies and long encodings hold AAAAAAAA runs
+    if len(c.secret) <= 120 and not _PASSWORD_FILTERS.intersection(names):
+        # last (regex work). Machine tokens only: people do choose Summer123456 as a password, and
+        # PEM bodies and other long encodings legitimately hold AAAAAAAA runs
         return _sequence(c.secret.lower())
     return None
+
+
+_PASSWORD_FILTERS = {"password_key", "human_password", "placeholder_password"}
