@@ -56,8 +56,8 @@ class Engine:
         self.backend = "python"
         self._db = None
         self._db_open = None  # the database without path-restricted rules (see _build_open_db)
-        self._restricted: list[Rule] = []
-        self._db_cache: dict[str, bool] = {}
+        self._restricted_ids = [i for i, r in enumerate(rules) if r.path_re is not None]
+        self._path_cache: dict[str, frozenset[int]] = {}
         self._hs_rules: set[int] = set()
         if use_hyperscan is None:
             use_hyperscan = os.environ.get("NIGHTOWL_NO_HYPERSCAN", "") not in ("1", "true", "yes")
@@ -124,8 +124,7 @@ class Engine:
         Phrasing rules (prose only) and file-specific rules (.htpasswd, .pgpass) cost about half of
         the Hyperscan time; source code, most of a repository, never needs them.
         """
-        restricted = [i for i in self._hs_rules if self.rules[i].path_re is not None]
-        if not restricted:
+        if not any(i in self._hs_rules for i in self._restricted_ids):
             return
         open_ids = sorted(i for i in self._hs_rules if self.rules[i].path_re is None)
         cache = _cache_path(hyperscan, self.rules, tag="open")  # ids are indexes into the whole list
@@ -136,18 +135,22 @@ class Engine:
             except hyperscan.error:  # pragma: no cover - the full database compiled with these
                 return
             _store_cached(hyperscan, cache, db)
-        self._db_open, self._restricted = db, [self.rules[i] for i in restricted]
+        self._db_open = db
+
+    def _allowed(self, path: str) -> frozenset[int]:
+        """Indexes of the path-restricted rules that read this path (cached: one lookup per blob)."""
+        hit = self._path_cache.get(path)
+        if hit is None:
+            hit = frozenset(i for i in self._restricted_ids if self.rules[i].applies_to(path))
+            if len(self._path_cache) > 4096:
+                self._path_cache.clear()
+            self._path_cache[path] = hit
+        return hit
 
     def _db_for(self, path: str):
         if self._db_open is None:
             return self._db
-        hit = self._db_cache.get(path)
-        if hit is None:
-            hit = any(r.applies_to(path) for r in self._restricted)
-            if len(self._db_cache) > 4096:
-                self._db_cache.clear()
-            self._db_cache[path] = hit
-        return self._db if hit else self._db_open
+        return self._db if self._allowed(path) else self._db_open
 
     def _prefilter(self, data: bytes, path: str = "") -> dict[int, list[int]]:
         """Rule index -> offsets (ends of prefilter matches, or keyword starts) to confirm around."""
@@ -179,9 +182,10 @@ class Engine:
         reported again by a generic one (the tests turn it off to check each rule on its own).
         """
         raw: list[tuple[int, int, Rule, bytes, bytes | None, bool]] = []
+        allowed = self._allowed(path)
         for i, ends in self._prefilter(data, path).items():
             rule = self.rules[i]
-            if not rule.applies_to(path):
+            if rule.path_re is not None and i not in allowed:
                 continue
             if rule.scope == "blob":
                 self._confirm(i, rule, data, 0, len(data), raw)
