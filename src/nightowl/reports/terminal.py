@@ -136,8 +136,10 @@ def print_finding_detail(console: Console, f, max_items: int = 8) -> None:
     console.print(f"[bold]sources[/] ({len(f.source_ips):,}) {_sample(f.source_ips, max_items)}")
     ev = f.evidence
     for key in ("top_user_agent", "top_application", "top_client", "asn_org", "country", "via"):
-        if ev.get(key):
-            console.print(f"[bold]{key.replace('_', ' ')}[/] {term(ev[key], 150)}")
+        value = ev.get(key)
+        if value:
+            shown = ", ".join(map(str, value)) if isinstance(value, list) else value
+            console.print(f"[bold]{key.replace('_', ' ')}[/] {term(shown, 150)}")
     refs = ev.get("sample_records") or ev.get("confirming_records")
     if refs:
         console.print(f"[bold]raw records[/] {_sample(refs, 3)}")

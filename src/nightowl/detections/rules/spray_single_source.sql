@@ -33,7 +33,7 @@ SELECT
     s.nonexistent_users AS n_nonexistent_users,
     s.peak_window_users AS n_peak_window_users,
     printf('Password spray from %s against %d accounts', s.src_key, s.distinct_users) AS title,
-    printf('%s made %d attempts against %d accounts (%d never resolved, %d unknown usernames, up to %d in one window) between %s and %s; %d users signed in from it meanwhile.',
+    printf('%s made %d attempts against %d accounts (%d never resolved, %d unknown usernames, up to %d in one window) between %s and %s; %d user(s) signed in from it meanwhile.',
            s.src_key, s.attempts, s.distinct_users, s.unresolved_users, s.nonexistent_users, s.peak_window_users,
            strftime(s.first_seen, '%Y-%m-%d %H:%M'), strftime(s.last_seen, '%Y-%m-%d %H:%M'), c.ok_users_during) AS summary,
     {'fingerprint': s.fingerprint, 'top_user_agent': s.top_user_agent, 'top_application': s.top_service,
