@@ -352,6 +352,38 @@ def password_list(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
     return "list not under a password key"
 
 
+# HMAC keys printed in public documentation and tutorials (jwt.io's defaults among them)
+_PUBLIC_JWT_KEYS = (b"a-string-secret-at-least-256-bits-long", b"your-256-bit-secret", b"your-384-bit-secret",
+                    b"your-512-bit-secret", b"secret")  # fmt: skip
+_JWT_HASH = {"HS256": "sha256", "HS384": "sha384", "HS512": "sha512"}
+
+
+def jwt_public_key(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
+    """A JWT whose HMAC signature verifies with a key printed in public documentation is an example."""
+    import base64
+    import hashlib
+    import hmac
+    import json
+
+    parts = c.secret.split(b".")
+    if len(parts) != 3:
+        return None
+    try:
+        pad = b"=" * (-len(parts[0]) % 4)
+        alg = json.loads(base64.urlsafe_b64decode(parts[0] + pad)).get("alg")
+        sig = base64.urlsafe_b64decode(parts[2] + b"=" * (-len(parts[2]) % 4))
+    except (ValueError, AttributeError):
+        return None
+    digest = _JWT_HASH.get(alg) if isinstance(alg, str) else None
+    if digest is None:
+        return None
+    signed = parts[0] + b"." + parts[1]
+    for key in _PUBLIC_JWT_KEYS:
+        if hmac.compare_digest(hmac.new(key, signed, getattr(hashlib, digest)).digest(), sig):
+            return "example token signed with a publicly documented key"
+    return None
+
+
 FILTERS: dict[str, Filter] = {
     "placeholder": placeholder,
     "generic_value": generic_value,
@@ -365,6 +397,7 @@ FILTERS: dict[str, Filter] = {
     "placeholder_password": placeholder_password,
     "needs_context": needs_context,
     "password_list": password_list,
+    "jwt_public_key": jwt_public_key,
 }
 
 
