@@ -512,3 +512,26 @@ def test_demo_shaped_chain_links_across_app_ids():
     assert consent.targets == ["ComplianceHelper"]
     zoom = {i.id for i in incidents for x in benign if x.id in i.finding_ids}
     assert len(zoom) == 1  # the five Zoom consents are one (separate) story: same app
+
+
+def test_an_established_integration_joins_but_does_not_start_an_incident():
+    backup = f(
+        "backup",
+        "mailbox_access",
+        "medium",
+        "2026-01-01T00:00:00Z",
+        users=["m1@corp.example"],
+        evidence={"established": True},
+        extra={"mailboxes": ["m1@corp.example"], "applications": [{"id": "app-backup", "name": "Backup"}]},
+    )
+    leaked = secret("s1", "mail/m1@corp.example.mbox/3", "AKIA…XY")
+    assert build_incidents([backup, leaked]) == []
+    grant = f(
+        "grant",
+        "sensitive_permission",
+        "critical",
+        "2026-01-02T00:00:00Z",
+        extra={"applications": [{"id": "app-backup", "name": "Backup"}]},
+    )
+    (incident,) = build_incidents([backup, leaked, grant])
+    assert {s.finding.id for s in incident.steps} >= {backup.id, grant.id, leaked.id}

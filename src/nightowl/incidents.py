@@ -401,7 +401,14 @@ def build_incidents(findings: list[Finding], max_shared: int = DEFAULT_MAX_SHARE
     for i, f in enumerate(events):
         groups[uf.find(i)].append(f)
     limit = SEVERITY_RANK[INCIDENT_MIN_SEVERITY]
-    components = [g for g in groups.values() if min(SEVERITY_RANK[f.severity] for f in g) <= limit]
+    # An incident needs something worth one: a finding at medium or above that is not routine
+    # (an established integration, e.g. a backup app that has read mail since the logs begin, joins
+    # an incident other findings start, but does not start one alone).
+    components = [
+        g
+        for g in groups.values()
+        if any(SEVERITY_RANK[f.severity] <= limit and not f.evidence.get("established") for f in g)
+    ]
 
     secrets = [f for f in findings if f.category == "secret"]
     owners_of = [{m for f in g if f.category == "mailbox_access" for m in mailboxes(f)} for g in components]
