@@ -102,7 +102,16 @@ def ingest_file(
         store.ensure_table(table, getattr(source, "schema", None))
         # A DuckDB-backed reader stages its rows on our connection before the transaction, so a
         # file its scanner refuses fails harmlessly and is read again through ``read``.
-        staged = source.stage(con, inp, report.tally, opts) if hasattr(source, "stage") else None
+        try:
+            staged = source.stage(con, inp, report.tally, opts) if hasattr(source, "stage") else None
+        except InputError:
+            source.unstage(con)
+            raise
+        except Exception as exc:
+            source.unstage(con)
+            raise InputError(
+                f"{inp.name}: could not be read as {source.name} ({type(exc).__name__}: {exc})"
+            ) from exc
         con.execute("BEGIN TRANSACTION")
         try:
             read, inserted = _load(store, source, table, inp, report.tally, opts, staged)
