@@ -36,7 +36,7 @@ def test_staged_ingest_equals_the_read_path(path, tmp_path):
     expected = pa.Table.from_batches(list(source.read(inp, read_tally, ReadOptions())))
     with Store() as store:
         report = ingest_file(store, inp, source, ReadOptions())
-        stored = store.con.execute(f"SELECT {', '.join(COLUMN_NAMES)} FROM auth_events").to_arrow_table()
+        stored = store.con.sql(f"SELECT {', '.join(COLUMN_NAMES)} FROM auth_events").to_arrow_table()
         leftovers = store.query("SELECT table_name FROM duckdb_tables() WHERE temporary")
     assert _rows(stored) == _rows(expected)
     assert (report.tally.ignored, report.tally.quarantined) == (read_tally.ignored, read_tally.quarantined)
