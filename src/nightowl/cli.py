@@ -306,7 +306,7 @@ def evaluate(
     fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
 ) -> None:
     """Precision and recall of every detection on simulated tenants, next to Sentinel/Splunk/Elastic logic."""
-    from nightowl.evaluation.run import Case, markdown
+    from nightowl.evaluation.run import Case, category_markdown, markdown
     from nightowl.evaluation.run import evaluate as run_evaluation
 
     cases = [Case(p.strip(), int(s), users, days) for p in presets.split(",") for s in seeds.split(",")]
@@ -322,6 +322,8 @@ def evaluate(
         )
     else:
         print(markdown(summary))
+        print()
+        print(category_markdown(summary, summary["nightowl"]["user_weeks"]))
 
 
 @app.command()

@@ -74,14 +74,22 @@ def aggregate(results: list[tuple[Case, dict[str, Score]]]) -> dict[str, dict[st
             reported |= {f"{case.name}:{u}" for u in s.compromised_reported}
             true |= {f"{case.name}:{u}" for u in s.compromised_true}
         hits = len(reported & true)
+        categories: dict[str, dict[str, int]] = {}
+        for _case, scores in results:
+            for cat, c in scores[system].per_category.items():
+                agg = categories.setdefault(cat, dict.fromkeys(c, 0))
+                for k, v in c.items():
+                    agg[k] += v
         out[system] = {
             "kinds": kinds,
+            "categories": categories,
             "ip_precision": true_named / named if named else None,
             "false_positive_findings": fp,
             "fp_per_10k_users_week": fp / user_weeks if user_weeks else 0.0,
             "benign_tenant_alerts": benign_fp,
             "compromise_precision": hits / len(reported) if reported else None,
             "compromise_recall": hits / len(true) if true else None,
+            "user_weeks": user_weeks,
             "compromised_reported": len(reported),
             "compromised_true": len(true),
         }
@@ -97,6 +105,21 @@ def evaluate(
         if progress:
             progress(case)
     return results, aggregate(results)
+
+
+def category_markdown(summary: dict[str, dict[str, Any]], user_weeks: float) -> str:
+    """nightowl's findings per category: share of named IPs that attacked, false findings per 10k users/week."""
+    rows = [
+        "| finding category | findings | IPs named | of them attacked | findings naming no attacker | per 10k users / week |",
+        "|---|---|---|---|---|---|",
+    ]
+    for cat, c in sorted(summary["nightowl"]["categories"].items()):
+        share = f"{c['true_ips'] / c['named_ips']:.0%}" if c["named_ips"] else "n/a"
+        rows.append(
+            f"| {cat} | {c['findings']} | {c['named_ips']:,} | {share} | {c['false_findings']} | "
+            f"{c['false_findings'] / user_weeks:.2f} |"
+        )
+    return "\n".join(rows)
 
 
 def markdown(summary: dict[str, dict[str, Any]]) -> str:

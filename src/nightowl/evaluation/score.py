@@ -34,12 +34,13 @@ class Alert:
     source_ips: set[str]
     users: set[str]
     compromised: set[str] = field(default_factory=set)
+    category: str = "alert"
 
 
 def alerts_from_findings(findings: list[dict[str, Any]]) -> tuple[list[Alert], set[str]]:
     """Attack findings at medium or above, and every account reported compromised."""
     alerts = [
-        Alert(set(f["source_ips"]), set(f["users"]), set(f.get("compromised_users", [])))
+        Alert(set(f["source_ips"]), set(f["users"]), set(f.get("compromised_users", [])), f["category"])
         for f in findings
         if f["category"] in ATTACK_CATEGORIES and f["severity"] in ALERTING
     ]
@@ -60,6 +61,7 @@ class Score:
     users: int
     days: float
     per_kind: dict[str, dict[str, Any]]
+    per_category: dict[str, dict[str, int]]
     named_ips: int
     true_ips_named: int
     false_positive_alerts: int
@@ -117,6 +119,15 @@ def score(alerts: list[Alert], compromised: set[str], truth: dict[str, Any]) -> 
     for entry in per_kind.values():
         entry["ip_recall"] = round(min(entry["ip_recall"]), 4)  # the worst campaign of the kind
     fp = sum(1 for a in alerts if not (a.source_ips & attack_ips))
+    per_category: dict[str, dict[str, int]] = {}
+    for a in alerts:  # what each category of finding names: IPs that attacked, and findings naming none
+        c = per_category.setdefault(
+            a.category, {"findings": 0, "named_ips": 0, "true_ips": 0, "false_findings": 0}
+        )
+        c["findings"] += 1
+        c["named_ips"] += len(a.source_ips)
+        c["true_ips"] += len(a.source_ips & attack_ips)
+        c["false_findings"] += not (a.source_ips & attack_ips)
     true_compromised = {c["user"].lower() for camp in campaigns for c in camp["compromised"]}
     users = int(truth["tenant"]["users"])
     period = truth["period"]
@@ -128,6 +139,7 @@ def score(alerts: list[Alert], compromised: set[str], truth: dict[str, Any]) -> 
         users,
         days,
         per_kind,
+        per_category,
         len(named),
         len(named & attack_ips),
         fp,
