@@ -166,3 +166,33 @@ def test_the_database_without_path_restricted_rules_gives_the_same_answers(path)
     key = [(h.rule.id, h.secret, h.line) for h in hs.scan(text, path=path)]
     assert key == [(h.rule.id, h.secret, h.line) for h in py.scan(text, path=path)]
     assert key  # something is found in every kind of file
+
+
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        ("django/contrib/auth/admin.py", '"fields": ("username", "password1", "password2"),'),
+        ("forms.py", 'attrs={"autocomplete": "current-password", "autofocus": True}'),
+        ("views.py", '@sensitive_variables("user", "password", "credit_card")'),
+        (
+            "docs/releases.txt",
+            'User.objects.filter(password__startswith="md5$").exclude(password__startswith="md5$$")',
+        ),
+        ("views.py", 'INTERNAL_RESET_SESSION_TOKEN = "_password_reset_token"'),
+        ("css/base.css", "input[type=password]:focus, input[type=email]:focus,"),
+        (
+            "reload.py",
+            "# https://github.com/pallets/werkzeug/blob/7477be2853df70a022d9613e765581b9411c3c39/x.py",
+        ),
+        ("docs/databases.txt", '"PASSWORD": "a_password",'),
+    ],
+)
+def test_framework_code_is_not_a_secret(engine, path, text):
+    """Shapes seen scanning Django's history: field lists, query lookups, CSS, commit URLs."""
+    assert found(engine, text + "\n", path=path) == {}
+
+
+def test_real_passwords_next_to_those_shapes_are_still_found(engine):
+    text = 'DATABASES = {"default": {"USER": "app", "PASSWORD": "Zr8kPq2Lw5"}}\npassword = "password1"\n'
+    got = found(engine, text, path="settings.py")
+    assert {"Zr8kPq2Lw5", "password1"} <= set().union(*got.values())

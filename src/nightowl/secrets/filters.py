@@ -134,6 +134,10 @@ _CODE_REF = re.compile(
 # $name counts as interpolation only where a variable can start (not inside a word: "super$ecret")
 _FORMAT = re.compile(rb"(\{[\w.]*\}|%\(?\w*\)?[sd]|(?<![A-Za-z0-9])\$\w+|\$\{|#\{|\{\{)")
 _PCT_ESCAPE = re.compile(rb"%[0-9A-Fa-f]{2}")
+_NAMED_PASSWORD = re.compile(rb"^(?:a|my|your|the|some|new|old|db|user|admin)[_\-]?pass(?:word|wd)?$")
+_FIELD_WORD = re.compile(rb"_*[a-z]+(?:[_\-][a-z]+)*")
+_PW_FIELD = re.compile(rb"_*[a-z_]*pass(?:word|wd)[a-z_]*\d?")  # password1 / password2: form field names
+_QUOTED_ITEM = re.compile(rb"\"[^\"\n]{0,80}\"|'[^'\n]{0,80}'")
 _CONCAT = re.compile(rb"^\s*\+|\+\s*$|^\s*\.\s*\$")
 _VERSIONED = re.compile(rb"[A-Za-z][\w.]*[-:]v?\d+\.\d+(?:\.\d+)+$")
 _UUID = re.compile(rb"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -171,6 +175,10 @@ def generic_value(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
         return "resource name or versioned artifact"
     if c.key is not None and low == c.key.lower():
         return "value equals the name"
+    if _NAMED_PASSWORD.match(low):
+        return "names a password rather than being one"
+    if (_FIELD_WORD.fullmatch(s) or _PW_FIELD.fullmatch(low)) and len(_QUOTED_ITEM.findall(c.line)) >= 3:
+        return "one of a list of field names"
     return None
 
 
@@ -179,6 +187,7 @@ _KEY_NOT_SECRET = re.compile(
     rb"(?i)(?:policy|length|len|min|max|regex|pattern|field|label|prompt|placeholder|hint|message|msg|url|uri|path|file|"
     rb"env|var|name|type|format|expiry|expires|expiration|required|validator|validation|count|reset|strength|rule|"
     rb"changed|change|enabled|mode|confirm|verify|digest|hash|salt|id|header|column|param)s?$"
+    rb"|__[a-z]+$"  # Django-style query lookups: password__startswith="md5$"
 )
 
 
@@ -215,7 +224,7 @@ def token_shape(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
     classes = sum(bool(re.search(p, s)) for p in (rb"[a-z]", rb"[A-Z]", rb"[0-9]", rb"[^A-Za-z0-9]"))
     if classes < 2:
         return "single character class"
-    if re.fullmatch(rb"[a-z]+(?:[_\-.][a-z]+)+|[a-z]+(?:[A-Z][a-z]+)+|[A-Z][a-z]+(?:[A-Z][a-z]+)+", s):
+    if re.fullmatch(rb"_*[a-z]+(?:[_\-.][a-z]+)+|_*[a-z]+(?:[A-Z][a-z]+)+|[A-Z][a-z]+(?:[A-Z][a-z]+)+", s):
         return "identifier"
     return None
 
@@ -278,8 +287,8 @@ def generic_path(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
         return "lock file"
     if not cfg.include_tests and is_test_path(c.path):
         return "test or fixture path"
-    if name.endswith((".min.js", ".min.css", ".map")):
-        return "minified or source map"
+    if name.endswith((".min.js", ".min.css", ".map", ".css", ".scss", ".less")):
+        return "minified, source map or style sheet"
     return None
 
 
