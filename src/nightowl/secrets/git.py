@@ -155,3 +155,61 @@ def stream_blobs(repo: Path, wanted: set[str]) -> Iterator[tuple[str, bytes]]:
             proc.kill()
         proc.wait()
         feeder.join(timeout=5)
+
+
+class CatFile:
+    """A long-lived ``git cat-file --batch`` for one process (a pool worker reads many batches).
+
+    Keeping one process keeps git's delta-base cache warm from batch to batch: a new process per
+    batch measured almost twice the git CPU time on a real history.
+    """
+
+    def __init__(self, repo: Path):
+        try:
+            self.proc = subprocess.Popen(
+                ["git", "-C", str(repo), "cat-file", "--batch"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=1 << 20,
+            )  # fmt: skip
+        except FileNotFoundError:
+            raise GitError("git is not installed") from None
+
+    def read(self, ids: list[str]) -> Iterator[tuple[str, bytes]]:
+        """(id, content) for each id that is a blob, in order; missing ids are skipped."""
+        assert self.proc.stdin and self.proc.stdout
+        stdin, out = self.proc.stdin, self.proc.stdout
+
+        def feed() -> None:
+            try:
+                stdin.write(("\n".join(ids) + "\n").encode())
+                stdin.flush()
+            except (BrokenPipeError, ValueError, OSError):
+                pass
+
+        feeder = threading.Thread(target=feed, daemon=True)
+        feeder.start()
+        try:
+            for _ in ids:
+                header = out.readline()
+                if not header:
+                    raise GitError("git cat-file stopped unexpectedly")
+                parts = header.split()
+                if len(parts) != 3:
+                    continue
+                size = int(parts[2])
+                data = out.read(size)
+                if len(data) != size:
+                    raise GitError("git cat-file stopped unexpectedly")
+                out.read(1)
+                if parts[1] == b"blob":
+                    yield parts[0].decode(), data
+        finally:
+            feeder.join(timeout=10)
+
+    def close(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            self.proc.kill()
+            self.proc.wait()

@@ -34,7 +34,7 @@ from nightowl.secrets.files import (
     iter_files,
 )
 from nightowl.secrets.filters import FilterConfig
-from nightowl.secrets.git import GitError, is_git_repo, read_history, stream_blobs
+from nightowl.secrets.git import CatFile, GitError, is_git_repo, read_history, stream_blobs
 from nightowl.secrets.report import SecretFinding, redact, sha256_hex
 from nightowl.secrets.rules import Rule, load_rules
 
@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 BATCH_BYTES = 8 * 1024 * 1024
 BATCH_ITEMS = 4000
 GIT_BATCH_BYTES = 2 * 1024 * 1024  # smaller batches keep both cores busy to the end of a history
-WORKER_GIT_BATCH_BYTES = 6 * 1024 * 1024  # a worker starts one cat-file per batch: fewer, larger batches
+WORKER_GIT_BATCH_BYTES = 4 * 1024 * 1024  # per-worker batches read through the worker's own cat-file
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024  # below this, process start-up costs more than it saves
 
 # (rule id, sha256, redacted, line, plaintext or None)
@@ -75,6 +75,22 @@ class ScanResult:
 _ENGINE: Engine | None = None
 _SHOW = False
 _LIMITS = WalkLimits()
+_CATS: dict[str, CatFile] = {}  # per worker process: its own long-lived cat-file per repository
+
+
+def _worker_init() -> None:
+    """A forked worker must not share the parent's cat-file pipes: it starts its own when needed,
+    and waits for it on exit (so git's CPU time is accounted to the scan, and no orphan is left)."""
+    from multiprocessing.util import Finalize
+
+    _CATS.clear()
+    Finalize(None, _close_cats, exitpriority=10)
+
+
+def _close_cats() -> None:
+    for cat in _CATS.values():
+        cat.close()
+    _CATS.clear()
 
 
 def _setup(engine: Engine, show: bool, limits: WalkLimits) -> None:
@@ -143,8 +159,12 @@ def _task_git_read(
     paths = dict(items)
     got: list[str] = []
     try:
-        blobs = [(oid, paths[oid], data) for oid, data in stream_blobs(Path(repo), set(paths))]
+        cat = _CATS.get(repo)
+        if cat is None:
+            cat = _CATS[repo] = CatFile(Path(repo))
+        blobs = [(oid, paths[oid], data) for oid, data in cat.read([oid for oid, _ in items])]
     except GitError as exc:
+        _CATS.pop(repo, None)
         return [], [(oid, f"broken git repository: {exc}") for oid in paths], 0, 0, list(paths)
     got = [b[0] for b in blobs]
     return (*_task_git(blobs), got)
@@ -203,7 +223,7 @@ class _Runner:
             if _ENGINE is not None:  # compile the confirm regexes once, before the fork shares them
                 for rule in _ENGINE.rules:
                     _ = rule.compiled
-            self.pool = mp.get_context("fork").Pool(self.jobs)
+            self.pool = mp.get_context("fork").Pool(self.jobs, initializer=_worker_init)
         # the pool's feeder thread would read a generator to its end: bound the batches in flight
         slots = threading.BoundedSemaphore(2 * self.jobs + 2)
 
