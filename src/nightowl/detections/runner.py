@@ -173,6 +173,38 @@ def register_findings(store: Store, findings: list[Finding]) -> None:
         )
 
 
+CAMPAIGN_DETECTIONS = ("spray.distributed", "stuffing", "enumeration.distributed")
+SINGLE_SOURCE_DETECTIONS = ("spray.single_source", "spray.slow", "enumeration.single_source")
+
+
+def fold_into_campaigns(findings: list[Finding]) -> list[Finding]:
+    """A single-source finding whose addresses all belong to a campaign overlapping it in time is
+    part of that campaign (a proxy it reused more than the others): its accounts and counts join the
+    campaign's finding, so an analyst reads one story instead of the same addresses twice."""
+    campaigns = [f for f in findings if f.detection in CAMPAIGN_DETECTIONS]
+    kept = []
+    for f in findings:
+        host = None
+        if f.detection in SINGLE_SOURCE_DETECTIONS and f.source_ips:
+            host = next(
+                (
+                    c
+                    for c in campaigns
+                    if set(f.source_ips) <= set(c.source_ips)
+                    and (f.first_seen or "") <= (c.last_seen or "")
+                    and (c.first_seen or "") <= (f.last_seen or "")
+                ),
+                None,
+            )
+        if host is None:
+            kept.append(f)
+            continue
+        host.users = sorted(set(host.users) | set(f.users))
+        host.counts["distinct_users"] = len(host.users)
+        host.evidence.setdefault("folded_findings", []).append({"detection": f.detection, "title": f.title})
+    return kept
+
+
 ATTACK_CATEGORIES = ("password_spray", "brute_force", "credential_stuffing", "account_enumeration")
 
 
@@ -205,7 +237,7 @@ def run_all(store: Store, config: dict[str, Any] | None = None) -> list[Finding]
         return []
     if store.event_count():
         prepare(store, (config or {}).get("prepare"))
-    stage1 = [f for d in detections if d.stage == 1 for f in run_detection(store, d)]
+    stage1 = fold_into_campaigns([f for d in detections if d.stage == 1 for f in run_detection(store, d)])
     attacks = [f for f in stage1 if f.category in ATTACK_CATEGORIES]
     register_findings(store, attacks)
     stage2 = [f for d in detections if d.stage == 2 for f in run_detection(store, d)]
