@@ -138,6 +138,7 @@ _NAMED_PASSWORD = re.compile(rb"^(?:a|my|your|the|some|new|old|db|user|admin)[_\
 _FIELD_WORD = re.compile(rb"_*[a-z]+(?:[_\-][a-z]+)*")
 _PW_FIELD = re.compile(rb"_*[a-z_]*pass(?:word|wd)[a-z_]*\d?")  # password1 / password2: form field names
 _QUOTED_ITEM = re.compile(rb"\"[^\"\n]{0,80}\"|'[^'\n]{0,80}'")
+_ROUTE = re.compile(rb"/?[a-z_]+(?:/[a-z_:]+)+#[a-z_]+")
 _CONCAT = re.compile(rb"^\s*\+|\+\s*$|^\s*\.\s*\$")
 _VERSIONED = re.compile(rb"[A-Za-z][\w.]*[-:]v?\d+\.\d+(?:\.\d+)+$")
 _UUID = re.compile(rb"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -171,6 +172,8 @@ def generic_value(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
         return "uuid"
     if _CONCAT.search(s):
         return "string concatenation (code between two literals)"
+    if _ROUTE.fullmatch(s):
+        return "route (controller#action)"
     if low.startswith(b"arn:") or _VERSIONED.search(s):
         return "resource name or versioned artifact"
     if c.key is not None and low == c.key.lower():
