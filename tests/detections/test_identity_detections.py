@@ -279,3 +279,32 @@ def test_spray_with_the_common_fingerprint_is_still_found_by_its_repeat_targetin
         ev.add(rnd.uniform(0, 10 * 1440), rnd.choice(targets), f"100.{64 + n // 250}.{n % 250}.7", ua=ua)
     (campaign,) = by_detection(ev.hunt(), "spray.distributed")
     assert len(campaign.source_ips) >= 280
+
+
+def test_enumeration_from_several_sources_in_waves_is_one_finding():
+    ev = Events()
+    for wave in range(3):  # three waves, eight hours apart, from the same three sources
+        for s in range(3):
+            for n in range(15):
+                ev.add(
+                    wave * 480 + n,
+                    f"guess{wave}-{s}-{n}@corp.example",
+                    f"203.0.113.{10 + s}",
+                    "no_user",
+                    ua="python-requests/2.31",
+                )
+    (enum,) = by_detection(ev.hunt(), "enumeration.single_source")
+    assert len(enum.source_ips) == 3 and len(enum.users) == 135 and enum.counts["source_sessions"] == 9
+
+
+def test_a_proxy_the_campaign_reused_heavily_folds_into_the_campaign():
+    ev = Events()
+    ips, users = distributed_campaign(ev)
+    heavy = ips[0]
+    for i in range(12):  # the same proxy, same tooling, trying a dozen accounts in a few minutes
+        ev.add(3000 + i, users[i], heavy, ua="Mozilla/5.0 (X11) spray", client="Other clients", legacy=True)
+    findings = ev.hunt()
+    assert by_detection(findings, "spray.single_source") == []
+    (campaign,) = by_detection(findings, "spray.distributed")
+    assert heavy in campaign.source_ips
+    assert [x["detection"] for x in campaign.evidence["folded_findings"]] == ["spray.single_source"]
