@@ -196,3 +196,27 @@ def test_real_passwords_next_to_those_shapes_are_still_found(engine):
     text = 'DATABASES = {"default": {"USER": "app", "PASSWORD": "Zr8kPq2Lw5"}}\npassword = "password1"\n'
     got = found(engine, text, path="settings.py")
     assert {"Zr8kPq2Lw5", "password1"} <= set().union(*got.values())
+
+
+def test_parallel_history_scan_reports_a_missing_blob_and_finds_the_rest(tmp_path, monkeypatch):
+    """Workers read their own batches; a blob gone from the object store is a problem, not a crash."""
+    from nightowl.secrets import scan as scan_mod
+
+    repo = tmp_path / "r"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    key = "AKIA" + "Q3RZ7XKW2MPL5VNT"  # fake, documented AWS access key id shape
+    (repo / "a.py").write_text(f'AWS_KEY = "{key}"\n')
+    (repo / "b.txt").write_text("nothing here\n")
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.org", "PATH": "/usr/bin:/bin"}  # fmt: skip
+    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True, env=env)
+    subprocess.run(["git", "-C", str(repo), "commit", "-qm", "c"], check=True, env=env)
+    gone = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "HEAD:b.txt"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    (repo / ".git" / "objects" / gone[:2] / gone[2:]).unlink()
+    monkeypatch.setattr(scan_mod, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(scan_mod, "BATCH_ITEMS", 1)
+    res = scan_paths([str(repo)], ScanOptions(jobs=2))
+    assert [s.rule.id for s in res.secrets.values()] == ["aws.access-key-id"]
+    assert any("b.txt" in p.path and gone[:12] in p.reason for p in res.problems)
