@@ -5,7 +5,9 @@ prefilter), a Hyperscan-compatible prefilter pattern (defaults to the confirm re
 confirm regex whose named group ``secret`` captures the value (alternatives may use ``s2``..``s9``
 because Python forbids repeating a group name), an entropy floor, named false-positive filters and
 positive / negative examples that the tests run. Positive examples mark the expected secret with
-``«...»``.
+``«...»``. ``near = N`` makes a keyword-in-context rule: the prefilter finds the provider's name and
+the confirm regex runs over N lines either side. ``span = B`` bounds the confirm window of a line
+rule to B bytes around each prefilter hit (long minified lines stay cheap).
 """
 
 from __future__ import annotations
