@@ -13,13 +13,20 @@ from nightowl import sources
 SPRAY_LINES = [
     f"Mar  2 08:{m:02d}:{s:02d} bastion sshd[{1000 + m * 60 + s}]: Failed password for user{m * 60 + s} "
     f"from 203.0.113.7 port {40000 + s} ssh2"
-    for m in range(2) for s in range(0, 60, 3)
+    for m in range(2)
+    for s in range(0, 60, 3)
 ]
 
 
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "nightowl", *args], capture_output=True, text=True,
-                          input=stdin, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "nightowl", *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=300,
+        check=False,
+    )
 
 
 @pytest.fixture
@@ -45,8 +52,13 @@ def test_hunt_json_is_the_only_thing_on_stdout_and_follows_the_contract(spray_lo
 
 
 def test_fail_on_gives_exit_1_for_scheduled_jobs(spray_log):
-    assert run("hunt", str(spray_log), "--year", "2026", "--fail-on", "high", "--format", "json").returncode == 1
-    assert run("hunt", str(spray_log), "--year", "2026", "--fail-on", "critical", "--format", "json").returncode == 0
+    assert (
+        run("hunt", str(spray_log), "--year", "2026", "--fail-on", "high", "--format", "json").returncode == 1
+    )
+    assert (
+        run("hunt", str(spray_log), "--year", "2026", "--fail-on", "critical", "--format", "json").returncode
+        == 0
+    )
 
 
 def test_unreadable_input_is_one_line_naming_the_file_with_exit_2(tmp_path):
@@ -72,10 +84,15 @@ def test_stdin_is_read_with_dash(spray_log):
 
 def test_attacker_written_usernames_cannot_inject_terminal_escapes(tmp_path):
     evil = "\x1b[2J\x1b]0;pwned\x07[bold red]root[/]"
-    lines = [f"Mar  2 08:00:{s:02d} bastion sshd[{2000 + s}]: Failed password for invalid user {evil}{s} "
-             f"from 198.51.100.{s + 1} port 4000{s % 10} ssh2" for s in range(30)]
-    lines += [f"Mar  2 08:01:{s:02d} bastion sshd[{3000 + s}]: Failed password for {evil} from 198.51.100.99 port 1 ssh2"
-              for s in range(40)]
+    lines = [
+        f"Mar  2 08:00:{s:02d} bastion sshd[{2000 + s}]: Failed password for invalid user {evil}{s} "
+        f"from 198.51.100.{s + 1} port 4000{s % 10} ssh2"
+        for s in range(30)
+    ]
+    lines += [
+        f"Mar  2 08:01:{s:02d} bastion sshd[{3000 + s}]: Failed password for {evil} from 198.51.100.99 port 1 ssh2"
+        for s in range(40)
+    ]
     path = tmp_path / "evil.log"
     path.write_text("\n".join(lines) + "\n")
     proc = run("hunt", str(path), "--year", "2026")
@@ -100,4 +117,6 @@ def test_store_keeps_events_between_runs_and_dedups(spray_log, tmp_path):
     assert run("export", "--store", str(db), "--parquet", str(out)).returncode == 0
     import duckdb
 
-    assert duckdb.sql(f"SELECT count(*) FROM '{out / 'auth_events.parquet'}'").fetchall()[0][0] == len(SPRAY_LINES)
+    assert duckdb.sql(f"SELECT count(*) FROM '{out / 'auth_events.parquet'}'").fetchall()[0][0] == len(
+        SPRAY_LINES
+    )

@@ -14,7 +14,12 @@ def _readme() -> str:
 def quick_start_commands() -> list[str]:
     section = _readme().split("## Quick start", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```(?:sh|bash|console)?\n(.*?)```", section, re.S)
-    return [line.strip() for block in blocks for line in block.splitlines() if line.strip() and not line.startswith("#")]
+    return [
+        line.strip()
+        for block in blocks
+        for line in block.splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
 
 
 def test_quick_start_is_exactly_two_commands_demo_then_tests():

@@ -44,8 +44,11 @@ def test_ids_are_unique():
 
 def test_every_rule_runs_against_the_schema_on_an_empty_store():
     with Store() as store:
-        for name, schema in (("directory_audit", DIRECTORY_AUDIT_SCHEMA), ("mail_access", MAIL_ACCESS_SCHEMA),
-                             ("accounts", ACCOUNTS_SCHEMA)):
+        for name, schema in (
+            ("directory_audit", DIRECTORY_AUDIT_SCHEMA),
+            ("mail_access", MAIL_ACCESS_SCHEMA),
+            ("accounts", ACCOUNTS_SCHEMA),
+        ):
             store.ensure_table(name, schema)
         prepare(store)
         register_findings(store, [])

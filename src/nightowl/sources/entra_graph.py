@@ -31,7 +31,9 @@ from nightowl.sources.base import InputError, InputFile, ReadOptions, Tally
 from nightowl.sources.entra_codes import sql_str
 
 BATCH_ROWS = 100_000
-CONTAINER_MAX_BYTES = 8 << 20  # one line holding a whole Graph page (at most 999 sign-ins); DuckDB sizes its scan buffers from this, longer lines take the robust path
+CONTAINER_MAX_BYTES = (
+    8 << 20
+)  # one line holding a whole Graph page (at most 999 sign-ins); DuckDB sizes its scan buffers from this, longer lines take the robust path
 PY_CHUNK_LINES = 50_000
 PY_CHUNK_BYTES = 64 << 20
 DOCUMENT_MAX_BYTES = 2 << 30  # pretty-printed JSON is parsed in memory; beyond this, refuse
