@@ -113,6 +113,8 @@ def test_store_keeps_events_between_runs_and_dedups(spray_log, tmp_path):
     assert run("ingest", str(spray_log), "--year", "2026", "--store", str(db)).returncode == 0
     again = run("ingest", str(spray_log), "--year", "2026", "--store", str(db), "--format", "json")
     assert json.loads(again.stdout)["inputs"][0]["skipped"].startswith("same content already ingested")
+    hunted = run("hunt", "--store", str(db), "--format", "json")  # hunt what the store holds, no new files
+    assert [f["detection"] for f in json.loads(hunted.stdout)["findings"]] == ["spray.single_source"]
     out = tmp_path / "parquet"
     assert run("export", "--store", str(db), "--parquet", str(out)).returncode == 0
     import duckdb

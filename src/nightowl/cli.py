@@ -66,6 +66,10 @@ def _main(
 
 
 # -- shared options ---------------------------------------------------------------------------
+OptionalPathsArg = Annotated[
+    list[str] | None,
+    typer.Argument(help="Files, directories, .gz/.zip archives, or - for stdin (optional with --store)."),
+]
 PathsArg = Annotated[list[str], typer.Argument(help="Files, directories, .gz/.zip archives, or - for stdin.")]
 StoreOpt = Annotated[
     Path | None,
@@ -170,7 +174,7 @@ FailOnOpt = Annotated[
 
 @app.command()
 def hunt(
-    paths: PathsArg,
+    paths: OptionalPathsArg = None,
     store: StoreOpt = None,
     input_format: FormatOpt = None,
     year: YearOpt = None,
@@ -185,8 +189,12 @@ def hunt(
 ) -> None:
     """Ingest sign-in logs and hunt for password spray, brute force, stuffing and compromised accounts."""
     cfg = read_config(config)
+    if not paths and store is None:
+        raise InputError("hunt: give log files to read, or --store FILE to hunt what a store already holds")
+    if store is not None and not paths and not store.exists():
+        raise InputError(f"{store}: no such store")
     with Store(store) as st:
-        inputs = _ingest(st, paths, input_format, year, timezone, strict)
+        inputs = _ingest(st, paths or [], input_format, year, timezone, strict)
         with _status("running detections"):
             findings = detect(st, cfg)
         ov = overview(st)
