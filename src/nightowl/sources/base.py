@@ -54,6 +54,21 @@ class InputFile:
         except (OSError, EOFError, gzip.BadGzipFile):
             return b""
 
+    def document_text(self, limit: int) -> str:
+        """The whole decompressed file as text (BOM dropped, bad bytes replaced), for formats that
+        must be parsed whole (pretty-printed JSON). Refuses, with a one-line error, beyond ``limit``."""
+        try:
+            with self.open() as fh:
+                data = fh.read(limit + 1)
+        except (OSError, EOFError) as exc:
+            raise InputError(f"{self.name}: unreadable ({exc.__class__.__name__})") from exc
+        if len(data) > limit:
+            raise InputError(
+                f"{self.name}: pretty-printed JSON larger than {limit >> 30} GiB; "
+                "convert it to one record per line (jq -c '.[]')"
+            )
+        return data.decode("utf-8", errors="replace").removeprefix("\ufeff")
+
     def text_lines(self) -> Iterator[tuple[int, str]]:
         """(1-based line number, decoded line without newline); undecodable bytes replaced."""
         with self.open() as fh:

@@ -29,7 +29,7 @@ import orjson
 import pyarrow as pa
 
 from nightowl import audit_schema
-from nightowl.sources.base import InputError, InputFile, ReadOptions, Tally, excerpt
+from nightowl.sources.base import InputFile, ReadOptions, Tally, excerpt
 
 BATCH_ROWS = 20_000
 CONTAINER_MAX_BYTES = 64 << 20  # one line holding a whole Graph page or JSON array
@@ -141,18 +141,7 @@ def _json_lines(inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[Rec
 
 
 def _json_document(inp: InputFile, tally: Tally) -> Iterator[Record]:
-    try:
-        with inp.open() as fh:
-            data = fh.read(DOCUMENT_MAX_BYTES + 1)
-    except (OSError, EOFError) as exc:
-        raise InputError(f"{inp.name}: unreadable ({exc.__class__.__name__})") from exc
-    if len(data) > DOCUMENT_MAX_BYTES:
-        raise InputError(
-            f"{inp.name}: pretty-printed JSON larger than {DOCUMENT_MAX_BYTES >> 30} GiB; "
-            "convert it to one record per line (jq -c '.[]')"
-        )
-    text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
-    del data
+    text = inp.document_text(DOCUMENT_MAX_BYTES)
     try:
         value = orjson.loads(text)
     except (orjson.JSONDecodeError, RecursionError):

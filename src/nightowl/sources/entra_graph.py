@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from nightowl.schema import AUTH_SCHEMA, COLUMN_NAMES
 from nightowl.sources import entra_codes
-from nightowl.sources.base import InputError, InputFile, ReadOptions, Tally
+from nightowl.sources.base import InputFile, ReadOptions, Tally
 from nightowl.sources.entra_codes import sql_str
 
 BATCH_ROWS = 100_000
@@ -447,21 +447,7 @@ def python_lines(inp: InputFile, tally: Tally) -> Iterator[Split]:
 
 def python_documents(inp: InputFile, tally: Tally) -> Iterator[Split]:
     """Top-level JSON values of a pretty-printed file; the elements of a top-level array one by one."""
-    try:
-        with inp.open() as fh:
-            data = fh.read(DOCUMENT_MAX_BYTES + 1)
-    except (OSError, EOFError) as exc:
-        raise InputError(f"{inp.name}: unreadable ({exc.__class__.__name__})") from exc
-    if len(data) > DOCUMENT_MAX_BYTES:
-        raise InputError(
-            f"{inp.name}: pretty-printed JSON larger than {DOCUMENT_MAX_BYTES >> 30} GiB; "
-            "convert it to one record per line (jq -c '.[]')"
-        )
-    text = data.decode("utf-8", errors="replace")
-    del data
-    if text.startswith(BOM):
-        text = text[1:]
-    yield from _split_document(text)
+    yield from _split_document(inp.document_text(DOCUMENT_MAX_BYTES))
 
 
 _WS = " \t\r\n"
