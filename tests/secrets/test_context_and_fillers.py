@@ -220,3 +220,17 @@ def test_parallel_history_scan_reports_a_missing_blob_and_finds_the_rest(tmp_pat
     res = scan_paths([str(repo)], ScanOptions(jobs=2))
     assert [s.rule.id for s in res.secrets.values()] == ["aws.access-key-id"]
     assert any("b.txt" in p.path and gone[:12] in p.reason for p in res.problems)
+
+
+@pytest.mark.parametrize(
+    ("line", "found"),
+    [
+        (b"jdbc:hive2://db.corp.local:10000/default;user=etl;password=Kq8$$zT1xw", True),  # "$" inside a word
+        (b"jdbc:hive2://db.corp.local:10000/default;user=etl;password=Kq8$zT1xw", True),
+        (b"jdbc:hive2://db.corp.local:10000/default;user=etl;password=$$DB_PASS", False),  # make escape
+        (b"jdbc:hive2://db.corp.local:10000/default;user=etl;password=pre_$DB_PASS", False),  # a reference
+    ],
+)
+def test_dollar_inside_a_password_is_not_a_template(engine: Engine, line: bytes, found: bool) -> None:
+    hits = [h for h in engine.scan(line, path="app.properties") if h.rule.id == "conn.jdbc-password"]
+    assert bool(hits) is found

@@ -132,7 +132,8 @@ _CODE_REF = re.compile(
     re.X,
 )
 # $name counts as interpolation only where a variable can start (not inside a word: "super$ecret")
-_FORMAT = re.compile(rb"(\{[\w.]*\}|%\(?\w*\)?[sd]|(?<![A-Za-z0-9])\$\w+|\$\{|#\{|\{\{)")
+# A "$" inside a word ("Pa$$w0rd") is part of the password; "$$HOME" (make, compose) is still a reference.
+_FORMAT = re.compile(rb"(\{[\w.]*\}|%\(?\w*\)?[sd]|(?<![A-Za-z0-9])(?<![A-Za-z0-9]\$)\$\w+|\$\{|#\{|\{\{)")
 _PCT_ESCAPE = re.compile(rb"%[0-9A-Fa-f]{2}")
 _NAMED_PASSWORD = re.compile(rb"^(?:a|my|your|the|some|new|old|db|user|admin)[_\-]?pass(?:word|wd)?$")
 _FIELD_WORD = re.compile(rb"_*[a-z]+(?:[_\-][a-z]+)*")
