@@ -234,3 +234,22 @@ def test_parallel_history_scan_reports_a_missing_blob_and_finds_the_rest(tmp_pat
 def test_dollar_inside_a_password_is_not_a_template(engine: Engine, line: bytes, found: bool) -> None:
     hits = [h for h in engine.scan(line, path="app.properties") if h.rule.id == "conn.jdbc-password"]
     assert bool(hits) is found
+
+
+@pytest.mark.parametrize(
+    ("plain", "found"),
+    [
+        (b"ci-bot:Vq8rT2zLx9wN4mK7", True),
+        (b"user:pass", False),  # the dummy pull-secret documentation shows
+        (b"admin:password", False),
+        (b"deploy:", False),
+    ],
+)
+def test_docker_auth_with_a_documentation_password_is_dropped(
+    engine: Engine, plain: bytes, found: bool
+) -> None:
+    import base64
+
+    line = b'{"auths": {"registry.corp.local": {"auth": "' + base64.b64encode(plain) + b'"}}}'
+    hits = [h for h in engine.scan(line, path="config.json") if h.rule.id == "conn.docker-config-auth"]
+    assert bool(hits) is found

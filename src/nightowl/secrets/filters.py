@@ -397,6 +397,25 @@ def jwt_public_key(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None
     return None
 
 
+def basic_auth_placeholder(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
+    """A base64 ``user:password`` pair (Docker ``auth``) whose password is a documentation one (user:pass)."""
+    import base64
+
+    if len(c.secret) > 512:
+        return None
+    try:
+        plain = base64.b64decode(c.secret, validate=True)
+    except ValueError:
+        return None
+    _user, sep, password = plain.partition(b":")
+    if not sep:
+        return None
+    low = password.strip().lower()
+    if not low or low in _PW_PLACEHOLDERS or low in _STOPWORDS:
+        return "placeholder password (base64 user:password)"
+    return None
+
+
 FILTERS: dict[str, Filter] = {
     "placeholder": placeholder,
     "generic_value": generic_value,
@@ -411,6 +430,7 @@ FILTERS: dict[str, Filter] = {
     "needs_context": needs_context,
     "password_list": password_list,
     "jwt_public_key": jwt_public_key,
+    "basic_auth_placeholder": basic_auth_placeholder,
 }
 
 
