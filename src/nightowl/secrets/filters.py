@@ -416,6 +416,20 @@ def basic_auth_placeholder(c: Candidate, cfg: FilterConfig, arg: str = "") -> st
     return None
 
 
+# Keys a vendor publishes for local emulators: in every tutorial, and they open nothing but localhost.
+_PUBLISHED_KEYS = {
+    # Azure storage emulator / Azurite account key (account devstoreaccount1)
+    b"Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
+    # Azure Cosmos DB emulator key
+    b"C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==",
+}
+
+
+def published_key(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
+    """A vendor's documented emulator key (Azurite, Cosmos DB emulator)."""
+    return "a vendor's published emulator key" if c.secret in _PUBLISHED_KEYS else None
+
+
 FILTERS: dict[str, Filter] = {
     "placeholder": placeholder,
     "generic_value": generic_value,
@@ -431,6 +445,7 @@ FILTERS: dict[str, Filter] = {
     "password_list": password_list,
     "jwt_public_key": jwt_public_key,
     "basic_auth_placeholder": basic_auth_placeholder,
+    "published_key": published_key,
 }
 
 
