@@ -111,50 +111,13 @@ def stream_blobs(repo: Path, wanted: set[str]) -> Iterator[tuple[str, bytes]]:
     """(id, content) of every wanted blob that exists, from one ``git cat-file --batch``.
 
     Only the parent talks to git, so workers only scan. Ids are asked for in sorted order, which
-    measured cheapest for git (its delta-base cache is reused more than in history or pack order);
-    a feeder thread writes them so git never waits on us to ask.
+    measured cheapest for git (its delta-base cache is reused more than in history or pack order).
     """
+    cat = CatFile(repo)
     try:
-        proc = subprocess.Popen(
-            ["git", "-C", str(repo), "cat-file", "--batch"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=1 << 20,
-        )  # fmt: skip
-    except FileNotFoundError:
-        raise GitError("git is not installed") from None
-    assert proc.stdin and proc.stdout
-    stdin, out = proc.stdin, proc.stdout
-    ids = sorted(wanted)
-
-    def feed() -> None:
-        try:
-            stdin.write(("\n".join(ids) + "\n").encode())
-            stdin.close()
-        except (BrokenPipeError, ValueError, OSError):
-            pass
-
-    feeder = threading.Thread(target=feed, daemon=True)
-    feeder.start()
-    try:
-        for _ in ids:
-            header = out.readline()
-            if not header:
-                raise GitError("git cat-file stopped unexpectedly")
-            parts = header.split()
-            if len(parts) != 3:  # "<id> missing": reported by the caller as not seen
-                continue
-            oid, kind, size = parts[0].decode(), parts[1], int(parts[2])
-            data = out.read(size)
-            if len(data) != size:
-                raise GitError("git cat-file stopped unexpectedly")
-            out.read(1)  # the newline after the content
-            if kind == b"blob":
-                yield oid, data
+        yield from cat.read(sorted(wanted))
     finally:
-        out.close()
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-        feeder.join(timeout=5)
+        cat.close()
 
 
 class CatFile:
@@ -185,7 +148,7 @@ class CatFile:
             except (BrokenPipeError, ValueError, OSError):
                 pass
 
-        feeder = threading.Thread(target=feed, daemon=True)
+        feeder = threading.Thread(target=feed, daemon=True)  # git never waits on us to ask
         feeder.start()
         try:
             for _ in ids:
@@ -193,19 +156,29 @@ class CatFile:
                 if not header:
                     raise GitError("git cat-file stopped unexpectedly")
                 parts = header.split()
-                if len(parts) != 3:
+                if len(parts) != 3:  # "<id> missing": reported by the caller as not seen
                     continue
                 size = int(parts[2])
                 data = out.read(size)
                 if len(data) != size:
                     raise GitError("git cat-file stopped unexpectedly")
-                out.read(1)
+                out.read(1)  # the newline after the content
                 if parts[1] == b"blob":
                     yield parts[0].decode(), data
+        except BaseException:
+            self.kill()  # a reader that stopped early or failed leaves git mid-answer: this process is spent
+            raise
         finally:
             feeder.join(timeout=10)
 
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
     def close(self) -> None:
+        if self.proc.poll() is not None:
+            return
         if self.proc.stdin:
             self.proc.stdin.close()
         try:
