@@ -53,27 +53,7 @@ WHERE NOT r.resolved AND NOT r.known_pair
   AND h.ok_users <= $max_ok_users_per_source;
 
 -- Time-local groups per fingerprint.
-CREATE OR REPLACE TEMP TABLE dist_groups AS
-WITH marked AS (
-    SELECT *, CASE WHEN time - lag(time) OVER (PARTITION BY fingerprint ORDER BY time)
-                        > to_hours($campaign_gap_hours) THEN 1 ELSE 0 END AS new_group
-    FROM dist_candidates
-), numbered AS (
-    SELECT *, sum(new_group) OVER (PARTITION BY fingerprint ORDER BY time ROWS UNBOUNDED PRECEDING) AS group_no
-    FROM marked
-)
-SELECT fingerprint || '#' || group_no AS group_id, fingerprint, group_no,
-       min(time) AS first_seen, max(time) AS last_seen, count(*) AS attempts,
-       count(DISTINCT src_key) AS sources, list(DISTINCT user_name) AS users,
-       list(DISTINCT src_key) AS sources_list
-FROM numbered GROUP BY fingerprint, group_no;
-
--- Filled by the Python hook: group_id -> campaign_id (connected components).
-CREATE OR REPLACE TEMP TABLE dist_campaign_of (group_id VARCHAR, campaign_id VARCHAR);
-
--- @python
--- (campaigns.merge_groups runs here)
-
+-- Every candidate with its time-local fingerprint group (a group ends after campaign_gap_hours of quiet).
 CREATE OR REPLACE TEMP TABLE dist_members AS
 WITH marked AS (
     SELECT c.*, CASE WHEN time - lag(time) OVER (PARTITION BY fingerprint ORDER BY time)
@@ -83,6 +63,19 @@ WITH marked AS (
 SELECT m.* EXCLUDE (new_group), fingerprint || '#' ||
        sum(new_group) OVER (PARTITION BY fingerprint ORDER BY time ROWS UNBOUNDED PRECEDING) AS group_id
 FROM marked m;
+
+CREATE OR REPLACE TEMP TABLE dist_groups AS
+SELECT group_id, any_value(fingerprint) AS fingerprint,
+       min(time) AS first_seen, max(time) AS last_seen, count(*) AS attempts,
+       count(DISTINCT src_key) AS sources, list(DISTINCT user_name) AS users,
+       list(DISTINCT src_key) AS sources_list
+FROM dist_members GROUP BY group_id;
+
+-- Filled by the Python hook: group_id -> campaign_id (connected components).
+CREATE OR REPLACE TEMP TABLE dist_campaign_of (group_id VARCHAR, campaign_id VARCHAR);
+
+-- @python
+-- (campaigns.merge_groups runs here)
 
 -- A campaign must look like one, not like the background of a large tenant (people failing once
 -- from a new network and giving up, under the most common fingerprint): it hits accounts again from
