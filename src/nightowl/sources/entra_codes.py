@@ -173,6 +173,16 @@ def _case_by_code(attr: str, sql_type: str) -> str:
     return f"CASE code_num {' '.join(whens)} ELSE CAST(NULL AS {sql_type}) END"
 
 
+def reject_sql() -> str:
+    """Why a record cannot be normalized (NULL when it can): the same rule for every JSON sign-in
+    source. Needs ``pre_reject``, ``ign`` (ignored, not rejected), ``ts`` and ``uname``."""
+    return f"""CASE WHEN pre_reject IS NOT NULL THEN pre_reject
+         WHEN ign IS NOT NULL THEN NULL
+         WHEN ts IS NULL THEN 'no parseable time'
+         WHEN NOT (year(ts) BETWEEN {MIN_YEAR} AND {MAX_YEAR}) THEN 'time out of range'
+         WHEN uname IS NULL THEN 'no user name' END"""
+
+
 def excerpt_sql(rej: str = "rej") -> str:
     """The quarantine excerpt; a container line is kept whole for its second pass."""
     return f"CASE WHEN {rej} = {sql_str(CONTAINER)} THEN raw WHEN {rej} IS NOT NULL THEN left(raw, 400) END"
@@ -242,11 +252,7 @@ s2 AS NOT MATERIALIZED (
 ),
 s3 AS NOT MATERIALIZED (
   SELECT *,
-    CASE WHEN pre_reject IS NOT NULL THEN pre_reject
-         WHEN ign IS NOT NULL THEN NULL
-         WHEN ts IS NULL THEN 'no parseable time'
-         WHEN NOT (year(ts) BETWEEN {MIN_YEAR} AND {MAX_YEAR}) THEN 'time out of range'
-         WHEN uname IS NULL THEN 'no user name' END AS rej
+    {reject_sql()} AS rej
   FROM s2
 )
 SELECT

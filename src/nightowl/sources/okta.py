@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from nightowl import schema
 from nightowl.sources.base import InputFile, ReadOptions, Tally
-from nightowl.sources.entra_codes import MAX_YEAR, MIN_YEAR, excerpt_sql, sql_str
+from nightowl.sources.entra_codes import excerpt_sql, reject_sql, sql_str
 from nightowl.sources.entra_graph import (
     JsonFormat,
     read_json_records,
@@ -110,11 +110,7 @@ s AS NOT MATERIALIZED (
 ),
 s3 AS NOT MATERIALIZED (
   SELECT *,
-    CASE WHEN pre_reject IS NOT NULL THEN pre_reject
-         WHEN ign IS NOT NULL THEN NULL
-         WHEN ts IS NULL THEN 'no parseable time'
-         WHEN NOT (year(ts) BETWEEN {MIN_YEAR} AND {MAX_YEAR}) THEN 'time out of range'
-         WHEN uname IS NULL THEN 'no user name' END AS rej
+    {reject_sql()} AS rej
   FROM s
 )
 SELECT
