@@ -13,7 +13,7 @@ import pytest
 
 from nightowl.ingest import DUPLICATE_REASON, ingest_file
 from nightowl.schema import batch_from_rows
-from nightowl.sources.base import InputError, InputFile, ReadOptions, Tally
+from nightowl.sources.base import InputError, InputFile, ReadOptions, Tally, bounded_lines, decode
 from nightowl.sources.inputs import MAX_ZIP_RATIO, Spool, expand
 from nightowl.store import Store
 
@@ -30,7 +30,8 @@ class LinesSource:
 
     def read(self, inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator:
         rows = []
-        for lineno, line in inp.text_lines():
+        for lineno, raw, _problem in bounded_lines(inp, opts.max_line_bytes):
+            line = decode(raw)
             if line.startswith("#"):
                 tally.ignore("comment")
                 continue

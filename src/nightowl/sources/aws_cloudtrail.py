@@ -35,9 +35,8 @@ import orjson
 import pyarrow as pa
 
 from nightowl import schema as S
-from nightowl.sources.base import InputError, InputFile, ReadOptions, Tally
+from nightowl.sources.base import InputError, InputFile, ReadOptions, Tally, bounded_lines
 from nightowl.sources.windows_securityevent_csv import (
-    bounded_lines,
     csv_records,
     header_fields,
     parse_sentinel_time,

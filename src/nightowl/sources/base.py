@@ -10,7 +10,7 @@ not be read; kept with its position, reason and a short excerpt).
 from __future__ import annotations
 
 import gzip
-import io
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,6 +22,10 @@ import pyarrow as pa
 SNIFF_BYTES = 64 * 1024
 EXCERPT_CHARS = 200
 MAX_QUARANTINE_KEPT = 10_000  # per input; beyond this only the count grows
+
+
+STREAM_BROKEN = "compressed stream is corrupt or truncated: the rest of the file is unreadable"
+OVERSIZED = "line longer than max_line_bytes"
 
 
 class InputError(Exception):
@@ -68,13 +72,6 @@ class InputFile:
                 "convert it to one record per line (jq -c '.[]')"
             )
         return data.decode("utf-8", errors="replace").removeprefix("\ufeff")
-
-    def text_lines(self) -> Iterator[tuple[int, str]]:
-        """(1-based line number, decoded line without newline); undecodable bytes replaced."""
-        with self.open() as fh:
-            reader = io.TextIOWrapper(fh, encoding="utf-8", errors="replace", newline="")
-            for lineno, line in enumerate(reader, start=1):
-                yield lineno, line.rstrip("\r\n")
 
 
 @dataclass(frozen=True)
@@ -159,3 +156,38 @@ class Source(Protocol):
     # name; the caller copies from it, then calls ``unstage(con)``. None when it cannot (then
     # ``read`` is used). It saves the Arrow round trip of ``read``, and reports to ``tally`` only
     # when it succeeds.
+
+
+def bounded_lines(inp: InputFile, max_bytes: int) -> Iterator[tuple[int, bytes, str | None]]:
+    """(line number, bytes without line ending, problem). A problem line is not parsed.
+
+    Oversized lines are skipped without being held in memory (only their first
+    ``max_bytes`` are returned, for the quarantine excerpt); a corrupt compressed stream ends
+    the iteration with one problem entry.
+    """
+    lineno = 0
+    try:
+        with inp.open() as fh:  # both plain and gzip streams are buffered and have readline
+            while True:
+                line = fh.readline(max_bytes + 1)
+                if not line:
+                    return
+                lineno += 1
+                if len(line) > max_bytes and not line.endswith(b"\n"):
+                    while True:  # drain the rest of the oversized line
+                        more = fh.readline(1 << 20)
+                        if not more or more.endswith(b"\n"):
+                            break
+                    yield lineno, line[:max_bytes], OVERSIZED
+                    continue
+                yield lineno, line.rstrip(b"\r\n"), None
+    except (OSError, EOFError, zlib.error):
+        yield lineno + 1, b"", STREAM_BROKEN
+
+
+def decode(raw: bytes) -> str:
+    """UTF-8, or Latin-1 for lines that are not (logs mix encodings; Latin-1 never fails)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")

@@ -47,8 +47,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pyarrow as pa
 
 from nightowl import schema as S
-from nightowl.sources.base import InputError, InputFile, ReadOptions, Tally
-from nightowl.sources.windows_securityevent_csv import bounded_lines, decode
+from nightowl.sources.base import InputError, InputFile, ReadOptions, Tally, bounded_lines, decode
 
 SOURCE_FORMAT = "sshd-syslog"
 BATCH_ROWS = 50_000

@@ -5,7 +5,7 @@ The table flattens the Windows ``EventData`` fields into columns of the same nam
 row goes through the same mapping as an EVTX record (:mod:`windows_codes`).
 
 This module also holds the bounded text helpers the other line and CSV readers share:
-:func:`bounded_lines` never holds more than ``max_line_bytes`` of one line in memory, and
+:func:`nightowl.sources.base.bounded_lines` never holds more than ``max_line_bytes`` of one line in memory, and
 :func:`csv_records` quarantines malformed rows instead of stopping. :func:`parse_sentinel_time`
 reads the portal's locale-dependent ``TimeGenerated [UTC]`` values.
 """
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import re
-import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -22,49 +21,12 @@ import pyarrow as pa
 
 from nightowl import schema
 from nightowl.sources import windows_codes as wc
-from nightowl.sources.base import InputError, InputFile, ReadOptions, Tally
+from nightowl.sources.base import InputError, InputFile, ReadOptions, Tally, bounded_lines, decode
 
 BATCH_ROWS = 50_000
-STREAM_BROKEN = "compressed stream is corrupt or truncated: the rest of the file is unreadable"
-OVERSIZED = "line longer than max_line_bytes"
 
 
 # --------------------------------------------------------------------------- shared helpers
-
-
-def bounded_lines(inp: InputFile, max_bytes: int) -> Iterator[tuple[int, bytes, str | None]]:
-    """(line number, bytes without line ending, problem). A problem line is not parsed.
-
-    Oversized lines are skipped without being held in memory (only their first
-    ``max_bytes`` are returned, for the quarantine excerpt); a corrupt compressed stream ends
-    the iteration with one problem entry.
-    """
-    lineno = 0
-    try:
-        with inp.open() as fh:  # both plain and gzip streams are buffered and have readline
-            while True:
-                line = fh.readline(max_bytes + 1)
-                if not line:
-                    return
-                lineno += 1
-                if len(line) > max_bytes and not line.endswith(b"\n"):
-                    while True:  # drain the rest of the oversized line
-                        more = fh.readline(1 << 20)
-                        if not more or more.endswith(b"\n"):
-                            break
-                    yield lineno, line[:max_bytes], OVERSIZED
-                    continue
-                yield lineno, line.rstrip(b"\r\n"), None
-    except (OSError, EOFError, zlib.error):
-        yield lineno + 1, b"", STREAM_BROKEN
-
-
-def decode(raw: bytes) -> str:
-    """UTF-8, or Latin-1 for lines that are not (logs mix encodings; Latin-1 never fails)."""
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
 
 
 def header_fields(head: bytes) -> list[str]:
