@@ -416,18 +416,36 @@ def basic_auth_placeholder(c: Candidate, cfg: FilterConfig, arg: str = "") -> st
     return None
 
 
-# Keys a vendor publishes for local emulators: in every tutorial, and they open nothing but localhost.
+# Keys a vendor publishes (for local emulators, in SDK test suites): in every tutorial or vendored
+# copy of the SDK, and they open nothing of the user's.
 _PUBLISHED_KEYS = {
     # Azure storage emulator / Azurite account key (account devstoreaccount1)
     b"Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
     # Azure Cosmos DB emulator key
     b"C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==",
+    # Google API keys in the public test suites of Firebase's SDKs (firebase-android-sdk): every
+    # vendored copy of the SDK carries them; gitleaks allow-lists the same values
+    b"AIzaSyAnLA7NfeLquW1tJFpx_eQCxoX-oo6YyIs",
+    b"AIzaSyCkEhVjf3pduRDt6d1yKOMitrUEke8agEM",
+    b"AIzaSyDMAScliyLx7F0NPDEJi1QmyCgHIAODrlU",
+    b"AIzaSyD3asb-2pEZVqMkmL6M9N6nHZRR_znhrh0",
+    b"AIzayDNSXIbFmlXbIE6mCzDLQAqITYefhixbX4A",
+    b"AIzaSyAdOS2zB6NCsk1pCdZ4-P6GBdi_UUPwX7c",
+    b"AIzaSyASWm6HmTMdYWpgMnjRBjxcQ9CKctWmLd4",
+    b"AIzaSyANUvH9H9BsUccjsu2pCmEkOPjjaXeDQgY",
+    b"AIzaSyA5_iVawFQ8ABuTZNUdcwERLJv_a_p4wtM",
+    b"AIzaSyA4UrcGxgwQFTfaI3no3t7Lt1sjmdnP5sQ",
+    b"AIzaSyDSb51JiIcB6OJpwwMicseKRhhrOq1cS7g",
+    b"AIzaSyBF2RrAIm4a0mO64EShQfqfd2AFnzAvvuU",
+    b"AIzaSyBcE-OOIbhjyR83gm4r2MFCu4MJmprNXsw",
+    b"AIzaSyB8qGxt4ec15vitgn44duC5ucxaOi4FmqE",
+    b"AIzaSyA8vmApnrHNFE0bApF4hoZ11srVL_n0nvY",
 }
 
 
 def published_key(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
-    """A vendor's documented emulator key (Azurite, Cosmos DB emulator)."""
-    return "a vendor's published emulator key" if c.secret in _PUBLISHED_KEYS else None
+    """A key the vendor itself published (Azurite, Cosmos DB emulator, Firebase SDK tests)."""
+    return "a vendor's published key" if c.secret in _PUBLISHED_KEYS else None
 
 
 FILTERS: dict[str, Filter] = {
