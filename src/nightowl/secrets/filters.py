@@ -61,14 +61,16 @@ _PLACEHOLDER_PARTS = (
     b"redacted",
     b"insert_",
     b"replace_me",
-    b"<",
-    b">",
     b"${",
     b"{{",
     b"}}",
     b"...",
 )
-_PLACEHOLDER_RE = re.compile(b"|".join(re.escape(p) for p in _PLACEHOLDER_PARTS))
+# <your token>, </td>, a value opening or closing an angle bracket: a lone < or > inside a generated
+# secret ("k>qX") is just one of its symbols
+_PLACEHOLDER_RE = re.compile(
+    b"|".join(re.escape(p) for p in _PLACEHOLDER_PARTS) + rb"|<[^<>\n]{0,80}>|^\s*<|>\s*$"
+)
 _STOPWORDS = {
     b"null", b"none", b"nil", b"true", b"false", b"undefined", b"empty", b"password", b"passwd", b"pass", b"pwd",
     b"secret", b"token", b"apikey", b"api_key", b"changeme", b"required", b"optional", b"string", b"str", b"bytes",
@@ -133,14 +135,23 @@ _CODE_REF = re.compile(
 )
 # $name counts as interpolation only where a variable can start (not inside a word: "super$ecret")
 # A "$" inside a word ("Pa$$w0rd") is part of the password; "$$HOME" (make, compose) is still a reference.
-_FORMAT = re.compile(rb"(\{[\w.]*\}|%\(?\w*\)?[sd]|(?<![A-Za-z0-9])(?<![A-Za-z0-9]\$)\$\w+|\$\{|#\{|\{\{)")
+# The name must also end where a name can end (end, space, quote, path or URL punctuation): in a
+# generated secret "[$_hK4^" is not a variable.
+_FORMAT = re.compile(
+    rb"(\{[\w.]*\}|%\(?\w*\)?[sd]|(?<![A-Za-z0-9])(?<![A-Za-z0-9]\$)\$\w+(?=$|[\s\"'`/.:@,;)\]}\-?&=+*$\\|<>\[])"
+    rb"|\$\{|#\{|\{\{)"
+)
 _PCT_ESCAPE = re.compile(rb"%[0-9A-Fa-f]{2}")
 _NAMED_PASSWORD = re.compile(rb"^(?:a|my|your|the|some|new|old|db|user|admin)[_\-]?pass(?:word|wd)?$")
 _FIELD_WORD = re.compile(rb"_*[a-z]+(?:[_\-][a-z]+)*")
 _PW_FIELD = re.compile(rb"_*[a-z_]*pass(?:word|wd)[a-z_]*\d?")  # password1 / password2: form field names
 _QUOTED_ITEM = re.compile(rb"\"[^\"\n]{0,80}\"|'[^'\n]{0,80}'")
 _ROUTE = re.compile(rb"/?[a-z_]+(?:/[a-z_:]+)+#[a-z_]+")
-_CONCAT = re.compile(rb"^\s*\+|\+\s*$|^\s*\.\s*\$")
+# code between two literals: + x + / . $x . (a value that starts or ends with the other quote and an operator
+# is the inside of "...'" + pw + "'...": the quotes delimit two literals, not a password)
+_CONCAT = re.compile(
+    rb"^\s*[\"'`]?\s*\+|\+\s*[\"'`]?\s*$|^\s*[\"'`]?\s*\.\s*\$|^[\"'`]\s*\.\s|\s\.\s*[\"'`]$"
+)
 _VERSIONED = re.compile(rb"[A-Za-z][\w.]*[-:]v?\d+\.\d+(?:\.\d+)+$")
 _UUID = re.compile(rb"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -157,11 +168,22 @@ def _secret_url(s: bytes, key: bytes | None) -> bool:
     )
 
 
+# Real, widespread weak passwords that are also stop words: a password slot holding one is a credential
+# (Laravel Homestead's database password is "secret", so are countless docker-compose files), unlike
+# the words that name the slot (password, pass, pwd) or ask to be replaced (changeme, <password>).
+_WEAK_PASSWORDS = {b"secret"}
+# ... and, quoted after "the password is", the defaults people write down ('admin', 'root').
+_QUOTED_WEAK_PASSWORDS = _WEAK_PASSWORDS | {b"admin", b"root", b"test", b"guest"}
+
+
 def generic_value(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
-    """Values that are code, configuration references or templates rather than literals."""
+    """Values that are code, configuration references or templates rather than literals.
+
+    ``generic_value:password``: the value fills a password slot, so a weak password is kept.
+    """
     s = c.secret.strip()
     low = s.lower()
-    if low in _STOPWORDS:
+    if low in _STOPWORDS and not (arg == "password" and low in _WEAK_PASSWORDS):
         return "stopword"
     if s[:1] in (b"$", b"%", b"{", b"[", b"(", b"@", b"&", b"#") or s.startswith(b"!Ref"):
         return "reference or template"
@@ -307,16 +329,18 @@ def human_password(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None
     """A value a person would type as a password: not a word, a mask or a reference."""
     s = c.secret
     low = s.lower()
-    if low in _PW_STOP or len(s) < 4:
+    quoted = any(q + s + q in c.line for q in (b'"', b"'", b"`")) or "“".encode() + s in c.line
+    if (low in _PW_STOP and not (quoted and low in _QUOTED_WEAK_PASSWORDS)) or len(s) < 4:
         return "ordinary word"
-    if set(s) <= set(b"*x.#-_?") or s[:1] in (b"$", b"%", b"{", b"<", b"[", b"(", b"."):
-        return "mask or reference"
+    if set(s) <= set(b"*x.#-_?") or s[:1] in (b"$", b"%", b"{", b"<", b"[", b"(", b".", b"\\"):
+        return "mask or reference"  # \$_POST[...] is an escaped reference
+    if _NAMED_PASSWORD.match(low):
+        return "names a password rather than being one"  # myPassword, your_password
     if _CODE_REF.match(s) and not re.search(rb"[0-9]", s.split(b".")[0]):
         return "code reference"
     has_digit = bool(re.search(rb"[0-9]", s))
     has_symbol = bool(re.search(rb"[^A-Za-z0-9]", s))
     mixed = bool(re.search(rb"[a-z]", s)) and bool(re.search(rb"[A-Z]", s[1:]))
-    quoted = any(q + s + q in c.line for q in (b'"', b"'", b"`")) or "“".encode() + s in c.line
     if not (has_digit or has_symbol or mixed) and not quoted:
         return "plain word"  # a quoted word after "the password is" is deliberate: kept
     if re.fullmatch(rb"[0-9]{1,3}|[0-9./:\-]+", s) and len(s) < 6:
@@ -326,7 +350,7 @@ def human_password(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None
     return None
 
 
-_PW_PLACEHOLDERS = {b"password", b"pass", b"passwd", b"pwd", b"pw", b"secret", b"changeme", b"xxx", b"***", b"user",
+_PW_PLACEHOLDERS = {b"password", b"pass", b"passwd", b"pwd", b"pw", b"changeme", b"xxx", b"***", b"user",
                     b"username", b"passw0rd", b"p@ssw0rd", b"p@ssword", b"mypassword", b"yourpassword", b"mysecret",
                     b"pass123", b"password123", b"123456", b"foobar", b"foo", b"bar"}  # fmt: skip
 
@@ -335,6 +359,8 @@ def placeholder_password(c: Candidate, cfg: FilterConfig, arg: str = "") -> str 
     """Documentation passwords in URLs and command lines (``user:password@``, ``$PASS``)."""
     s = c.secret.strip()
     low = s.lower()
+    if low in _WEAK_PASSWORDS:
+        return None  # a real (weak) password in the slot
     if low in _PW_PLACEHOLDERS or low in _STOPWORDS or (len(set(low)) == 1 and len(low) >= 3):
         return "placeholder password"
     if s[:1] in (b"$", b"%", b"{", b"<", b"[", b"*") or _FORMAT.search(_PCT_ESCAPE.sub(b"_", s)):
