@@ -61,6 +61,7 @@ _PLACEHOLDER_PARTS = (
     b"redacted",
     b"insert_",
     b"replace_me",
+    b"not-a-real",
     b"${",
     b"{{",
     b"}}",
@@ -76,6 +77,7 @@ _STOPWORDS = {
     b"secret", b"token", b"apikey", b"api_key", b"changeme", b"required", b"optional", b"string", b"str", b"bytes",
     b"default", b"value", b"text", b"hidden", b"unknown", b"admin", b"root", b"test", b"testing", b"n/a", b"tbd",
     b"todo", b"notset", b"not_set", b"unset", b"off", b"on", b"yes", b"no", b"self", b"this", b"bearer", b"basic",
+    b"fake", b"dummy", b"blah",
 }  # fmt: skip
 
 
@@ -123,12 +125,13 @@ def _sequence(low: bytes) -> str | None:
 
 _CODE_REF = re.compile(
     rb"""^(?:
-      [A-Za-z_$][\w$]*(?:(?:\.|->|::)[A-Za-z_$][\w$]*)+(?:\(.*\))?   # obj.attr, obj->x, a::b
+      [A-Za-z_$][\w$]*(?:(?:\.|->|::)[A-Za-z_$][\w$]*)+(?:\(.*\)|:[A-Za-z_]\w*)?  # obj.attr, a::b, pkg.mod:func
     | [A-Za-z_$][\w$.]*\(.*\)?                                       # call(...)
     | [A-Za-z_$][\w$]*\[.*\]?                                        # index[...]
     | [A-Z][A-Z0-9_]{2,}                                             # ENV_VAR_NAME
     | (?:/|\./|\.\./|~/|[A-Za-z]:\\|file:)\S*                         # a path
     | [a-z][a-z0-9+.-]*://[^:@\s]*                                   # a URL without credentials
+    | [abglstvw]:[A-Za-z_][\w.#]*(?:\[.*\]?)?                          # a Vim script variable (a:arg, s:var)
     | !(?:Ref|Sub|GetAtt|ImportValue|Join)\b.*                        # CloudFormation intrinsic
     )$""",
     re.X,
@@ -153,6 +156,19 @@ _CONCAT = re.compile(
     rb"^\s*[\"'`]?\s*\+|\+\s*[\"'`]?\s*$|^\s*[\"'`]?\s*\.\s*\$|^[\"'`]\s*\.\s|\s\.\s*[\"'`]$"
 )
 _VERSIONED = re.compile(rb"[A-Za-z][\w.]*[-:]v?\d+\.\d+(?:\.\d+)+$")
+# 1.302103, v2.4, 1219328376.07815 (a time stamp), 2024-01-31T10:00:00: versions and times, not passwords
+_NUMBERISH = re.compile(rb"v?\d+(?:\.\d+)+|\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+Z?)?")
+# a key or label rather than a value: "password2:" (end of a condition), ":ref:" (an RST role),
+# "password=" (one of a list of empty key=value options), "::device:" (a VMS path)
+_LABEL = re.compile(rb":.*|[A-Za-z_][\w.\-]*[:=]")
+# two quoted names side by side, the second a snake_case or password-field name: a list of names
+# (@sensitive_variables("password1", "password2"), ("pass_word", "credit_card")), not key and value
+_NAME_LITERAL = re.compile(rb"_*[a-z][a-z0-9]*(?:_[a-z0-9]+)+|_*[a-z_]*pass(?:word|wd)?[a-z_]*\d*")
+_DJANGO_HASH = re.compile(
+    rb"(?:pbkdf2_sha256|pbkdf2_sha1|argon2|bcrypt_sha256|bcrypt|scrypt|sha1|md5|unsalted_md5|unsalted_sha1|crypt)\$"
+)
+_CLASS_NAME = re.compile(rb"(?:[A-Z][a-z]+){2,}")
+_PROSE_END = re.compile(rb"[.;!?]$")
 _UUID = re.compile(rb"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -185,8 +201,10 @@ def generic_value(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
     low = s.lower()
     if low in _STOPWORDS and not (arg == "password" and low in _WEAK_PASSWORDS):
         return "stopword"
-    if s[:1] in (b"$", b"%", b"{", b"[", b"(", b"@", b"&", b"#") or s.startswith(b"!Ref"):
-        return "reference or template"
+    if s[:1] in (b"$", b"%", b"{", b"[", b"(", b"@", b"&", b"#") or s.startswith(
+        (b"!Ref", b"\\&", b"\\$", b"\\@")
+    ):
+        return "reference or template"  # \&fetch_password: a Perl code reference
     if _FORMAT.search(s):
         return "format string"
     if _CODE_REF.match(s) and not _secret_url(s, c.key):
@@ -205,15 +223,93 @@ def generic_value(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
         return "names a password rather than being one"
     if (_FIELD_WORD.fullmatch(s) or _PW_FIELD.fullmatch(low)) and len(_QUOTED_ITEM.findall(c.line)) >= 3:
         return "one of a list of field names"
+    return _not_a_literal(c, s, low, arg)
+
+
+def _not_a_literal(c: Candidate, s: bytes, low: bytes, arg: str) -> str | None:
+    """Shapes real code and documentation give a secret-named slot that are not secrets (see each reason)."""
+    if _NUMBERISH.fullmatch(s):
+        return "version number or time stamp"
+    if low.endswith((b"?", b"[]")) and low.rstrip(b"?[]") in _STOPWORDS:
+        return "type name"  # "password": "string?" (a protocol schema), "str[]"
+    if _DJANGO_HASH.match(s):
+        return "password hash (Django's algorithm$iterations$salt$hash), not the password"
+    if b"\\|" in s:
+        return "regular expression (escaped alternation)"
+    if not c.quoted and _LABEL.fullmatch(s):
+        return "a key or label, not a value"
+    if c.quoted and (c.secret[:1].isspace() or c.secret[-1:].isspace()):
+        return "text between two quoted spans"  # from `Old Password:` to `New Password:`
+    if low.endswith((b"-here", b"_here", b" here")) or b"anonymous" in low:
+        return "placeholder (describes the value, or the anonymous-login convention)"
+    if not c.quoted and c.key is not None and _label_then_prose(c):
+        return "a word in a sentence (a label followed by more words)"  # "Pass: From the indentation ..."
+    words = s.split()
+    if len(words) >= 3 and (_PROSE_END.search(s) or words[0].rstrip(b";,:.").lower() in _STOPWORDS):
+        return "prose (a description of the setting)"  # <passphrase>optional; leave empty if not used.</..>
+    if c.key is not None:
+        k = c.key.strip(b"\"'[]$>-.")
+        if _NAME_LITERAL.fullmatch(s) and re.search(
+            re.escape(k) + rb"[\"']\s*,\s*[\"']" + re.escape(s), c.line
+        ):
+            return "one of a list of names"
+        ka, sa = re.sub(rb"[^a-z0-9]", b"", k.lower()), re.sub(rb"[^a-z0-9]", b"", low)
+        if arg != "password" and len(ka) >= 8 and sa.startswith(ka[:8]):
+            return "value repeats the name"  # "libsecret-1.so.0": "libsecret-1-0" (password = "password1" is one)
+    if c.quoted and _CLASS_NAME.fullmatch(s) and _name_suffix(c.path)[1] in CODE_EXT:
+        return "class or type name"  # password => "TextInput" (a form field's widget class)
+    if arg == "password" and _repeated_value(c, s):
+        return "the same value is given to other names (an enum or category)"
     return None
 
 
-_PW_KEY = re.compile(rb"(?i)(passw|passphrase|pwd|passwd|(?:^|[^a-z])pass(?:[^a-z]|$)|pass$)")
+_PROSE_AFTER = re.compile(rb"[ \t]+(?![\w.\-]+[ \t]*[=:])[A-Za-z0-9(\[]")
+
+
+def _label_then_prose(c: Candidate) -> bool:
+    """``Name: word more words``: a colon label and a sentence (key=value records, comments are kept)."""
+    assert c.key is not None
+    kpos = c.line.find(c.key)
+    spos = c.line.find(c.secret, kpos + len(c.key)) if kpos >= 0 else -1
+    if spos < 0:
+        return False
+    between = c.line[kpos + len(c.key) : spos]
+    return b":" in between and b"=" not in between and bool(_PROSE_AFTER.match(c.line, spos + len(c.secret)))
+
+
+def _repeated_value(c: Candidate, s: bytes) -> bool:
+    """Two or more of the 6 lines above give this very word to names that are not secret names.
+
+    ``"password": "unreserved"`` in a table of SQL keywords: an enum, not a password.
+    """
+    if not c.before or not re.fullmatch(rb"[a-z][a-z_\-]{2,30}", s):
+        return False
+    pat = re.compile(rb"[:=>]\s*[\"']?" + re.escape(s) + rb"[\"']?\s*[,;]?\s*$")
+    lines = c.before.rstrip(b"\n").split(b"\n")[-6:]
+    return sum(1 for ln in lines if pat.search(ln) and not _SECRETISH_LINE.search(ln)) >= 2
+
+
+_SECRETISH_LINE = re.compile(rb"(?i)pass|pwd|secret|token|key|auth|cred")
+
+
+# "pass" at the end of a name (DB_PASS, dbpass) but not the English words compass, bypass, surpass, ...
+_PW_KEY = re.compile(
+    rb"(?i)(passw|passphrase|pwd|passwd|(?:^|[^a-z])pass(?:[^a-z]|$)"
+    rb"|(?<!com)(?<!by)(?<!sur)(?<!tres)(?<!over)(?<!under)pass$)"
+)
 _KEY_NOT_SECRET = re.compile(
     rb"(?i)(?:policy|length|len|min|max|regex|pattern|field|label|prompt|placeholder|hint|message|msg|url|uri|path|file|"
     rb"env|var|name|type|format|expiry|expires|expiration|required|validator|validation|count|reset|strength|rule|"
-    rb"changed|change|enabled|mode|confirm|verify|digest|hash|salt|id|header|column|param)s?$"
+    rb"changed|change|enabled|mode|confirm|verify|digest|hash|salt|id|header|column|param|arg|time|date|timestamp|"
+    rb"encryption|algorithm|algo|scheme|method|cipher)s?$"
     rb"|__[a-z]+$"  # Django-style query lookups: password__startswith="md5$"
+)
+
+
+# Formats that name the passwd database, file or package, never a password: nsswitch.conf
+# ("passwd: files"), lintian overrides ("passwd: elevated-privileges ..."), the shared MIME globs
+_PASSWD_NAME_FILES = re.compile(
+    r"(?:^|/)(?:nsswitch\.conf|[^/]*\.lintian-overrides|mime/globs2?)$|(?:^|/)lintian/overrides/"
 )
 
 
@@ -224,6 +320,8 @@ def password_key(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
         return "name is not a password"
     if _KEY_NOT_SECRET.search(key):
         return "name describes password metadata"
+    if _PASSWD_NAME_FILES.search(c.path):
+        return "file names the passwd database or package"
     return None
 
 
@@ -250,8 +348,8 @@ def token_shape(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
     classes = sum(bool(re.search(p, s)) for p in (rb"[a-z]", rb"[A-Z]", rb"[0-9]", rb"[^A-Za-z0-9]"))
     if classes < 2:
         return "single character class"
-    if re.fullmatch(rb"_*[a-z]+(?:[_\-.][a-z]+)+|_*[a-z]+(?:[A-Z][a-z]+)+|[A-Z][a-z]+(?:[A-Z][a-z]+)+", s):
-        return "identifier"
+    if re.fullmatch(rb"_*[a-z]+(?:[_\-./][a-z]+)+|_*[a-z]+(?:[A-Z][a-z]+)+|[A-Z][a-z]+(?:[A-Z][a-z]+)+", s):
+        return "identifier"  # snake_case, camelCase, a/b/c (a namespaced name: "io.vendor/related-task")
     return None
 
 
@@ -325,10 +423,37 @@ _PW_STOP = _STOPWORDS | {
 }  # fmt: skip
 
 
+_HTML_ENTITY = re.compile(rb"&(?:[A-Za-z]+|#[0-9]+|#[xX][0-9A-Fa-f]+);")
+
+
+def _unescape_html(s: bytes) -> bytes:
+    """The value as a reader of the HTML page sees it, cut where the phrasing rules would have stopped.
+
+    ``printf(&quot;Password is correct.&quot;)`` and ``passphrase: &#x3C;string>`` are markup: unescaped,
+    the value is ``correct.`` (a word) and ``<string`` (a type placeholder).
+    """
+    import html
+
+    text = html.unescape(s.decode("utf-8", "replace")).encode()
+    m = re.match(rb"[^\s\"'<>]*", text)
+    cut = m.group() if m else b""
+    return (cut.rstrip(b".,;:") or text[:1]) if cut != text else text
+
+
 def human_password(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
     """A value a person would type as a password: not a word, a mask or a reference."""
     s = c.secret
+    if _HTML_ENTITY.search(s):
+        s = _unescape_html(s)
+    if s[-1:] in (b"(", b"["):
+        return "code expression"  # password = request.POST[...
+    if b"(" not in s and s[-1:] in (b")", b"]", b";", b","):
+        s = s.rstrip(b")];,") or s  # password=None), password=password): the end of a call
     low = s.lower()
+    if re.fullmatch(rb"[a-z_]+[=:]", low):
+        return "another option's name"  # "passphrase= password= timeout=" (a list of key= options)
+    if re.fullmatch(rb"[a-z]+(?:/[a-z]+)+", low):
+        return "alternatives (word/word)"  # passcode is supported/enabled/disabled
     quoted = any(q + s + q in c.line for q in (b'"', b"'", b"`")) or "“".encode() + s in c.line
     if (low in _PW_STOP and not (quoted and low in _QUOTED_WEAK_PASSWORDS)) or len(s) < 4:
         return "ordinary word"
@@ -352,7 +477,8 @@ def human_password(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None
 
 _PW_PLACEHOLDERS = {b"password", b"pass", b"passwd", b"pwd", b"pw", b"changeme", b"xxx", b"***", b"user",
                     b"username", b"passw0rd", b"p@ssw0rd", b"p@ssword", b"mypassword", b"yourpassword", b"mysecret",
-                    b"pass123", b"password123", b"123456", b"foobar", b"foo", b"bar"}  # fmt: skip
+                    b"pass123", b"password123", b"123456", b"foobar", b"foo", b"bar", b"passphrase",
+                    b"passcode"}  # fmt: skip
 
 
 def placeholder_password(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
@@ -365,6 +491,31 @@ def placeholder_password(c: Candidate, cfg: FilterConfig, arg: str = "") -> str 
         return "placeholder password"
     if s[:1] in (b"$", b"%", b"{", b"<", b"[", b"*") or _FORMAT.search(_PCT_ESCAPE.sub(b"_", s)):
         return "reference or template"  # URL escapes (%40 for @) are not printf formats
+    return None
+
+
+_OPTION_WORDS = {b"flag", b"flags", b"option", b"options", b"argument", b"arguments", b"parameter",
+                 b"parameters", b"switch", b"switches", b"is", b"are", b"was", b"and", b"or", b"will", b"can"}  # fmt: skip
+_FUNCTION_WORDS = {b"and", b"or", b"to", b"from", b"of", b"for", b"with", b"is", b"are", b"was", b"be", b"in",
+                   b"on", b"instead", b"that", b"which", b"when", b"if", b"the", b"a", b"an", b"as", b"by", b"it",
+                   b"but", b"not", b"than", b"so"}  # fmt: skip
+
+
+def flag_prose(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
+    """An option named in a sentence, not given a value.
+
+    "the --password flag is deprecated", "--password suffers from the same problem", "use the
+    --username and --password options instead": the "value" is an English word ("flags", or followed
+    by a function word). ``mysqldump --password s3cret app`` stays (the next word is an argument).
+    """
+    s = c.secret
+    if not re.fullmatch(rb"[a-z]+", s):
+        return None
+    if s in _OPTION_WORDS:
+        return "an option named in prose"
+    m = re.search(rb"(?<![\w-])" + re.escape(s) + rb"[ \t]+([a-z]+)\b", c.line)
+    if m and m.group(1) in _FUNCTION_WORDS:
+        return "an option named in prose"
     return None
 
 
@@ -486,6 +637,7 @@ FILTERS: dict[str, Filter] = {
     "human_password": human_password,
     "placeholder_password": placeholder_password,
     "needs_context": needs_context,
+    "flag_prose": flag_prose,
     "password_list": password_list,
     "jwt_public_key": jwt_public_key,
     "basic_auth_placeholder": basic_auth_placeholder,
