@@ -481,10 +481,17 @@ _PW_PLACEHOLDERS = {b"password", b"pass", b"passwd", b"pwd", b"pw", b"changeme",
                     b"passcode"}  # fmt: skip
 
 
+_ANON_LOGIN = re.compile(rb"(?i)\b(?:login|user)\s+(?:anonymous|ftp)\b")
+
+
 def placeholder_password(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
-    """Documentation passwords in URLs and command lines (``user:password@``, ``$PASS``)."""
+    """Documentation passwords in URLs and command lines (``user:password@``, ``$PASS``, netrc ``"PASSWORD"``)."""
     s = c.secret.strip()
+    if len(s) > 2 and s[:1] == s[-1:] and s[:1] in (b'"', b"'"):
+        s = s[1:-1]  # netrc allows quoted tokens: password "PASSWORD"
     low = s.lower()
+    if b"@" in s and _ANON_LOGIN.search(c.line):
+        return "anonymous login (the password is an e-mail address by convention)"
     if low in _WEAK_PASSWORDS:
         return None  # a real (weak) password in the slot
     if low in _PW_PLACEHOLDERS or low in _STOPWORDS or (len(set(low)) == 1 and len(low) >= 3):
