@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 from html import unescape
 from pathlib import Path
@@ -272,3 +273,21 @@ def test_any_findings_document_renders_safely(items):
     assert len(SCRIPT_TAG.findall(html)) == 2
     data = html.split('id="nightowl-data">', 1)[1].split("</script>", 1)[0]
     assert len(orjson.loads(data)["findings"]) == len(findings)
+
+
+def test_non_finite_numbers_next_to_a_huge_integer_still_give_valid_json():
+    """Hypothesis found it: an integer beyond 64 bits sends the data block through the standard
+    library, which wrote -Infinity (not JSON) and broke the page's data."""
+    items = [
+        {"id": "", "category": "password_spray", "severity": "critical", "applications": [float("-inf")]},
+        {
+            "id": "",
+            "category": "password_spray",
+            "severity": "critical",
+            "locations": [19_033_786_876_226_961_408],
+        },
+    ]
+    html = build_report([finding_from_dict(i) for i in items])
+    data = html.split('id="nightowl-data">', 1)[1].split("</script>", 1)[0]
+    assert len(json.loads(data)["findings"]) == 2
+    assert "Infinity" not in data

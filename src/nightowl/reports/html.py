@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import os
 import tempfile
 from collections import Counter
@@ -87,12 +88,24 @@ def _strip_plaintext(value: Any) -> Any:
     return value
 
 
+def _finite(value: Any) -> Any:
+    """NaN and infinities as null, as orjson writes them (the standard library would write -Infinity,
+    which is not JSON and would break the page's data block)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
 def json_block(value: Any) -> Markup:
     """JSON safe inside <script type="application/json">: no "</script", no HTML-significant bytes."""
     try:
         text = orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
     except TypeError:  # an integer beyond 64 bits (orjson refuses them): the standard library does not
-        text = json.dumps(value, default=str, ensure_ascii=False)
+        text = json.dumps(_finite(value), default=str, ensure_ascii=False, allow_nan=False)
     for ch, esc in (
         ("<", "\\u003c"),
         (">", "\\u003e"),
