@@ -21,14 +21,6 @@ RULES = load_rules()
 CFG = FilterConfig()
 
 
-@pytest.fixture(scope="module", params=["hyperscan", "python"])
-def engine(request) -> Engine:
-    eng = Engine(RULES, use_hyperscan=request.param == "hyperscan")
-    if request.param == "hyperscan" and eng.backend != "hyperscan":
-        pytest.skip("hyperscan cannot load here")
-    return eng
-
-
 def found(engine: Engine, text: str, path: str = "config.yml") -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for h in engine.scan(text.encode(), path=path):

@@ -14,14 +14,6 @@ from nightowl.secrets.rules import load_rules
 RULES = load_rules()
 
 
-@pytest.fixture(scope="module", params=["hyperscan", "python"])
-def engine(request) -> Engine:
-    eng = Engine(RULES, use_hyperscan=request.param == "hyperscan")
-    if request.param == "hyperscan" and eng.backend != "hyperscan":
-        pytest.skip("hyperscan cannot load here")
-    return eng
-
-
 def secrets_in(engine: Engine, text: str, path: str) -> set[str]:
     return {h.secret.decode() for h in engine.scan(text.encode() + b"\n", path=path)}
 

@@ -7,19 +7,10 @@ import re
 import pytest
 
 from nightowl.findings import SEVERITIES
-from nightowl.secrets.engine import Engine
 from nightowl.secrets.rules import RuleError, example_text, load_rules
 
 RULES = load_rules(validate=True)
 IDS = [r.id for r in RULES]
-
-
-@pytest.fixture(scope="module", params=["hyperscan", "python"])
-def engine(request) -> Engine:
-    eng = Engine(RULES, use_hyperscan=request.param == "hyperscan")
-    if request.param == "hyperscan" and eng.backend != "hyperscan":
-        pytest.skip("hyperscan cannot load here")
-    return eng
 
 
 def test_rule_set_is_large_and_well_formed():
