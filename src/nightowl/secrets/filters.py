@@ -168,6 +168,12 @@ _DJANGO_HASH = re.compile(
     rb"(?:pbkdf2_sha256|pbkdf2_sha1|argon2|bcrypt_sha256|bcrypt|scrypt|sha1|md5|unsalted_md5|unsalted_sha1|crypt)\$"
 )
 _CLASS_NAME = re.compile(rb"(?:[A-Z][a-z]+){2,}")
+# a host name (lower-case labels and a common top-level domain): "secret: project-1.hasura.app" names a
+# server; a generated secret is never spelled like one
+_HOSTNAME = re.compile(
+    rb"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+"
+    rb"(?:com|net|org|io|app|dev|cloud|co|ai|us|uk|de|fr|eu|info|biz|local|internal|corp|lan|cn|jp|ru|in|br)"
+)
 _PROSE_END = re.compile(rb"[.;!?]$")
 _UUID = re.compile(rb"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -232,6 +238,8 @@ def _not_a_literal(c: Candidate, s: bytes, low: bytes, arg: str) -> str | None:
         return "version number or time stamp"
     if low.endswith((b"?", b"[]")) and low.rstrip(b"?[]") in _STOPWORDS:
         return "type name"  # "password": "string?" (a protocol schema), "str[]"
+    if arg != "password" and _HOSTNAME.fullmatch(s):
+        return "host name"
     if _DJANGO_HASH.match(s):
         return "password hash (Django's algorithm$iterations$salt$hash), not the password"
     if b"\\|" in s:
