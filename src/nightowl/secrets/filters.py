@@ -534,6 +534,18 @@ def flag_prose(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
     return None
 
 
+_BADGE_URL = re.compile(rb"(?:\.svg|status-badge|/badge)[^\s\"'<>)]*?[?&][\w-]*token=$", re.I)
+
+
+def badge_url(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
+    """A token in a status-badge image URL (``build.svg?style=svg&circle-token=...``): CircleCI's
+    documented status tokens, made to be published in READMEs; they read a build's status only."""
+    pos = c.line.find(c.secret)
+    if pos > 0 and _BADGE_URL.search(c.line[max(0, pos - 300) : pos]):
+        return "status-badge token (made to be published)"
+    return None
+
+
 def needs_context(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
     """A bare token shape that is only a secret when the line names the provider."""
     low = c.line.lower()
@@ -657,6 +669,7 @@ FILTERS: dict[str, Filter] = {
     "jwt_public_key": jwt_public_key,
     "basic_auth_placeholder": basic_auth_placeholder,
     "published_key": published_key,
+    "badge_url": badge_url,
 }
 
 
