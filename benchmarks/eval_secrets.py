@@ -361,6 +361,72 @@ def evaluate_repo(shared: Path) -> None:
             print(f"- expected {e['file']}:{e['line']} @ {e['commit'][:12]}: {'found' if ok else 'MISSING'}")
 
 
+def evaluate_mail_phrasing(corpus: Path, role: str, show_misses: bool) -> None:
+    """People sharing credentials in mail, written blind to the rules (tests/fixtures/mail_phrasing).
+
+    Every example becomes one message of an mbox, scanned end to end through the mail reader. A
+    positive is found when a finding in its message captures exactly the labelled value ("partly"
+    when the capture and the value overlap, e.g. a trailing character lost or gained); a negative is
+    flagged when any finding lands in its message.
+    """
+    import mailbox
+    from email.message import EmailMessage
+
+    rows = load(corpus)
+    stats: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])  # pos, exact, partly, neg, flagged
+    with tempfile.TemporaryDirectory() as tmp:
+        box = mailbox.mbox(Path(tmp) / "corpus.mbox")
+        for row in rows:
+            msg = EmailMessage()
+            msg["From"] = "it-desk@example.org"
+            msg["To"] = "someone@example.org"
+            msg["Subject"] = "re: access"
+            msg["Message-ID"] = f"<{row['id']}@corpus>"
+            msg.set_content(row["text"])
+            box.add(msg)
+        box.flush()
+        res = scan_paths([str(Path(tmp) / "corpus.mbox")], ScanOptions(jobs=1, show_secrets=True))
+    got: dict[str, set[str]] = defaultdict(set)
+    for s in res.secrets.values():
+        for loc in s.locations.values():
+            got[str(loc.get("message_id", "")).strip("<>").split("@")[0]].add(s.plaintext or "")
+    missed = []
+    for row in rows:
+        st = stats[row.get("lang", "?")]
+        values = got.get(row["id"], set())
+        if row["label"] == "positive":
+            want = row["secret"]
+            exact = want in values
+            partly = not exact and any(v and (v in want or want in v) for v in values)
+            st[0] += 1
+            st[1] += exact
+            st[2] += partly
+            if not exact:
+                missed.append(("partly" if partly else "missed", row["id"], row["text"]))
+        else:
+            st[3] += 1
+            st[4] += bool(values)
+            if values:
+                missed.append(("flagged", row["id"], row["text"]))
+    print(f"\n### mail phrasing: {corpus.name} ({role}; {len(rows)} examples written blind to the rules)\n")
+    print("| language | positives | found exactly | found, partly captured | negatives | flagged |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    tot = [0] * 5
+    for lang in sorted(stats, key=lambda k: (-stats[k][0], k)):
+        v = stats[lang]
+        tot = [a + b for a, b in zip(tot, v, strict=True)]
+        print(
+            f"| {lang} | {v[0]} | {pct(v[1], v[0])} | {pct(v[1] + v[2], v[0])} | {v[3]} | {pct(v[4], v[3])} |"
+        )
+    print(
+        f"| **all** | {tot[0]} | **{pct(tot[1], tot[0])}** | {pct(tot[1] + tot[2], tot[0])} | {tot[3]} "
+        f"| **{pct(tot[4], tot[3])}** |"
+    )
+    if show_misses:
+        for why, rid, text in missed:
+            print(f"mail {corpus.stem} | {rid} | {why} | {text[:160]!r}", file=sys.stderr)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[1] / ".." / "shared")
@@ -374,6 +440,13 @@ def main() -> None:
     print_sets(evaluate_sets(args.shared, engine, args.misses))
     evaluate_whispers(args.shared)
     evaluate_repo(args.shared)
+    phrasing = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "mail_phrasing"
+    for name, role in (
+        ("corpus.jsonl", "development set"),
+        ("heldout.jsonl", "held out: never used to write rules"),
+    ):
+        if (phrasing / name).is_file():
+            evaluate_mail_phrasing(phrasing / name, role, args.misses)
 
 
 if __name__ == "__main__":
