@@ -18,6 +18,7 @@ SOURCE_MODULES = (
     "entra_accounts",
     "entra_portal_csv",
     "entra_loganalytics",
+    "entra_powershell",
     "entra_graph",
     "okta",
     "windows_securityevent_csv",
