@@ -447,13 +447,13 @@ def python_lines(inp: InputFile, tally: Tally) -> Iterator[Split]:
 
 def python_documents(inp: InputFile, tally: Tally) -> Iterator[Split]:
     """Top-level JSON values of a pretty-printed file; the elements of a top-level array one by one."""
-    yield from _split_document(inp.document_text(DOCUMENT_MAX_BYTES))
+    yield from split_document(inp.document_text(DOCUMENT_MAX_BYTES))
 
 
 _WS = " \t\r\n"
 
 
-def _split_document(text: str) -> Iterator[Split]:
+def split_document(text: str) -> Iterator[Split]:
     dec = json.JSONDecoder()
     n = len(text)
     idx = 0

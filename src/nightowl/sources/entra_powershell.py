@@ -119,7 +119,7 @@ def _split(text: str) -> Iterator[Split]:
         for lineno, line in enumerate(text.split("\n"), 1):
             yield lineno, line.rstrip("\r"), None, None
     else:
-        yield from entra_graph._split_document(text)
+        yield from entra_graph.split_document(text)
 
 
 # ---------------------------------------------------------------------------------------------
