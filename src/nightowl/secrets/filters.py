@@ -448,11 +448,65 @@ def _unescape_html(s: bytes) -> bytes:
     return (cut.rstrip(b".,;:") or text[:1]) if cut != text else text
 
 
+# Words that make a run of lower-case words a sentence, not a passphrase ("see the vault", "la de siempre",
+# "envoyé par SMS"): function words, and what people write in a password slot instead of a password.
+_PHRASE_STOP = {
+    b"the", b"a", b"an", b"and", b"or", b"but", b"not", b"no", b"is", b"are", b"was", b"be", b"to", b"of", b"in",
+    b"on", b"at", b"for", b"from", b"with", b"by", b"as", b"it", b"its", b"this", b"that", b"these", b"those",
+    b"you", b"your", b"our", b"my", b"his", b"her", b"their", b"we", b"they", b"he", b"she", b"will", b"can",
+    b"use", b"used", b"using", b"see", b"ask", b"same", b"usual", b"one", b"ones", b"before", b"above", b"below",
+    b"sent", b"send", b"sms", b"text", b"mail", b"email", b"phone", b"call", b"vault", b"manager", b"keeper",
+    b"separately", b"later", b"attached", b"previous", b"current", b"old", b"new", b"blank", b"empty", b"none",
+    b"leave", b"set", b"reset", b"change", b"changed", b"enter", b"type", b"via", b"please", b"printed",
+    b"card", b"router", b"back", b"under", b"into", b"than", b"then", b"when", b"if", b"so", b"just", b"only",
+    b"also", b"all", b"any", b"some", b"each", b"every", b"here", b"there", b"what", b"which", b"who", b"how",
+    b"le", b"la", b"les", b"de", b"des", b"du", b"un", b"une", b"et", b"ou", b"par", b"pour", b"est", b"mon",
+    b"votre", b"celui", b"meme", b"el", b"los", b"las", b"del", b"por", b"para", b"que", b"misma", b"mismo",
+    b"siempre", b"der", b"die", b"das", b"den", b"dem", b"und", b"oder", b"mit", b"per", b"wie", b"immer",
+    b"siehe", b"gleiche", b"il", b"lo", b"di", b"che", b"quella", b"solita", b"solito", b"o", b"os",
+    b"da", b"do", b"com", b"una", b"uno", b"het", b"een", b"en", b"van", b"voor", b"zie", b"op", b"met",
+}  # fmt: skip
+_PHRASE = re.compile(rb"[a-z]{3,12}(?: [a-z]{3,12}){2,5}")
+
+
+def _phrase(s: bytes) -> str | None:
+    """A passphrase of several lower-case words, or a sentence (the words people write instead)."""
+    words = s.split()
+    if len(words) < 4 or any(w in _PHRASE_STOP or w in _PW_STOP for w in words):
+        return "a sentence, not a passphrase"
+    if len(set(words)) < len(words):
+        return "repeated words"
+    return None
+
+
+def _classes(t: str) -> tuple[bool, bool, bool, bool]:
+    """(letter, digit, symbol, mixed case) of a value, non-ASCII letters (é, ß) counting as letters."""
+    letter = any(ch.isalpha() for ch in t)
+    digit = any(ch.isdigit() for ch in t)
+    symbol = any(not ch.isalnum() for ch in t)
+    mixed = any(ch.islower() for ch in t) and any(ch.isupper() for ch in t[1:])
+    return letter, digit, symbol, mixed
+
+
+# two words joined by a dot, the second capitalised and ending in digits (river.Stone66): a password
+# pattern people are taught; code references do not capitalise the attribute and end it with a number
+_WORD_DOT_WORD = re.compile(rb"[a-z]{3,}\.[A-Z][a-z]{2,}[0-9]{1,4}")
+# three or more words of 4+ letters joined by dashes (a passphrase people type: walnut-harbor-meadow)
+_WORDS_JOINED = re.compile(rb"(?:[a-z]{4,10}-){2,5}[a-z]{4,10}")
+_HEX_LITERAL = re.compile(rb"(?i)0x[0-9a-f]+|[0-9a-f]{7,}|\d+(?:[a-z]{1,3}|%)")
+
+
 def human_password(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
-    """A value a person would type as a password: not a word, a mask or a reference."""
+    """A value a person would type as a password: not a word, a mask or a reference.
+
+    ``human_password:strong``: the value follows a label with no separator or a verb like "use" / "try", so
+    it must look chosen as a password (letters with digits, or a symbol and a capital), or be quoted.
+    """
     s = c.secret
     if _HTML_ENTITY.search(s):
         s = _unescape_html(s)
+    if b" " in s:
+        return _phrase(s)
     if s[-1:] in (b"(", b"["):
         return "code expression"  # password = request.POST[...
     if b"(" not in s and s[-1:] in (b")", b"]", b";", b","):
@@ -467,20 +521,61 @@ def human_password(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None
         return "ordinary word"
     if set(s) <= set(b"*x.#-_?") or s[:1] in (b"$", b"%", b"{", b"<", b"[", b"(", b".", b"\\"):
         return "mask or reference"  # \$_POST[...] is an escaped reference
+    if s[:1] == s[-1:] == b"|":
+        return "a reference (|tag| in a help file)"
     if _NAMED_PASSWORD.match(low):
         return "names a password rather than being one"  # myPassword, your_password
-    if _CODE_REF.match(s) and not re.search(rb"[0-9]", s.split(b".")[0]):
+    if _CODE_REF.match(s) and not re.search(rb"[0-9]", s.split(b".")[0]) and not _WORD_DOT_WORD.fullmatch(s):
         return "code reference"
-    has_digit = bool(re.search(rb"[0-9]", s))
-    has_symbol = bool(re.search(rb"[^A-Za-z0-9]", s))
-    mixed = bool(re.search(rb"[a-z]", s)) and bool(re.search(rb"[A-Z]", s[1:]))
+    letter, has_digit, has_symbol, mixed = _classes(s.decode("utf-8", "replace"))
     if not (has_digit or has_symbol or mixed) and not quoted:
         return "plain word"  # a quoted word after "the password is" is deliberate: kept
     if re.fullmatch(rb"[0-9]{1,3}|[0-9./:\-]+", s) and len(s) < 6:
         return "number or date"
     if re.match(rb"(?i)https?://", s) or (b"@" in s and b"." in s.split(b"@")[-1]):
         return "url or address"
+    if arg == "strong":
+        if len(s) < 6 or not letter or _HEX_LITERAL.fullmatch(s) or _NUMBERISH.fullmatch(s):
+            return "not shaped like a chosen password"
+        if re.fullmatch(rb"[A-Za-z]+[0-9]+", s) and len(s) < 9:
+            return "a name with a number (sha256, Python3, utf8)"
+        if not (has_digit or (has_symbol and mixed) or _WORDS_JOINED.fullmatch(s)):
+            return "not shaped like a chosen password"  # a word, a hyphenated identifier (gssapi-with-mic)
     return None
+
+
+def pin_code(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
+    """A PIN or door code (digits) or, with ``pin_code:recovery``, a recovery code: not a filler or a year."""
+    s = c.secret
+    digits = re.sub(rb"[^0-9]", b"", s)
+    if arg != "recovery" and re.fullmatch(rb"(?:19|20)\d\d", s):
+        return "a year"
+    if digits and len(set(digits)) == 1 and len(digits) >= 4:
+        return "repeated digit"
+    if (
+        digits
+        and (digits in b"01234567890123456789" or digits in b"98765432109876543210")
+        and len(digits) >= 4
+    ):
+        return "placeholder (sequence)"
+    groups = re.split(rb"[- ]", s.lower())
+    if len(groups) > 1 and len(set(groups)) == 1:
+        return "repeated group"
+    return None
+
+
+def pasted_token(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
+    """A key or token pasted into prose: generated-looking (letters and digits, no word or dotted name)."""
+    s = c.secret
+    if not (re.search(rb"[0-9]", s) and re.search(rb"[A-Za-z]", s)):
+        return "not a generated token (letters and digits)"
+    if re.fullmatch(rb"[\w\-]+(?:\.[\w\-]+){2,}", s) and not re.search(rb"[A-Z].*[0-9]|[0-9].*[A-Z]", s):
+        return "a dotted name"
+    if entropy(s) < 3.5:
+        return "low entropy"
+    if re.fullmatch(rb"[0-9]+(?:[\-.][0-9]+)*", s):
+        return "a number"
+    return _sequence(s.lower())
 
 
 _PW_PLACEHOLDERS = {b"password", b"pass", b"passwd", b"pwd", b"pw", b"changeme", b"xxx", b"***", b"user",
@@ -662,6 +757,8 @@ FILTERS: dict[str, Filter] = {
     "code_unquoted": code_unquoted,
     "generic_path": generic_path,
     "human_password": human_password,
+    "pin_code": pin_code,
+    "pasted_token": pasted_token,
     "placeholder_password": placeholder_password,
     "needs_context": needs_context,
     "flag_prose": flag_prose,
@@ -694,4 +791,4 @@ def run_filters(names: tuple[str, ...], c: Candidate, cfg: FilterConfig) -> str 
     return None
 
 
-_PASSWORD_FILTERS = {"password_key", "human_password", "placeholder_password"}
+_PASSWORD_FILTERS = {"password_key", "human_password", "placeholder_password", "pin_code"}
