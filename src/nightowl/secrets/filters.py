@@ -527,6 +527,8 @@ def human_password(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None
         return "names a password rather than being one"  # myPassword, your_password
     if _CODE_REF.match(s) and not re.search(rb"[0-9]", s.split(b".")[0]) and not _WORD_DOT_WORD.fullmatch(s):
         return "code reference"
+    if re.fullmatch(rb"[A-Za-z][a-z]+[?!.:,]", s):
+        return "a word and its punctuation"  # "Password\nForgot?" (a login form copied into a mail)
     letter, has_digit, has_symbol, mixed = _classes(s.decode("utf-8", "replace"))
     if not (has_digit or has_symbol or mixed) and not quoted:
         return "plain word"  # a quoted word after "the password is" is deliberate: kept
