@@ -77,6 +77,7 @@ def test_sentence_forms(engine):
             ("reset it once more, the new one is Cinder&4472", "Cinder&4472"),
             ("I reset your VPN password to MossHarbor58 - change it at first login.", "MossHarbor58"),
             ("The admin password got rotated, new value is 8kLq-Zt2?mWv", "8kLq-Zt2?mWv"),
+            ("I changed the kiosk password. It's now Brine4$Gull.", "Brine4$Gull"),
             ("Unlocked again. Try this: pebble-orchid-falcon-mint", "pebble-orchid-falcon-mint"),
             ("Use Granite4lake% to log in, the user name is your e-mail.", "Granite4lake%"),
             ("The workbook is protected, open it with pilot.Harbor31", "pilot.Harbor31"),
@@ -137,6 +138,7 @@ def test_user_and_password_pair_after_a_login_cue(engine):
             ("creds: qa_user // Anvil&3391", "Anvil&3391"),
             ("te paso las credenciales: admin / cobalt-heron-maple", "cobalt-heron-maple"),
             ("root / Kx9=vTq2_Lm8Wr", "Kx9=vTq2_Lm8Wr"),
+            ("User / Password: bnoor / Quarry7&Elm", "Quarry7&Elm"),
         ],
         [
             "login: see https://sso.example.net/start",
@@ -233,6 +235,7 @@ def test_pins_and_door_codes_are_reported_at_a_lower_severity(engine):
         "the door codes on floor 2 change on Monday",
         "propagate session destroy code to streams [#28435]",
         "Door code: 1234",
+        "Your one-time passcode is 582913. It expires in 10 minutes.",
     ]:
         assert not found(engine, text), text
 

@@ -546,9 +546,16 @@ def human_password(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None
     return None
 
 
+_ONE_TIME = re.compile(
+    rb"(?i)one[- ]time|verification|\botp\b|\b2fa\b|security code|expires? in \d+ (?:min|sec)"
+)
+
+
 def pin_code(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
     """A PIN or door code (digits) or, with ``pin_code:recovery``, a recovery code: not a filler or a year."""
     s = c.secret
+    if arg != "recovery" and _ONE_TIME.search(c.line):
+        return "a one-time code (expires within minutes)"
     digits = re.sub(rb"[^0-9]", b"", s)
     if arg != "recovery" and re.fullmatch(rb"(?:19|20)\d\d", s):
         return "a year"
