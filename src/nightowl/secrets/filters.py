@@ -534,6 +534,8 @@ def human_password(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None
         return "plain word"  # a quoted word after "the password is" is deliberate: kept
     if re.fullmatch(rb"[0-9]{1,3}|[0-9./:\-]+", s) and len(s) < 6:
         return "number or date"
+    if s.isdigit() and _ONE_TIME.search(c.line):
+        return "a one-time code (expires within minutes)"
     if re.match(rb"(?i)https?://", s) or (b"@" in s and b"." in s.split(b"@")[-1]):
         return "url or address"
     if arg == "strong":
