@@ -40,6 +40,8 @@ def test_label_with_other_separators(engine):
             ("Password (case-sensitive): tulip-Mortar-88", "tulip-Mortar-88"),
             ("• URL: https://wiki.example.net\n• Password: Ledger%5521", "Ledger%5521"),
             ("<b>Password:</b> Vq3!mZr8Lp<br>", "Vq3!mZr8Lp"),
+            ("<tr><td>Password</td><td>Cw5#Tn8qLz</td></tr>", "Cw5#Tn8qLz"),
+            ("**Password**: Dm2&Xk9wQr", "Dm2&Xk9wQr"),
             ("Password:\u00a0Nx7-qTw2!Rp", "Nx7-qTw2!Rp"),
             ("Temp PW for the new scanner: Hinge6$Pail", "Hinge6$Pail"),
         ],
@@ -47,6 +49,7 @@ def test_label_with_other_separators(engine):
             "Password - see the envelope on your desk",
             "password ........ (ask the service desk)",
             "<b>Password:</b> ********<br>",
+            '<span class="attr">passphrase</span>: <span class="string">\'sample\'</span>,',
             "PASSWORD............................................|tool-passwd|",
         ],
     )
