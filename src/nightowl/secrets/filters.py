@@ -548,6 +548,33 @@ def human_password(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None
     return None
 
 
+_ADMIN_USERS = {b"admin", b"administrator", b"root", b"sa", b"operator", b"ubnt", b"pi", b"guest", b"support"}
+
+
+def user_slash_pass(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
+    """The password of a ``user / password`` pair: chosen-looking, not the second of two names.
+
+    "amd64 / arm64", "linux-x64 / win-x64", "src / lib/util" are alternatives or paths: the value needs a
+    symbol other than . - _ / : with digits or mixed case, or upper, lower and digits, or digits after an
+    admin account name (``Administrator / QW7RT2KX``, a factory default).
+    """
+    why = human_password(c, cfg, "strong")
+    if why:
+        return why
+    t = c.secret.decode("utf-8", "replace")
+    _letter, digit, _symbol, mixed = _classes(t)
+    symbol = bool(re.search(r"[^\w.\-/:]", t))
+    upper, lower = any(ch.isupper() for ch in t), any(ch.islower() for ch in t)
+    if symbol and (digit or mixed):
+        return None
+    if upper and lower and digit:
+        return None
+    m = re.search(rb"(\S+)[ \t]+/[ \t]+" + re.escape(c.secret), c.line)
+    if digit and m and m.group(1).lower() in _ADMIN_USERS:
+        return None
+    return "not shaped like a chosen password (alternatives or a path)"
+
+
 _ONE_TIME = re.compile(
     rb"(?i)one[- ]time|verification|\botp\b|\b2fa\b|security code|expires? in \d+ (?:min|sec)"
 )
@@ -582,7 +609,7 @@ def pasted_token(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
         return "not a generated token (letters and digits)"
     if re.fullmatch(rb"[\w\-]+(?:\.[\w\-]+){2,}", s) and not re.search(rb"[A-Z].*[0-9]|[0-9].*[A-Z]", s):
         return "a dotted name"
-    if entropy(s) < 3.5:
+    if entropy(s) < (3.0 if arg == "hex" else 3.5):  # 16 symbols: a random 32-hex key often scores under 3.5
         return "low entropy"
     if re.fullmatch(rb"[0-9]+(?:[\-.][0-9]+)*", s):
         return "a number"
@@ -768,6 +795,7 @@ FILTERS: dict[str, Filter] = {
     "code_unquoted": code_unquoted,
     "generic_path": generic_path,
     "human_password": human_password,
+    "user_slash_pass": user_slash_pass,
     "pin_code": pin_code,
     "pasted_token": pasted_token,
     "placeholder_password": placeholder_password,
