@@ -350,6 +350,8 @@ CORPUS2 = CORPUS.with_name("corpus2.jsonl")
         ("Passordet ditt: Elg4$Skog9", "Elg4$Skog9"),
         ("Väliaikainen salasana on Kuusi83&Jarvi", "Kuusi83&Jarvi"),
         ("Vaše dočasné heslo je Lipa27*Most", "Lipa27*Most"),
+        ("Heslo k tiskárně je Buk39#Rybnik", "Buk39#Rybnik"),
+        ("Пароль от роутера — Wq3!zRt8Km", "Wq3!zRt8Km"),
         ("Geçici şifre: Deniz81!Kum", "Deniz81!Kum"),
         ("Ваш пароль: Vx5#mQw2Rt", "Vx5#mQw2Rt"),
         ("كلمة المرور: Nq6!zTr3Kw", "Nq6!zTr3Kw"),
@@ -415,6 +417,9 @@ def test_codes_for_doors_safes_lockers_and_service_pins(engine):
             ("o código do cadeado do armário 12 é 6093.", "6093"),
             ("Koden till larmet i lagret är 3815.", "3815"),
             ("机房门禁密码改成702915了", "702915"),
+            ("金庫の暗証番号は 590382 です", "590382"),
+            ("il codice del cancello è 8142, grazie", "8142"),
+            ("The combination to the bike lock is 39-07-81", "39-07-81"),
         ],
         [
             "the door code changes every month, ask reception",
@@ -422,6 +427,8 @@ def test_codes_for_doors_safes_lockers_and_service_pins(engine):
             "safe mode timeout is 3000 ms",
             "the alarm code is 2025",
             "PUK: ask the carrier",
+            "the block size is 4096 bytes",
+            "The combination to the lock is 12-34-56",
         ],
     )
 
