@@ -441,11 +441,12 @@ def main() -> None:
     evaluate_whispers(args.shared)
     evaluate_repo(args.shared)
     phrasing = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "mail_phrasing"
-    # corpus.jsonl and corpus2.jsonl are development sets (corpus2 was the held-out set of the first round
-    # and was scored before it was used); heldout.jsonl is never read while writing rules
+    # corpus*.jsonl are development sets (corpus2 and corpus3 were the held-out sets of the first and
+    # second rounds, scored before any rule saw them); heldout.jsonl is never read while writing rules
     for name, role in (
         ("corpus.jsonl", "development set"),
         ("corpus2.jsonl", "development set, held out in the first round"),
+        ("corpus3.jsonl", "development set, held out in the second round"),
         ("heldout.jsonl", "held out: never used to write rules"),
     ):
         if (phrasing / name).is_file():
