@@ -576,3 +576,188 @@ def test_second_dev_corpus_end_to_end_as_an_mbox(tmp_path):
     assert npos >= 100 and nneg >= 100
     assert recall >= 0.95, f"recall {recall:.1%}"
     assert flagged <= 0.02, f"flagged {flagged:.1%}"
+
+
+# -- third development round (corpus3.jsonl): classes the second round's rules did not know -----------------------
+
+CORPUS3 = CORPUS.with_name("corpus3.jsonl")
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("la password dell'utente di servizio svc_report è Qt6^Lw2#Zp9", "Qt6^Lw2#Zp9"),  # Italian elision
+        ("väliaikainen salasanasi on Hv4!pQ8zLt", "Hv4!pQ8zLt"),  # Finnish possessive suffix
+        ("Nova palavra-passe: Rk7$wZq2Mn", "Rk7$wZq2Mn"),  # Portuguese (Portugal)
+        ("検証環境のDBパスワードは Mx5#tRq8Wz です。", "Mx5#tRq8Wz"),  # CJK word glued to a Latin qualifier
+        ("测试服务器的root密码是 Pn3%kLw7Qz ，谢谢", "Pn3%kLw7Qz"),
+        ("सर्वर का पासवर्ड 47Neela!pani है।", "47Neela!pani"),  # Hindi: verb after the value
+        ("Ο κωδικός πρόσβασης είναι Xr7!mQ2pLz", "Xr7!mQ2pLz"),  # Greek
+        ("Κωδικός: Tq4#wLm8Zx", "Tq4#wLm8Zx"),
+        ("A jelszó: Hb6$kWq3Rt", "Hb6$kWq3Rt"),  # Hungarian
+        ("Az ideiglenes jelszavad Pz8!nVc2Lq", "Pz8!nVc2Lq"),
+        ("Parola pentru contul de test este Mk5#rTq9Wz", "Mk5#rTq9Wz"),  # Romanian
+        ("הסיסמה היא Jw2!pRt8Kq", "Jw2!pRt8Kq"),  # Hebrew
+        ("Kata sandi untuk akun ini adalah Fs9!kWe2Rp", "Fs9!kWe2Rp"),  # Indonesian
+        ("Mật khẩu của bạn là Gh7#nQw2Ks", "Gh7#nQw2Ks"),  # Vietnamese
+        ("Password as discussed: Vb8$qLm3Tz", "Vb8$qLm3Tz"),
+        ("密码：orchid.falcon.pebble.lantern", "orchid.falcon.pebble.lantern"),  # words joined by dots
+        (
+            "Nieuwe palavra-passe: copperharborlanternthistle",
+            "copperharborlanternthistle",
+        ),  # words run together
+    ],
+)
+def test_third_round_languages_and_forms(engine, text, want):
+    assert want in found(engine, text), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The password for your account CORP\\jdoe will expire on 14/09/2026.",  # a date, not a password
+        'FYI - LastPass: "Partner demo tenant" has been shared with the sales group.',  # a product name
+        'KeePass: "Finance vault" was moved to the new share.',
+        "the password is javax.crypto.spec.secretkey",  # a dotted code name, not a passphrase
+        "Password: internationalisation",  # one long word
+        "Κωδικός: βλέπε το συνημμένο",
+        "הסיסמה נשלחה בנפרד",
+    ],
+)
+def test_third_round_near_misses(engine, text):
+    assert not any(r.startswith("human.") for r in found(engine, text).values()), text
+
+
+def test_codes_in_more_languages_and_reset_pins(engine):
+    check(
+        engine,
+        [
+            ("your voicemail PIN has been reset to 482916 as requested.", "482916"),
+            ("Il PIN per sbloccare le stampe riservate al piano terra è 7361.", "7361"),
+            ("La combinación de la caja fuerte del almacén es 41-17-58.", "41-17-58"),
+            ("De code van het sleutelkastje bij de receptie is 6284.", "6284"),
+            ("Koden til døren ind til lageret er 3970.", "3970"),
+            ("Код от сейфа в кабинете: 581734.", "581734"),
+            ("Kode pintu gudang adalah 4829", "4829"),
+            ("Codul ușii este 5941", "5941"),
+            ("Ο κωδικός του συναγερμού είναι 8052", "8052"),
+            ("הקוד של הכספת הוא 6284", "6284"),
+            ("A széf kódja 7316", "7316"),
+            ("Code to arm/disarm is 4817", "4817"),
+        ],
+        [
+            "your voicemail PIN has been reset, choose a new one at the prompt",
+            "Kode pintu berubah setiap bulan, tanya resepsionis",
+            "the error code of the door controller is E4011",
+            "Код от сейфа у бухгалтера.",
+        ],
+    )
+
+
+def test_network_device_configuration_in_clear(engine):
+    check(
+        engine,
+        [
+            ("All routers now use it:\n  conf t\n   enable secret 0 Wd7$kq3Lpz8Rt\n  end", "Wd7$kq3Lpz8Rt"),
+            ("tacacs server TAC-2\n address ipv4 192.0.2.11\n key Nz4*Rw8mTq2Lp\n!", "Nz4*Rw8mTq2Lp"),
+            ("radius-server host 192.0.2.21 auth-port 1812 key Kt6!pWm3Zq8x", "Kt6!pWm3Zq8x"),
+            (
+                "you need the RADIUS shared secret for the new APs. It's Bq9#tLm2Wz7Kp (same on both).",
+                "Bq9#tLm2Wz7Kp",
+            ),
+        ],
+        [
+            "tacacs server TAC-2\n address ipv4 192.0.2.11\n key 7 0822455D0A16544541\n!",
+            "snmp-server community public RO",
+            ".card { border-radius: 4px; }\n.key { color: red }",
+        ],
+    )
+    hashed = (
+        "enable secret 5 $1$wxyz$Lm3rT7yUiOpAsDfGhJkQ0."  # a crypt hash: the hash rule's, not a typed secret
+    )
+    assert not any(r.startswith("human.") for r in found(engine, hashed).values())
+
+
+def test_user_slash_password_after_is_and_in_chat_exports(engine):
+    check(
+        engine,
+        [
+            ("The SFTP account for the file drop is nw_ledger / Tq7?mWz2LpRk", "Tq7?mWz2LpRk"),
+            ("[02:17] s.ito: dbadmin / Harbor715*", "Harbor715*"),
+            ("not sure who asked but it's hr.portal / lantern$Maple4 for the admin view", "lantern$Maple4"),
+            ("root/Kx4@TqW93zLp on the new hypervisor", "Kx4@TqW93zLp"),
+        ],
+        [
+            "The build matrix is amd64 / arm64 for now",
+            "[02:17] s.ito: src / lib",
+        ],
+    )
+
+
+def test_login_with_user_and_password_opens_with_and_password_stdin(engine):
+    check(
+        engine,
+        [
+            ("you can log in with qa.admin and 07Harbor#tulip if you want to look around", "07Harbor#tulip"),
+            (
+                "The KeePass DB for the team opens with walnut.meadow.falcon.pepper",
+                "walnut.meadow.falcon.pepper",
+            ),
+            (
+                "$ echo 'Rk8_pW2qLz#4Tn' | docker login registry.example.net -u ci --password-stdin",
+                "Rk8_pW2qLz#4Tn",
+            ),
+        ],
+        [
+            "you can log in with your badge and your usual password",
+            "The KeePass DB opens with the master password from the envelope",
+            'echo "$REGISTRY_TOKEN" | docker login ghcr.io -u ci --password-stdin',
+        ],
+    )
+
+
+def test_recovery_codes_after_a_file_name_or_an_address_and_tab_separated_exports(engine):
+    check(
+        engine,
+        [
+            (
+                "Recovery codes for the bot account:\n---- bot-recovery-codes.txt ----\n4f2c1-9a7d3\n",
+                "4f2c1-9a7d3",
+            ),
+            ("Backup verification codes\nops@example.org\n\n1. 3817 6402    2. 9051 2746\n", "3817 6402"),
+            ("System\tUsername\tPassword\tOwner\nNAS\tadmin\tMeadow481@\tIT Ops\n", "Meadow481@"),
+        ],
+        [
+            "Recovery codes: print them and keep them in the safe.\n---- instructions.txt ----\nsee page 2\n",
+            "System\tUsername\tPassword\tOwner\nNAS\tadmin\t(moved to vault)\tIT Ops\n",
+        ],
+    )
+
+
+def test_hex_api_key_named_in_other_languages(engine):
+    check(
+        engine,
+        [
+            (
+                "Chave da API do gateway (produção): 7d1f0c9b2e4a6358b0c7e1d2f3a49b86c5e07d12",
+                "7d1f0c9b2e4a6358b0c7e1d2f3a49b86c5e07d12",
+            ),
+            (
+                "Der API-Schlüssel für das Portal ist 3b9e5a1c7f2d4068e9a1b3c5d7f90e2a",
+                "3b9e5a1c7f2d4068e9a1b3c5d7f90e2a",
+            ),
+        ],
+        [
+            "Chave da API: 00000000000000000000000000000000",
+            "Der API-Schlüssel steht im Tresor.",
+        ],
+    )
+
+
+def test_third_dev_corpus_end_to_end_as_an_mbox(tmp_path):
+    """corpus3.jsonl (written blind to the second round's rules): 72.7% found and 2/126 flagged before this round,
+    121/128 (94.5%) found and 0/126 flagged after."""
+    recall, flagged, npos, nneg = _corpus_through_mbox(CORPUS3, tmp_path)
+    assert npos >= 120 and nneg >= 120
+    assert recall >= 0.92, f"recall {recall:.1%}"
+    assert flagged <= 0.02, f"flagged {flagged:.1%}"

@@ -303,7 +303,7 @@ _SECRETISH_LINE = re.compile(rb"(?i)pass|pwd|secret|token|key|auth|cred")
 # "pass" at the end of a name (DB_PASS, dbpass) but not the English words compass, bypass, surpass, ...
 _PW_KEY = re.compile(
     rb"(?i)(passw|passphrase|pwd|passwd|(?:^|[^a-z])pass(?:[^a-z]|$)"
-    rb"|(?<!com)(?<!by)(?<!sur)(?<!tres)(?<!over)(?<!under)pass$)"
+    rb"|(?<!com)(?<!by)(?<!sur)(?<!tres)(?<!over)(?<!under)(?<!last)(?<!kee)pass$)"  # LastPass:, KeePass: name a product
 )
 _KEY_NOT_SECRET = re.compile(
     rb"(?i)(?:policy|length|len|min|max|regex|pattern|field|label|prompt|placeholder|hint|message|msg|url|uri|path|file|"
@@ -492,7 +492,13 @@ def _classes(t: str) -> tuple[bool, bool, bool, bool]:
 # pattern people are taught; code references do not capitalise the attribute and end it with a number
 _WORD_DOT_WORD = re.compile(rb"[a-z]{3,}\.[A-Z][a-z]{2,}[0-9]{1,4}")
 # three or more words of 4+ letters joined by dashes (a passphrase people type: walnut-harbor-meadow)
-_WORDS_JOINED = re.compile(rb"(?:[a-z]{4,10}-){2,5}[a-z]{4,10}")
+_WORDS_JOINED = re.compile(rb"(?:[a-z]{4,10}-){2,5}[a-z]{4,10}|(?:[a-z]{4,10}\.){3,5}[a-z]{4,10}")
+# four or more words joined by dots (a passphrase: walnut.harbor.meadow.tulip), unless a part names code or config
+_DOTTED_CODE_WORDS = re.compile(
+    rb"(?:^|\.)(?:java|javax|android|apache|google|python|jakarta|spring|util|utils|config|settings|password|passwd|"
+    rb"secret|secrets|security|auth|internal|common|core|impl|module|modules|system|value|values|example)(?:\.|$)"
+)
+_DATE = re.compile(rb"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}")
 _HEX_LITERAL = re.compile(rb"(?i)0x[0-9a-f]+|[0-9a-f]{7,}|\d+(?:[a-z]{1,3}|%)")
 
 
@@ -525,15 +531,23 @@ def human_password(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None
         return "a reference (|tag| in a help file)"
     if _NAMED_PASSWORD.match(low):
         return "names a password rather than being one"  # myPassword, your_password
-    if _CODE_REF.match(s) and not re.search(rb"[0-9]", s.split(b".")[0]) and not _WORD_DOT_WORD.fullmatch(s):
+    dotted_phrase = bool(re.fullmatch(rb"(?:[a-z]{4,10}\.){3,5}[a-z]{4,10}", s)) and not _DOTTED_CODE_WORDS.search(s)
+    if (
+        _CODE_REF.match(s)
+        and not re.search(rb"[0-9]", s.split(b".")[0])
+        and not _WORD_DOT_WORD.fullmatch(s)
+        and not dotted_phrase
+    ):
         return "code reference"
     if re.fullmatch(rb"[A-Za-z][a-z]+[?!.:,]", s):
         return "a word and its punctuation"  # "Password\nForgot?" (a login form copied into a mail)
     letter, has_digit, has_symbol, mixed = _classes(s.decode("utf-8", "replace"))
-    if not (has_digit or has_symbol or mixed) and not quoted:
-        return "plain word"  # a quoted word after "the password is" is deliberate: kept
+    if not (has_digit or has_symbol or mixed) and not quoted and not (len(s) >= 24 and s.isalpha()):
+        return "plain word"  # but 24+ letters is several words run together (walrussaturnlantern...)  # a quoted word after "the password is" is deliberate: kept
     if re.fullmatch(rb"[0-9]{1,3}|[0-9./:\-]+", s) and len(s) < 6:
         return "number or date"
+    if _DATE.fullmatch(s):
+        return "a date"  # "the password for your account ... will expire on 21/03/2026"
     if s.isdigit() and _ONE_TIME.search(c.line):
         return "a one-time code (expires within minutes)"
     if re.match(rb"(?i)https?://", s) or (b"@" in s and b"." in s.split(b"@")[-1]):
