@@ -754,9 +754,26 @@ def test_hex_api_key_named_in_other_languages(engine):
     )
 
 
+def test_top_posted_reply_to_a_request_for_the_password(engine):
+    request = "\n\nSent from my phone\n\n> On 9 Apr 2026, at 10:02, Lea Brandt <lea@example.org> wrote:\n"
+    check(
+        engine,
+        [
+            (
+                "Osprey_Lantern-572" + request + "> Could you text me the password for the lab NAS?",
+                "Osprey_Lantern-572",
+            )
+        ],
+        [
+            "Osprey_Lantern-572" + request + "> Could you text me the address of the lab NAS?",
+            "Will do" + request + "> Could you text me the password for the lab NAS?",
+        ],
+    )
+
+
 def test_third_dev_corpus_end_to_end_as_an_mbox(tmp_path):
     """corpus3.jsonl (written blind to the second round's rules): 72.7% found and 2/126 flagged before this round,
-    121/128 (94.5%) found and 0/126 flagged after."""
+    122/128 (95.3%) found and 0/126 flagged after."""
     recall, flagged, npos, nneg = _corpus_through_mbox(CORPUS3, tmp_path)
     assert npos >= 120 and nneg >= 120
     assert recall >= 0.92, f"recall {recall:.1%}"
