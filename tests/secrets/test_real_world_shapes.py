@@ -82,3 +82,12 @@ def test_flag_prose(line, dropped):
     value = line.split(b"--password ", 1)[1].split()[0]
     c = Candidate(secret=value, line=line, path="notes.txt")
     assert (flag_prose(c, FilterConfig()) is not None) is dropped
+
+
+def test_translation_catalogs_are_not_read_as_prose(engine):
+    """A gettext catalog translates UI strings in every language ("Password: ..."); the phrasing rules
+    read mail and docs, not catalogs (they ran on every msgstr of a 100-language project)."""
+    text = 'msgid "The password is %(pw)s"\nmsgstr "Das Passwort lautet Rotkehlchen42"\n'
+    human = {h.rule.family for h in engine.scan(text.encode(), path="locale/de/LC_MESSAGES/django.po")}
+    assert "human" not in human
+    assert "human" in {h.rule.family for h in engine.scan(text.encode(), path="notes/handover.txt")}
