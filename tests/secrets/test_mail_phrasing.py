@@ -302,12 +302,8 @@ def test_phrasing_rules_do_not_read_code(engine):
     assert not any(r.startswith("human.") for r in found(engine, text, path="deploy.py").values())
 
 
-def test_dev_corpus_end_to_end_as_an_mbox(tmp_path):
-    """The development corpus through the real mail reader: recall and flagged share stay near what they were.
-
-    Measured when the rules were written: 127/128 positives found exactly, 0/131 negatives flagged.
-    """
-    rows = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
+def _corpus_through_mbox(path: Path, tmp_path: Path) -> tuple[float, float, int, int]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     box = mailbox.mbox(tmp_path / "corpus.mbox")
     for row in rows:
         msg = EmailMessage()
@@ -329,7 +325,16 @@ def test_dev_corpus_end_to_end_as_an_mbox(tmp_path):
     neg = [r for r in rows if r["label"] != "positive"]
     recall = sum(r["secret"] in got.get(r["id"], set()) for r in pos) / len(pos)
     flagged = sum(bool(got.get(r["id"])) for r in neg) / len(neg)
-    assert len(pos) >= 100 and len(neg) >= 100
+    return recall, flagged, len(pos), len(neg)
+
+
+def test_dev_corpus_end_to_end_as_an_mbox(tmp_path):
+    """The development corpus through the real mail reader: recall and flagged share stay near what they were.
+
+    Measured when the rules were written: 127/128 positives found exactly, 0/131 negatives flagged.
+    """
+    recall, flagged, npos, nneg = _corpus_through_mbox(CORPUS, tmp_path)
+    assert npos >= 100 and nneg >= 100
     assert recall >= 0.95, f"recall {recall:.1%}"
     assert flagged <= 0.02, f"flagged {flagged:.1%}"
 
@@ -542,32 +547,6 @@ def test_hex_api_key_redis_url_and_twilio_token(engine):
             "auth token 9d2c7e1a4f8b3065c2e9a7d1f4b8e360 of the internal gateway",
         ],
     )
-
-
-def _corpus_through_mbox(path: Path, tmp_path: Path) -> tuple[float, float, int, int]:
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    box = mailbox.mbox(tmp_path / "corpus.mbox")
-    for row in rows:
-        msg = EmailMessage()
-        msg["From"] = "it-desk@example.org"
-        msg["To"] = "someone@example.org"
-        msg["Subject"] = "re: access"
-        msg["Message-ID"] = f"<{row['id']}@corpus>"
-        msg.set_content(row["text"])
-        box.add(msg)
-    box.flush()
-    res = scan_paths([str(tmp_path / "corpus.mbox")], ScanOptions(jobs=1, show_secrets=True))
-    got: dict[str, set[str]] = {}
-    for s in res.secrets.values():
-        for loc in s.locations.values():
-            got.setdefault(str(loc.get("message_id", "")).strip("<>").split("@")[0], set()).add(
-                s.plaintext or ""
-            )
-    pos = [r for r in rows if r["label"] == "positive"]
-    neg = [r for r in rows if r["label"] != "positive"]
-    recall = sum(r["secret"] in got.get(r["id"], set()) for r in pos) / len(pos)
-    flagged = sum(bool(got.get(r["id"])) for r in neg) / len(neg)
-    return recall, flagged, len(pos), len(neg)
 
 
 def test_second_dev_corpus_end_to_end_as_an_mbox(tmp_path):

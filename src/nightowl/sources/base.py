@@ -58,20 +58,23 @@ class InputFile:
         except (OSError, EOFError, gzip.BadGzipFile):
             return b""
 
-    def document_text(self, limit: int) -> str:
-        """The whole decompressed file as text (BOM dropped, bad bytes replaced), for formats that
-        must be parsed whole (pretty-printed JSON). Refuses, with a one-line error, beyond ``limit``."""
+    def document_bytes(
+        self, limit: int, too_big: str = "convert it to one record per line (jq -c '.[]')"
+    ) -> bytes:
+        """The whole decompressed file, for formats that must be parsed whole (pretty-printed JSON).
+        Refuses, with a one-line error that ends with the ``too_big`` advice, beyond ``limit``."""
         try:
             with self.open() as fh:
                 data = fh.read(limit + 1)
         except (OSError, EOFError) as exc:
             raise InputError(f"{self.name}: unreadable ({exc.__class__.__name__})") from exc
         if len(data) > limit:
-            raise InputError(
-                f"{self.name}: pretty-printed JSON larger than {limit >> 30} GiB; "
-                "convert it to one record per line (jq -c '.[]')"
-            )
-        return data.decode("utf-8", errors="replace").removeprefix("\ufeff")
+            raise InputError(f"{self.name}: pretty-printed JSON larger than {limit >> 30} GiB; {too_big}")
+        return data
+
+    def document_text(self, limit: int) -> str:
+        """The whole decompressed file as UTF-8 text (BOM dropped, bad bytes replaced)."""
+        return self.document_bytes(limit).decode("utf-8", errors="replace").removeprefix("\ufeff")
 
 
 @dataclass(frozen=True)

@@ -99,16 +99,9 @@ def decode_head(head: bytes) -> str:
 def document_text(inp: InputFile, limit: int = DOCUMENT_MAX_BYTES) -> str:
     """The whole file as text in its own encoding (bad bytes replaced); one-line InputError beyond
     ``limit`` or on an unreadable stream."""
-    try:
-        with inp.open() as fh:
-            data = fh.read(limit + 1)
-    except (OSError, EOFError) as exc:
-        raise InputError(f"{inp.name}: unreadable ({exc.__class__.__name__})") from exc
-    if len(data) > limit:
-        raise InputError(
-            f"{inp.name}: JSON larger than {limit >> 30} GiB; export in smaller date ranges "
-            '(Get-MgAuditLogSignIn -Filter "createdDateTime ge ...")'
-        )
+    data = inp.document_bytes(
+        limit, 'export in smaller date ranges (Get-MgAuditLogSignIn -Filter "createdDateTime ge ...")'
+    )
     codec, bom = _encoding(data)
     return data[bom:].decode(codec, errors="replace")
 
