@@ -91,3 +91,11 @@ def test_translation_catalogs_are_not_read_as_prose(engine):
     human = {h.rule.family for h in engine.scan(text.encode(), path="locale/de/LC_MESSAGES/django.po")}
     assert "human" not in human
     assert "human" in {h.rule.family for h in engine.scan(text.encode(), path="notes/handover.txt")}
+
+
+def test_one_finding_when_a_phrasing_rule_reads_past_a_connection_string_value(engine):
+    """``Password=X;Encrypt=True``: the connection-string rule owns ``X``; the label rule, reading on to
+    ``X;Encrypt=True``, must not report the same password a second time."""
+    text = '<add connectionString="Server=db01;User Id=app;Password=Vq7rLm2xKd_9p;Encrypt=True" />\n'
+    hits = [(h.rule.id, h.secret.decode()) for h in engine.scan(text.encode(), path="notes/web-config.txt")]
+    assert [s for _, s in hits] == ["Vq7rLm2xKd_9p"], hits

@@ -219,6 +219,7 @@ class Engine:
         raw.sort(key=lambda r: (r[0], r[2].priority, r[1]))
         out: list[Hit] = []
         claimed: set[tuple[int, bytes]] = set()
+        on_line: dict[int, list[bytes]] = {}
         line, pos = 1 + line_offset, 0
         for start, _index, rule, secret, key, quoted in raw:
             line += data.count(b"\n", pos, start)
@@ -241,7 +242,10 @@ class Engine:
             if dedupe:
                 if (line, secret) in claimed:  # a more specific rule already reported this value here
                     continue
+                if rule.priority and any(s in secret for s in on_line.get(line, ())):
+                    continue  # a phrasing or generic rule read past the end of a value a specific rule owns
                 claimed.add((line, secret))
+                on_line.setdefault(line, []).append(secret)
             out.append(Hit(rule=rule, secret=secret, line=line, offset=start))
         return out
 
