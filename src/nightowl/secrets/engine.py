@@ -219,7 +219,7 @@ class Engine:
         raw.sort(key=lambda r: (r[0], r[2].priority, r[1]))
         out: list[Hit] = []
         claimed: set[tuple[int, bytes]] = set()
-        on_line: dict[int, list[bytes]] = {}
+        on_line: dict[int, list[tuple[bytes, int]]] = {}
         line, pos = 1 + line_offset, 0
         for start, _index, rule, secret, key, quoted in raw:
             line += data.count(b"\n", pos, start)
@@ -242,10 +242,10 @@ class Engine:
             if dedupe:
                 if (line, secret) in claimed:  # a more specific rule already reported this value here
                     continue
-                if rule.priority and any(s in secret for s in on_line.get(line, ())):
-                    continue  # a phrasing or generic rule read past the end of a value a specific rule owns
+                if any(pr < rule.priority and s in secret for s, pr in on_line.get(line, ())):
+                    continue  # a phrasing or generic rule read past the end of a value a more specific rule owns
                 claimed.add((line, secret))
-                on_line.setdefault(line, []).append(secret)
+                on_line.setdefault(line, []).append((secret, rule.priority))
             out.append(Hit(rule=rule, secret=secret, line=line, offset=start))
         return out
 
