@@ -77,3 +77,15 @@ def test_bad_rule_files_are_rejected(tmp_path):
     )
     with pytest.raises(RuleError, match="severity"):
         load_rules([bad])
+
+
+def test_file_defaults_apply_to_every_rule_unless_it_sets_its_own(tmp_path):
+    f = tmp_path / "phrasing.toml"
+    rule = 'title = "t"\nfamily = "f"\nseverity = "high"\nkeywords = ["a"]\nregex = "(?P<secret>ab)"\n'
+    f.write_text(
+        "[defaults]\npaths = '\\.txt$'\nspan = 64\n\n"
+        f'[[rule]]\nid = "x.one"\n{rule}\n[[rule]]\nid = "x.two"\npaths = \'\\.md$\'\n{rule}'
+    )
+    one, two = load_rules([f])
+    assert (one.paths, one.span, two.paths, two.span) == ("\\.txt$", 64, "\\.md$", 64)
+    assert one.applies_to("notes.txt") and not one.applies_to("notes.md") and two.applies_to("notes.md")

@@ -7,7 +7,9 @@ because Python forbids repeating a group name), an entropy floor, named false-po
 positive / negative examples that the tests run. Positive examples mark the expected secret with
 ``«...»``. ``near = N`` makes a keyword-in-context rule: the prefilter finds the provider's name and
 the confirm regex runs over N lines either side. ``span = B`` bounds the confirm window of a line
-rule to B bytes around each prefilter hit (long minified lines stay cheap).
+rule to B bytes around each prefilter hit (long minified lines stay cheap). A file's ``[defaults]``
+table gives every rule of the file a key it does not set itself (the phrasing rules share their
+``paths``).
 """
 
 from __future__ import annotations
@@ -156,8 +158,9 @@ def load_rules(paths: list[Path] | None = None, validate: bool | None = None) ->
                 doc = tomllib.load(fh)
             except tomllib.TOMLDecodeError as exc:
                 raise RuleError(f"{path.name}: {exc}") from None
+        defaults = doc.get("defaults", {})  # keys every rule of the file takes unless it sets its own
         for data in doc.get("rule", []):
-            rule = _rule_from(data, path.name, validate)
+            rule = _rule_from({**defaults, **data}, path.name, validate)
             if rule.id in seen:
                 raise RuleError(f"{path.name}: duplicate rule id {rule.id}")
             seen.add(rule.id)
