@@ -188,6 +188,15 @@ def excerpt_sql(rej: str = "rej") -> str:
     return f"CASE WHEN {rej} = {sql_str(CONTAINER)} THEN raw WHEN {rej} IS NOT NULL THEN left(raw, 400) END"
 
 
+# the bookkeeping columns every JSON reader's normalizing query ends with (see entra_graph.JsonFormat)
+BOOKKEEPING_SQL = f"""rej AS _reject,
+  {excerpt_sql()} AS _excerpt,
+  CASE WHEN pre_reject IS NULL THEN ign END AS _ignore,
+  lineno AS _lineno,
+  sub AS _sub,
+  k AS _k"""
+
+
 def extract_select(cols: dict[str, str]) -> str:
     """The ``raw`` step: bookkeeping columns plus one SQL expression per RAW_COLUMNS name."""
     missing = set(RAW_COLUMNS) - set(cols)
@@ -295,11 +304,6 @@ SELECT
        WHEN lower(managed) IN ('false', 'no') THEN FALSE END AS is_managed,
   nullif(correlation, '') AS session_id,
   coalesce(nullif(tenant, ''), nullif(home_tenant, '')) AS tenant_id,
-  rej AS _reject,
-  {excerpt_sql()} AS _excerpt,
-  CASE WHEN pre_reject IS NULL THEN ign END AS _ignore,
-  lineno AS _lineno,
-  sub AS _sub,
-  k AS _k
+  {BOOKKEEPING_SQL}
 FROM s3
 """

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from nightowl import schema
 from nightowl.sources.base import InputFile, ReadOptions, Tally
-from nightowl.sources.entra_codes import excerpt_sql, reject_sql, sql_str
+from nightowl.sources.entra_codes import BOOKKEEPING_SQL, reject_sql, sql_str
 from nightowl.sources.entra_graph import (
     JsonFormat,
     read_json_records,
@@ -151,12 +151,7 @@ SELECT
   CASE managed WHEN 'true' THEN TRUE WHEN 'false' THEN FALSE END AS is_managed,
   nullif(session, '') AS session_id,
   CAST(NULL AS VARCHAR) AS tenant_id,
-  rej AS _reject,
-  {excerpt_sql()} AS _excerpt,
-  CASE WHEN pre_reject IS NULL THEN ign END AS _ignore,
-  lineno AS _lineno,
-  sub AS _sub,
-  k AS _k
+  {BOOKKEEPING_SQL}
 FROM s3
 """
 
