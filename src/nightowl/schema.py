@@ -8,6 +8,8 @@ have and detections use (ASN organisation, proxy flag, client app, session id).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
+
 import pyarrow as pa
 
 # OCSF status_id values.
@@ -81,6 +83,22 @@ def duckdb_table_ddl(table: str = "auth_events") -> str:
     """CREATE TABLE statement for the normalized table."""
     cols = ",\n  ".join(f"{name} {ddb}" for name, _, ddb, _ in COLUMNS)
     return f"CREATE TABLE IF NOT EXISTS {table} (\n  {cols}\n)"
+
+
+def row_batches(
+    rows: Iterable[dict], size: int, build: Callable[[list[dict]], pa.RecordBatch] | None = None
+) -> Iterator[pa.RecordBatch]:
+    """Rows from a Python-side reader as record batches of at most ``size`` rows (``build`` defaults to
+    :func:`batch_from_rows`); memory stays bounded by one batch."""
+    make = build or batch_from_rows
+    chunk: list[dict] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield make(chunk)
+            chunk = []
+    if chunk:
+        yield make(chunk)
 
 
 def batch_from_rows(rows: list[dict]) -> pa.RecordBatch:

@@ -23,12 +23,14 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import orjson
 import pyarrow as pa
 
 from nightowl import audit_schema
+from nightowl.schema import row_batches
 from nightowl.sources.base import InputFile, ReadOptions, Tally, excerpt
 
 BATCH_ROWS = 20_000
@@ -211,7 +213,10 @@ def read_rows(
 ) -> Iterator[pa.RecordBatch]:
     """Map records to rows of ``schema``: a string from the mapper is an ignore reason, a RecordError
     (or any surprise in a hostile record) quarantines it. Rows repeating an event_uid are dropped."""
-    rows: list[dict[str, Any]] = []
+    return row_batches(_mapped(records, tally, mapper), BATCH_ROWS, partial(audit_schema.batch, schema))
+
+
+def _mapped(records: Iterator[Record], tally: Tally, mapper: Mapper) -> Iterator[dict[str, Any]]:
     seen: set[str] = set()
     for pos, ref, rec in records:
         try:
@@ -232,12 +237,7 @@ def read_rows(
                 continue
             seen.add(uid)
         out["record_ref"] = ref
-        rows.append(out)
-        if len(rows) >= BATCH_ROWS:
-            yield audit_schema.batch(schema, rows)
-            rows = []
-    if rows:
-        yield audit_schema.batch(schema, rows)
+        yield out
 
 
 def _raw(rec: Any) -> bytes:

@@ -74,7 +74,9 @@ class WindowsEvtx:
             parser = evtx.PyEvtxParser(str(path))
         except (OSError, RuntimeError, ValueError) as exc:
             raise InputError(f"{shown}: not a readable EVTX file: {exc}") from exc
-        rows: list[dict] = []
+        yield from schema.row_batches(self._rows(parser, shown, tally), BATCH_ROWS)
+
+    def _rows(self, parser, shown: str, tally: Tally) -> Iterator[dict]:
         records = parser.records_json()
         last_id = 0
         while True:
@@ -88,12 +90,7 @@ class WindowsEvtx:
             last_id = rec.get("event_record_id") or last_id
             row = self._record(rec, shown, tally)
             if row is not None:
-                rows.append(row)
-                if len(rows) >= BATCH_ROWS:
-                    yield schema.batch_from_rows(rows)
-                    rows = []
-        if rows:
-            yield schema.batch_from_rows(rows)
+                yield row
 
     def _record(self, rec: dict, shown: str, tally: Tally) -> dict | None:
         number = rec.get("event_record_id")

@@ -168,7 +168,9 @@ class SecurityEventCsv:
         return fields >= _REQUIRED and bool(fields & _ANY_OF) and not fields & _NOT_OURS
 
     def read(self, inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[pa.RecordBatch]:
-        rows: list[dict] = []
+        return schema.row_batches(self._rows(inp, tally, opts), BATCH_ROWS)
+
+    def _rows(self, inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[dict]:
         time_col: str | None = None
         offset = timedelta(0)
         checked = False
@@ -183,12 +185,7 @@ class SecurityEventCsv:
                 checked = True
             row = self._row(rec, lineno, inp.name, tally, time_col, offset)
             if row is not None:
-                rows.append(row)
-                if len(rows) >= BATCH_ROWS:
-                    yield schema.batch_from_rows(rows)
-                    rows = []
-        if rows:
-            yield schema.batch_from_rows(rows)
+                yield row
 
     def _row(
         self,
