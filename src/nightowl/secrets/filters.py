@@ -531,7 +531,9 @@ def human_password(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None
         return "a reference (|tag| in a help file)"
     if _NAMED_PASSWORD.match(low):
         return "names a password rather than being one"  # myPassword, your_password
-    dotted_phrase = bool(re.fullmatch(rb"(?:[a-z]{4,10}\.){3,5}[a-z]{4,10}", s)) and not _DOTTED_CODE_WORDS.search(s)
+    dotted_phrase = bool(
+        re.fullmatch(rb"(?:[a-z]{4,10}\.){3,5}[a-z]{4,10}", s)
+    ) and not _DOTTED_CODE_WORDS.search(s)
     if (
         _CODE_REF.match(s)
         and not re.search(rb"[0-9]", s.split(b".")[0])
