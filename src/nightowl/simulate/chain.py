@@ -835,50 +835,34 @@ def _benign_audit(
     t = float(rng.uniform(start, end - DAY))
     old_key, new_key = uuid4(rng), uuid4(rng)
     adm = C.pick(rng, helpdesk)
-    au.add(
-        t,
-        "ApplicationManagement",
-        CERTS_OP,
-        "Update",
-        au.by_user(adm, None),
-        [
-            target(
-                normal.object_id,
-                normal.name,
-                "Application",
-                [
-                    (
-                        "KeyDescription",
-                        q([key_desc(old_key, "prod-2023")]),
-                        q([key_desc(old_key, "prod-2023"), key_desc(new_key, "prod-2024")]),
-                    ),
-                    ("Included Updated Properties", None, q("KeyDescription")),
-                ],
-            )
-        ],
-    )
-    au.add(
-        t + rng.uniform(3600, DAY - 60),
-        "ApplicationManagement",
-        CERTS_OP,
-        "Update",
-        au.by_user(adm, None),
-        [
-            target(
-                normal.object_id,
-                normal.name,
-                "Application",
-                [
-                    (
-                        "KeyDescription",
-                        q([key_desc(old_key, "prod-2023"), key_desc(new_key, "prod-2024")]),
-                        q([key_desc(new_key, "prod-2024")]),
-                    ),
-                    ("Included Updated Properties", None, q("KeyDescription")),
-                ],
-            )
-        ],
-    )
+
+    def key_update(when: float, before: list[str], after: list[str]) -> None:
+        keys = {old_key: "prod-2023", new_key: "prod-2024"}
+        au.add(
+            when,
+            "ApplicationManagement",
+            CERTS_OP,
+            "Update",
+            au.by_user(adm, None),
+            [
+                target(
+                    normal.object_id,
+                    normal.name,
+                    "Application",
+                    [
+                        (
+                            "KeyDescription",
+                            q([key_desc(k, keys[k]) for k in before]),
+                            q([key_desc(k, keys[k]) for k in after]),
+                        ),
+                        ("Included Updated Properties", None, q("KeyDescription")),
+                    ],
+                )
+            ],
+        )
+
+    key_update(t, [old_key], [old_key, new_key])
+    key_update(t + rng.uniform(3600, DAY - 60), [old_key, new_key], [new_key])
     # a PIM activation, the benign way to gain a role
     adm = C.pick(rng, helpdesk)
     au.add(
