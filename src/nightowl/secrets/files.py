@@ -7,6 +7,7 @@ Each becomes a :class:`Problem` with a reason, never an exception and never a si
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 import zipfile
@@ -136,11 +137,13 @@ def file_blobs(job: FileJob, limits: WalkLimits = WalkLimits()) -> Iterator[Blob
     except OSError as exc:
         yield Problem(shown, _oserror(exc))
         return
+    yield _text_blob(shown, data)
+
+
+def _text_blob(shown: str, data: bytes) -> Blob | Problem:
+    """The file's text to scan, or the reason it is not scanned."""
     text = decode_text(data)
-    if text is None:
-        yield Problem(shown, "binary file: not scanned")
-        return
-    yield Blob(path=shown, data=text)
+    return Problem(shown, "binary file: not scanned") if text is None else Blob(path=shown, data=text)
 
 
 def read_file(path: Path) -> bytes:
@@ -237,8 +240,6 @@ def _zip(
                 if depth >= limits.zip_max_depth:
                     yield Problem(member, "nested zip deeper than the limit: not scanned")
                     continue
-                import io
-
                 try:
                     inner = zipfile.ZipFile(io.BytesIO(data))
                 except zipfile.BadZipFile as exc:
@@ -246,11 +247,7 @@ def _zip(
                     continue
                 yield from _zip(inner, member, limits, depth + 1)
                 continue
-            text = decode_text(data)
-            if text is None:
-                yield Problem(member, "binary file: not scanned")
-                continue
-            yield Blob(path=member, data=text)
+            yield _text_blob(member, data)
 
 
 def _oserror(exc: OSError) -> str:
