@@ -126,6 +126,13 @@ class Tally:
             self.quarantine.append(Quarantined(position, reason, excerpt(raw)))
 
 
+def json_head(head: bytes) -> bytes:
+    """The sniff window of a JSON file: BOM and leading blanks dropped; empty when the file does not
+    start like JSON (an object or an array)."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    return text[:SNIFF_BYTES] if text[:1] in (b"{", b"[") else b""
+
+
 def excerpt(raw: str | bytes | None, limit: int = EXCERPT_CHARS) -> str:
     """A short, printable excerpt of a raw record (never the whole of a huge line)."""
     if raw is None:

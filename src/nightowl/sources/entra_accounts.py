@@ -23,7 +23,7 @@ from typing import Any
 import pyarrow as pa
 
 from nightowl import audit_schema
-from nightowl.sources.base import InputFile, ReadOptions, Tally
+from nightowl.sources.base import InputFile, ReadOptions, Tally, json_head
 from nightowl.sources.entra_audit import (
     RecordError,
     boolean,
@@ -166,8 +166,8 @@ class EntraAccountsJson:
     schema = audit_schema.ACCOUNTS_SCHEMA
 
     def sniff(self, head: bytes, name: str) -> bool:
-        text_ = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-        if text_[:1] not in (b"{", b"["):
+        text_ = json_head(head)
+        if not text_:
             return False
         if b"userRegistrationDetails" in text_[:4096]:
             return True

@@ -31,7 +31,7 @@ import pyarrow as pa
 
 from nightowl import audit_schema
 from nightowl.schema import row_batches
-from nightowl.sources.base import InputFile, ReadOptions, Tally, excerpt
+from nightowl.sources.base import InputFile, ReadOptions, Tally, excerpt, json_head
 
 BATCH_ROWS = 20_000
 CONTAINER_MAX_BYTES = 64 << 20  # one line holding a whole Graph page or JSON array
@@ -629,12 +629,6 @@ def _facts(row: dict[str, Any], targets: list[dict], props: list[dict], detail: 
 # ---------------------------------------------------------------------------------------------
 
 
-def _json_head(head: bytes) -> bytes:
-    """The sniff window of a JSON file (empty when the file does not start like JSON)."""
-    text_ = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    return text_[:65536] if text_[:1] in (b"{", b"[") else b""
-
-
 class EntraAuditJson:
     name = "entra-audit-json"
     title = "Microsoft Entra ID audit logs (Graph directoryAudit, Log Analytics AuditLogs JSON)"
@@ -646,7 +640,7 @@ class EntraAuditJson:
     schema = audit_schema.DIRECTORY_AUDIT_SCHEMA
 
     def sniff(self, head: bytes, name: str) -> bool:
-        text_ = _json_head(head)
+        text_ = json_head(head)
         if not text_:
             return False
         if b"auditLogs/directoryAudits" in text_:

@@ -22,7 +22,7 @@ from typing import Any
 import pyarrow as pa
 
 from nightowl import audit_schema
-from nightowl.sources.base import InputFile, ReadOptions, Tally
+from nightowl.sources.base import InputFile, ReadOptions, Tally, json_head
 from nightowl.sources.entra_audit import (
     RecordError,
     boolean,
@@ -194,8 +194,8 @@ class OfficeActivityJson:
     schema = audit_schema.MAIL_ACCESS_SCHEMA
 
     def sniff(self, head: bytes, name: str) -> bool:
-        text_ = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-        if text_[:1] not in (b"{", b"["):
+        text_ = json_head(head)
+        if not text_:
             return False
         cae = b'"ActionType"' in text_ and b'"RawEventData"' in text_
         purview = b'"AuditData"' in text_ and (b'"Operations"' in text_ or b'"RecordType"' in text_)
