@@ -136,3 +136,18 @@ def test_entropy():
     assert entropy(b"") == 0.0 and entropy(b"aaaa") == 0.0
     assert entropy(b"ab") == 1.0
     assert entropy(GH.encode()) > 4.0
+
+
+def test_fallback_keywords_match_capitalised_non_ascii_words(tmp_path):
+    """bytes.lower() folds ASCII only: the pure-Python prefilter must still see "Пароль" and "ŞİFRE" for
+    the keywords "пароль" and "şifre" (Hyperscan's prefilters spell both cases out)."""
+    f = tmp_path / "ru.toml"
+    f.write_text(
+        '[[rule]]\nid = "t.word"\ntitle = "t"\nfamily = "human"\nseverity = "high"\n'
+        'keywords = ["пароль", "şifre"]\n'
+        "regex = '(?:Пароль|пароль|Şifre|şifre)\\s*:\\s*(?P<secret>\\S+)'\n"
+    )
+    eng = Engine(load_rules([f]), use_hyperscan=False)
+    for text in ("Пароль: Zk4mQ9", "Şifre: Zk4mQ9", "пароль: Zk4mQ9"):
+        assert [h.secret for h in eng.scan(text.encode(), path="mail.txt")] == [b"Zk4mQ9"], text
+

@@ -64,6 +64,7 @@ class Engine:
         if use_hyperscan:
             self._build_hyperscan()
         self._keyword_rules = [i for i in range(len(rules)) if i not in self._hs_rules]
+        self._keyword_bytes = {i: _keyword_forms(rules[i].keywords) for i in self._keyword_rules}
 
     # -- prefilter -------------------------------------------------------------------------------
     def _build_hyperscan(self) -> None:
@@ -163,11 +164,9 @@ class Engine:
 
             self._db_for(path).scan(data, match_event_handler=on_match)
         for i in self._keyword_rules:
-            rule = self.rules[i]
             if lower is None:
                 lower = data.lower()
-            for kw in rule.keywords:
-                k = kw.encode()
+            for k in self._keyword_bytes[i]:
                 pos = lower.find(k)
                 while pos >= 0:
                     hits.setdefault(i, []).append(pos + len(k))
@@ -281,6 +280,16 @@ class Engine:
             key = gd.get("key")
             quoted = name in ("s3", "s4") or (name == "secret" and ("q" not in gd or gd.get("q") is not None))
             raw.append((s, index, rule, data[s:e], key, quoted))
+
+
+def _keyword_forms(keywords: tuple[str, ...]) -> tuple[bytes, ...]:
+    """Each keyword as the fallback finds it in ``data.lower()``: bytes.lower() folds ASCII only, so a
+    non-ASCII keyword ("пароль", "şifre") is also looked for in its capitalised and upper-case forms."""
+    forms: dict[bytes, None] = {}
+    for kw in keywords:
+        for variant in (kw, kw.capitalize(), kw.upper()) if not kw.isascii() else (kw,):
+            forms[variant.encode().lower()] = None
+    return tuple(forms)
 
 
 # -- compiled database cache: compiling ~200 patterns takes about a second, loading a few ms ---------
