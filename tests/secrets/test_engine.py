@@ -151,3 +151,16 @@ def test_fallback_keywords_match_capitalised_non_ascii_words(tmp_path):
     for text in ("Пароль: Zk4mQ9", "Şifre: Zk4mQ9", "пароль: Zk4mQ9"):
         assert [h.secret for h in eng.scan(text.encode(), path="mail.txt")] == [b"Zk4mQ9"], text
 
+
+@pytest.mark.parametrize("corpus", ["corpus.jsonl", "corpus2.jsonl", "corpus3.jsonl", "heldout.jsonl"])
+def test_both_engines_agree_on_the_mail_corpora(engines, corpus):
+    """Every rule's keywords (the fallback prefilter) and Hyperscan prefilter must admit what its confirm
+    regex accepts: on ~1,000 mail texts in 26 languages both engines report the same secrets."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "fixtures" / "mail_phrasing" / corpus
+    hs, py = engines
+    for line in path.read_text(encoding="utf-8").splitlines():
+        text = json.loads(line)["text"].encode()
+        got = [(h.rule.id, h.secret) for h in hs.scan(text, path="mail/body.txt")]
+        assert got == [(h.rule.id, h.secret) for h in py.scan(text, path="mail/body.txt")], text[:120]
