@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+import tomllib
 
 import pytest
 
 from nightowl.findings import SEVERITIES
-from nightowl.secrets.rules import RuleError, example_text, load_rules
+from nightowl.secrets.rules import RuleError, example_text, load_rules, rule_files
 
 RULES = load_rules(validate=True)
 IDS = [r.id for r in RULES]
@@ -89,3 +90,49 @@ def test_file_defaults_apply_to_every_rule_unless_it_sets_its_own(tmp_path):
     one, two = load_rules([f])
     assert (one.paths, one.span, two.paths, two.span) == ("\\.txt$", 64, "\\.md$", 64)
     assert one.applies_to("notes.txt") and not one.applies_to("notes.md") and two.applies_to("notes.md")
+
+
+def _rule_file(tmp_path, fragments: str, regex: str, prefilter: str = ""):
+    f = tmp_path / "frag.toml"
+    pf = f"prefilter = '{prefilter}'\n" if prefilter else ""
+    f.write_text(
+        f'[fragments]\n{fragments}\n\n[[rule]]\nid = "x.y"\ntitle = "t"\nfamily = "f"\n'
+        f'severity = "high"\nkeywords = ["pw"]\nregex = \'{regex}\'\n{pf}'
+    )
+    return f
+
+
+def test_fragments_are_expanded_in_regex_and_prefilter_and_may_nest(tmp_path):
+    f = _rule_file(
+        tmp_path,
+        "sp = '[ \\t]'\nword = '(?:pw|pwd)'\nlabel = '{{word}}{{sp}}*:'",
+        "{{label}}{{sp}}*(?P<secret>[a-z0-9]{3,8})",
+        "{{word}}:",
+    )
+    (rule,) = load_rules([f])
+    assert rule.regex == "(?:pw|pwd)[ \\t]*:[ \\t]*(?P<secret>[a-z0-9]{3,8})"
+    assert rule.prefilter == "(?:pw|pwd):"
+    assert rule.compiled.search(b"pwd: abc123").group("secret") == b"abc123"
+
+
+def test_unknown_or_circular_fragments_name_the_rule(tmp_path):
+    with pytest.raises(RuleError, match=r"x\.y: unknown fragment \{\{nope\}\}"):
+        load_rules([_rule_file(tmp_path, "a = 'b'", "{{nope}}(?P<secret>x)")])
+    with pytest.raises(RuleError, match=r"x\.y: circular fragment a -> b -> a"):
+        load_rules([_rule_file(tmp_path, "a = '{{b}}'\nb = '{{a}}'", "{{a}}(?P<secret>x)")])
+
+
+def test_phrasing_rules_name_their_shared_pieces_once():
+    """No stretch of 80 characters of regex source is pasted into two rules of one file: a word list
+    or separator used twice is a [fragments] entry (a fix then reaches every rule that uses it)."""
+    for path in rule_files():
+        with open(path, "rb") as fh:
+            doc = tomllib.load(fh)
+        owner: dict[str, str] = {}
+        for data in doc.get("rule", []):
+            for key in ("regex", "prefilter"):
+                text = data.get(key, "")
+                for i in range(len(text) - 79):
+                    chunk = text[i : i + 80]
+                    other = owner.setdefault(chunk, data["id"])
+                    assert other == data["id"], f"{path.name}: {data['id']} repeats {chunk!r} from {other}"

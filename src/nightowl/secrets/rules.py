@@ -9,7 +9,9 @@ positive / negative examples that the tests run. Positive examples mark the expe
 the confirm regex runs over N lines either side. ``span = B`` bounds the confirm window of a line
 rule to B bytes around each prefilter hit (long minified lines stay cheap). A file's ``[defaults]``
 table gives every rule of the file a key it does not set itself (the phrasing rules share their
-``paths``).
+``paths``). A file's ``[fragments]`` table names regex pieces (word lists, separators, value shapes)
+once; ``{{name}}`` in a ``regex`` or ``prefilter`` of that file is replaced by the fragment's text, and
+fragments may use other fragments. An unknown or circular name is a load error naming the rule.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from nightowl.findings import SEVERITY_RANK
 SCOPES = ("line", "blob")
 SECRET_GROUPS = ("secret", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9")
 MARK_OPEN, MARK_CLOSE = "«", "»"
+FRAGMENT_REF = re.compile(r"\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}")
 # Rules of these families only speak when no specific rule claimed the same value on the same line
 # (a Jenkins credential store holds other providers' tokens: the provider rule names them better).
 LATE_FAMILIES = {"jenkins": 1, "http": 1, "generic": 2, "human": 3}
@@ -83,12 +86,33 @@ def default_prefilter(regex: str) -> str:
     return re.sub(r"\(\?P=([A-Za-z0-9_]+)\)", "", out)
 
 
-def _rule_from(data: dict, source: str, validate: bool = True) -> Rule:
+def expand_fragments(text: str, fragments: dict[str, str], where: str) -> str:
+    """``text`` with every ``{{name}}`` replaced by its fragment, recursively (plain text is untouched:
+    ``{2,62}`` and other regex braces never look like a reference)."""
+
+    def expand(piece: str, stack: tuple[str, ...]) -> str:
+        def one(m: re.Match[str]) -> str:
+            name = m.group(1)
+            if name not in fragments:
+                raise RuleError(f"{where}: unknown fragment {{{{{name}}}}}")
+            if name in stack:
+                raise RuleError(f"{where}: circular fragment {' -> '.join((*stack, name))}")
+            return expand(fragments[name], (*stack, name))
+
+        return FRAGMENT_REF.sub(one, piece)
+
+    return expand(text, ())
+
+
+def _rule_from(
+    data: dict, source: str, validate: bool = True, fragments: dict[str, str] | None = None
+) -> Rule:
     from nightowl.secrets.filters import known_filter
 
     rid = data.get("id", "?")
+    fragments = fragments or {}
     try:
-        regex = data["regex"]
+        regex = expand_fragments(data["regex"], fragments, f"{source}: rule {rid}")
         compiled = re.compile(regex.encode()) if validate else None
     except KeyError as exc:
         raise RuleError(f"{source}: rule {rid}: missing {exc}") from None
@@ -120,7 +144,8 @@ def _rule_from(data: dict, source: str, validate: bool = True) -> Rule:
         severity=severity,
         keywords=keywords,
         regex=regex,
-        prefilter=data.get("prefilter") or default_prefilter(regex),
+        prefilter=expand_fragments(data.get("prefilter") or "", fragments, f"{source}: rule {rid}")
+        or default_prefilter(regex),
         scope=scope,
         near=int(data.get("near", 0)),
         span=int(data.get("span", 0)),
@@ -159,8 +184,11 @@ def load_rules(paths: list[Path] | None = None, validate: bool | None = None) ->
             except tomllib.TOMLDecodeError as exc:
                 raise RuleError(f"{path.name}: {exc}") from None
         defaults = doc.get("defaults", {})  # keys every rule of the file takes unless it sets its own
+        fragments = doc.get("fragments", {})
+        if not all(isinstance(v, str) for v in fragments.values()):
+            raise RuleError(f"{path.name}: every [fragments] entry must be a string")
         for data in doc.get("rule", []):
-            rule = _rule_from({**defaults, **data}, path.name, validate)
+            rule = _rule_from({**defaults, **data}, path.name, validate, fragments)
             if rule.id in seen:
                 raise RuleError(f"{path.name}: duplicate rule id {rule.id}")
             seen.add(rule.id)
