@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 from nightowl.schema import AUTH_SCHEMA
 from nightowl.sources import entra_graph
 from nightowl.sources.base import InputFile, ReadOptions, Tally
+from nightowl.sources.records import json_duckdb
+from nightowl.sources.records.json_duckdb import read_json_records
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "entra"
 SRC = entra_graph.SOURCES[0]
@@ -25,9 +27,7 @@ def read(path: Path, *, force_python: bool = False, opts: ReadOptions | None = N
     tally = Tally()
     inp = InputFile(path.name, path, gzip=gz)
     batches = list(
-        entra_graph.read_json_records(
-            inp, tally, opts or ReadOptions(), entra_graph.GRAPH, force_python=force_python
-        )
+        read_json_records(inp, tally, opts or ReadOptions(), entra_graph.GRAPH, force_python=force_python)
     )
     for b in batches:
         assert b.schema == AUTH_SCHEMA
@@ -352,7 +352,7 @@ def test_clean_ndjson_takes_the_duckdb_path(tmp_path, monkeypatch, name):
     def boom(*_a, **_k):
         raise AssertionError("fell back to the Python splitter")
 
-    monkeypatch.setattr(entra_graph, "python_lines", boom)
+    monkeypatch.setattr(json_duckdb, "python_lines", boom)
     rows, _ = read(path)
     assert rows
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from nightowl.schema import AUTH_SCHEMA
 from nightowl.sources import entra_portal_csv
 from nightowl.sources.base import InputFile, ReadOptions, Tally
-from nightowl.sources.entra_portal_csv import iso_time, norm_header, slash_date_order, split_location
+from nightowl.sources.entra_portal_csv import split_location
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "entra"
 SRC = entra_portal_csv.SOURCES[0]
@@ -81,18 +81,9 @@ def test_older_noninteractive_download_without_optional_columns():
     assert rows[1]["status_detail"] == "PASSWORD_EXPIRED" and rows[1]["src_asn"] is None
 
 
-def test_header_normalization_and_helpers():
-    assert norm_header("Application ID ") == "application id"
-    assert norm_header("Autonomous system  number") == "autonomous system number"
-    assert norm_header("\ufeffDate (UTC)") == "date (utc)"
-    assert norm_header("TimeGenerated [UTC]") == "timegenerated"
+def test_location_split():
     assert split_location("Redmond, Washington, US") == ("Redmond", "US")
     assert split_location("US") == (None, "US") and split_location("") == (None, None)
-    assert slash_date_order(iter(["21/04/2025, 09:45:54.000"])) == "dmy"
-    assert slash_date_order(iter(["4/21/2025, 9:45:54.000 AM"])) == "mdy"
-    assert iso_time("21/04/2025, 09:45:54.000", "dmy") == "2025-04-21T09:45:54.000Z"
-    assert iso_time("4/21/2025, 12:05:00 AM", "mdy") == "2025-04-21T00:05:00Z"
-    assert iso_time("2024-03-04T07:01:02Z", "mdy") == "2024-03-04T07:01:02Z"
 
 
 def test_extra_duplicate_and_missing_columns(tmp_path):

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from nightowl.schema import AUTH_SCHEMA
 from nightowl.sources import okta
 from nightowl.sources.base import InputFile, ReadOptions, Tally
+from nightowl.sources.records.json_duckdb import read_json_records
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "okta"
 SRC = okta.SOURCES[0]
@@ -20,7 +21,7 @@ SRC = okta.SOURCES[0]
 def read(path: Path, force_python: bool = False):
     tally = Tally()
     inp = InputFile(path.name, path)
-    batches = list(okta.read_json_records(inp, tally, ReadOptions(), okta.OKTA, force_python=force_python))
+    batches = list(read_json_records(inp, tally, ReadOptions(), okta.OKTA, force_python=force_python))
     return pa.Table.from_batches(batches, schema=AUTH_SCHEMA).to_pylist(), tally
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import gzip
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from nightowl import schema
 from nightowl.sources.base import InputFile, ReadOptions, Tally
 from nightowl.sources.windows_codes import kerberos_outcome, ntstatus_outcome
-from nightowl.sources.windows_securityevent_csv import SOURCES, parse_sentinel_time
+from nightowl.sources.windows_securityevent_csv import SOURCES
 from tests.conftest import dataset
 
 SRC = SOURCES[0]
@@ -109,18 +109,6 @@ def test_sniff_does_not_claim_other_csvs() -> None:
     entra_portal = b"Date (UTC),Request ID,User agent,Correlation ID,User ID,User,Username,IP address\n"
     for head in (entra_la, cloudtrail, entra_portal, b'{"EventID": 4625, "Computer": "x"}\n'):
         assert not SRC.sniff(head, "x.csv")
-
-
-def test_time_formats() -> None:
-    assert parse_sentinel_time("2019-01-15 05:15:02.980") == datetime(2019, 1, 15, 5, 15, 2, 980000)
-    assert parse_sentinel_time("2025-04-21T09:45:54.000Z") == datetime(2025, 4, 21, 9, 45, 54)
-    assert parse_sentinel_time("21/04/2025, 09:45:54.000") == datetime(2025, 4, 21, 9, 45, 54)
-    assert parse_sentinel_time("03/04/2025, 09:45:54.000") == datetime(2025, 4, 3, 9, 45, 54)  # en-GB
-    assert parse_sentinel_time("4/21/2025, 9:45:54.000 PM") == datetime(2025, 4, 21, 21, 45, 54)
-    assert parse_sentinel_time("3/4/2025, 12:05:00 AM") == datetime(2025, 3, 4, 0, 5)  # en-US
-    assert parse_sentinel_time("3/4/2025, 10:00:00", timedelta(hours=2)) == datetime(2025, 4, 3, 8, 0)
-    assert parse_sentinel_time("31/02/2025, 10:00:00") is None
-    assert parse_sentinel_time("yesterday") is None
 
 
 def test_code_tables() -> None:

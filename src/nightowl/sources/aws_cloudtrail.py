@@ -28,7 +28,7 @@ The region (``awsRegion``) has no column in the normalized table.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -36,12 +36,8 @@ import pyarrow as pa
 
 from nightowl import schema as S
 from nightowl.sources.base import InputError, InputFile, ReadOptions, Tally, bounded_lines
-from nightowl.sources.windows_securityevent_csv import (
-    csv_records,
-    header_fields,
-    parse_sentinel_time,
-    time_column,
-)
+from nightowl.sources.records.csv_rows import header_fields, line_records
+from nightowl.sources.records.times import parse_sentinel_time, time_column
 
 BATCH_ROWS = 50_000
 MAX_DOCUMENT_BYTES = 1 << 30  # a pretty-printed / array document is parsed whole
@@ -60,15 +56,8 @@ def _strip_bom(head: bytes) -> bytes:
 
 
 def _parse_time(raw: Any) -> datetime | None:
-    if not isinstance(raw, str) or not raw:
-        return None
-    try:
-        dt = datetime.fromisoformat(raw.strip())
-    except ValueError:
-        return parse_sentinel_time(raw)
-    if dt.tzinfo is not None:
-        dt = dt.astimezone(UTC).replace(tzinfo=None)
-    return dt
+    """eventTime is ISO 8601; Sentinel rows may carry the portal's locale format."""
+    return parse_sentinel_time(raw) if isinstance(raw, str) else None
 
 
 def _json_field(value: Any) -> dict:
@@ -377,7 +366,7 @@ class CloudTrailSentinelCsv:
         time_col: str | None = None
         offset = timedelta(0)
         checked = False
-        for lineno, row in csv_records(inp, tally, opts):
+        for lineno, row in line_records(inp, tally, opts):
             if not checked:
                 if not row.keys() >= _CSV_REQUIRED:
                     raise InputError(

@@ -24,18 +24,10 @@ import pyarrow as pa
 
 from nightowl import audit_schema
 from nightowl.sources.base import InputFile, ReadOptions, Tally, json_head
-from nightowl.sources.entra_audit import (
-    RecordError,
-    boolean,
-    content_uid,
-    csv_records,
-    dyn,
-    json_records,
-    lower,
-    parse_time,
-    read_rows,
-    text,
-)
+from nightowl.sources.records.csv_rows import keyed_records
+from nightowl.sources.records.fields import boolean, content_uid, dyn, lower, text
+from nightowl.sources.records.json_python import RecordError, json_records, read_rows
+from nightowl.sources.records.times import parse_time
 
 FAMILY = "entra-accounts"
 
@@ -201,7 +193,7 @@ class EntraAccountsCsv:
         return _has_markers(line)
 
     def read(self, inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[pa.RecordBatch]:
-        return read_rows(csv_records(inp, tally, opts), tally, self.schema, account_row)
+        return read_rows(keyed_records(inp, tally, opts), tally, self.schema, account_row)
 
 
 SOURCES = [EntraAccountsJson(), EntraAccountsCsv()]

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nightowl import schema
+from nightowl.sources.records.sql import BOOKKEEPING_SQL, in_list, literal, reject_sql, sql_str
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ PROTOCOLS: dict[str, str] = {
 }
 
 # The text columns every Entra reader produces (all VARCHAR, null when absent), plus the
-# bookkeeping columns pos/ref/pre_reject/raw shared with the JSON record engine.
+# bookkeeping columns pos/ref/pre_reject/raw shared with the JSON record reader.
 RAW_COLUMNS = (
     "event_id",  # signIn.id / Id / Request ID
     "time_raw",  # ISO 8601 text, any offset
@@ -150,51 +151,13 @@ _NON_INTERACTIVE_WORDS = (
     "noninteractiveusersigninlogs",
     "no",
 )
-MIN_YEAR, MAX_YEAR = 1900, 2999
-# pre_reject marker of a line that holds an array or a Graph page: expanded in a second pass.
-CONTAINER = "<container>"  # anything else is a garbled timestamp, not an event
-
-
-def sql_str(value: str) -> str:
-    """A SQL string literal (values here are our own constants or escaped file names)."""
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _in_list(values: object) -> str:
-    return ", ".join(sql_str(v) if isinstance(v, str) else str(v) for v in values)  # type: ignore[attr-defined]
 
 
 def _case_by_code(attr: str, sql_type: str) -> str:
-    whens = []
-    for code, info in sorted(CODES.items()):
-        value = getattr(info, attr)
-        lit = "NULL" if value is None else (sql_str(value) if isinstance(value, str) else str(value).upper())
-        whens.append(f"WHEN {code} THEN {lit}")
-    return f"CASE code_num {' '.join(whens)} ELSE CAST(NULL AS {sql_type}) END"
-
-
-def reject_sql() -> str:
-    """Why a record cannot be normalized (NULL when it can): the same rule for every JSON sign-in
-    source. Needs ``pre_reject``, ``ign`` (ignored, not rejected), ``ts`` and ``uname``."""
-    return f"""CASE WHEN pre_reject IS NOT NULL THEN pre_reject
-         WHEN ign IS NOT NULL THEN NULL
-         WHEN ts IS NULL THEN 'no parseable time'
-         WHEN NOT (year(ts) BETWEEN {MIN_YEAR} AND {MAX_YEAR}) THEN 'time out of range'
-         WHEN uname IS NULL THEN 'no user name' END"""
-
-
-def excerpt_sql(rej: str = "rej") -> str:
-    """The quarantine excerpt; a container line is kept whole for its second pass."""
-    return f"CASE WHEN {rej} = {sql_str(CONTAINER)} THEN raw WHEN {rej} IS NOT NULL THEN left(raw, 400) END"
-
-
-# the bookkeeping columns every JSON reader's normalizing query ends with (see entra_graph.JsonFormat)
-BOOKKEEPING_SQL = f"""rej AS _reject,
-  {excerpt_sql()} AS _excerpt,
-  CASE WHEN pre_reject IS NULL THEN ign END AS _ignore,
-  lineno AS _lineno,
-  sub AS _sub,
-  k AS _k"""
+    whens = " ".join(
+        f"WHEN {code} THEN {literal(getattr(info, attr))}" for code, info in sorted(CODES.items())
+    )
+    return f"CASE code_num {whens} ELSE CAST(NULL AS {sql_type}) END"
 
 
 def extract_select(cols: dict[str, str]) -> str:
@@ -232,7 +195,7 @@ def normalize_sql(
     ``auth_details`` is the SQL of the authenticationDetails text; it is evaluated only for the
     few successes whose MFA the other columns leave open, so a reader can pass an expression
     over ``rec`` and skip serializing that array for every record."""
-    legacy = _in_list(sorted(LEGACY_CLIENT_APPS))
+    legacy = in_list(sorted(LEGACY_CLIENT_APPS))
     legacy_prefix = " OR ".join(f"starts_with(ca_l, {sql_str(p)})" for p in LEGACY_CLIENT_PREFIXES)
     proto_case = " ".join(f"WHEN {sql_str(k)} THEN {sql_str(v)}" for k, v in PROTOCOLS.items())
     ip_block = " OR ".join(f"contains(lower(reason), {sql_str(m)})" for m in IP_BLOCK_MARKERS)
@@ -286,8 +249,8 @@ SELECT
   nullif(client_app, '') AS client_app,
   CASE WHEN legacy_client OR proto_k = 'ropc' THEN TRUE
        WHEN ca_l <> '' OR proto_k NOT IN ('', 'none') THEN FALSE END AS is_legacy_protocol,
-  CASE WHEN list_contains([{_in_list(_INTERACTIVE_WORDS)}], inter_k) THEN 'interactive'
-       WHEN list_contains([{_in_list(_NON_INTERACTIVE_WORDS)}], inter_k) THEN 'non_interactive' END AS logon_type,
+  CASE WHEN list_contains([{in_list(_INTERACTIVE_WORDS)}], inter_k) THEN 'interactive'
+       WHEN list_contains([{in_list(_NON_INTERACTIVE_WORDS)}], inter_k) THEN 'non_interactive' END AS logon_type,
   CAST(sid AS INTEGER) AS status_id,
   nullif(code, '') AS status_code,
   CASE WHEN sid = 1 THEN 'SUCCESS' WHEN ip_block THEN 'BLOCKED_BY_POLICY'

@@ -17,14 +17,15 @@ import pyarrow as pa
 
 from nightowl.sources import entra_codes
 from nightowl.sources.base import InputFile, ReadOptions, Tally
-from nightowl.sources.entra_graph import (
+from nightowl.sources.records.csv_rows import header_names, rows_as_json
+from nightowl.sources.records.json_duckdb import (
     JsonFormat,
     read_json_records,
     read_split_records,
     stage_json_records,
     unstage_json_records,
 )
-from nightowl.sources.entra_portal_csv import header_names, rows_as_json
+from nightowl.sources.records.sql import sql_str
 
 LA_PATHS: dict[str, str] = {
     "event_id": "$.Id",
@@ -101,7 +102,7 @@ def _la_extract() -> str:
         "tenant": f"coalesce({f['tenant']}, {f['aad_tenant']}, {f['workspace_tenant']})",
         "home_tenant": f["home_tenant"],
         "ign": f"""CASE
-            WHEN {type_k} IS NOT NULL AND NOT list_contains([{", ".join(map(entra_codes.sql_str, SIGNIN_TABLES))}], {type_k})
+            WHEN {type_k} IS NOT NULL AND NOT list_contains([{", ".join(map(sql_str, SIGNIN_TABLES))}], {type_k})
               THEN 'not a user sign-in table (Log Analytics Type)'
             WHEN {f["upn"]} IS NULL AND {f["code"]} IS NULL AND {f["status"]} IS NULL
               THEN CASE WHEN {f["service_principal"]} IS NOT NULL THEN 'service principal sign-in (no user)'

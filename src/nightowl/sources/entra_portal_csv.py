@@ -1,5 +1,4 @@
-"""The Azure portal's sign-in CSV download (Sign-in logs -> Download -> CSV), plus the CSV
-helpers the Log Analytics CSV reader shares.
+"""The Azure portal's sign-in CSV download (Sign-in logs -> Download -> CSV).
 
 Headers are matched after normalization (trim, collapse spaces, case-fold), because the portal
 writes "Application ID " and "Resource ID " with a trailing space, "Autonomous system  number"
@@ -10,178 +9,14 @@ the Graph reader, so the mapping (codes, legacy protocols, MFA) is the one in en
 
 from __future__ import annotations
 
-import csv
-import io
-import re
-from collections.abc import Callable, Iterator
-from datetime import datetime
+from collections.abc import Iterator
 
-import orjson
 import pyarrow as pa
 
 from nightowl.sources import entra_codes
 from nightowl.sources.base import InputFile, ReadOptions, Tally
-from nightowl.sources.entra_graph import JsonFormat, Split, read_split_records
-
-# ---------------------------------------------------------------------------------------------
-# CSV helpers (shared with the Log Analytics CSV reader)
-# ---------------------------------------------------------------------------------------------
-
-
-def norm_header(name: str) -> str:
-    """'Application ID ' -> 'application id'; 'TimeGenerated [UTC]' -> 'timegenerated'."""
-    name = name.replace("\ufeff", "")
-    name = re.sub(r"\s*\[(utc|local)\]\s*$", "", name, flags=re.IGNORECASE)
-    return re.sub(r"\s+", " ", name).strip().casefold()
-
-
-def first_line(head: bytes) -> str:
-    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
-    return text.split("\n", 1)[0].rstrip("\r")
-
-
-def header_names(head: bytes) -> list[str]:
-    """Normalized header names of a CSV's first line (empty when it does not parse)."""
-    try:
-        row = next(csv.reader([first_line(head)]))
-    except (csv.Error, StopIteration):
-        return []
-    return [norm_header(h) for h in row]
-
-
-_US = re.compile(
-    r"^\s*(\d{1,2})/(\d{1,2})/(\d{4}),?\s+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,7}))?)?\s*([AaPp][Mm])?\s*$"
-)
-
-
-def slash_date_order(values: Iterator[str]) -> str:
-    """'mdy' or 'dmy' for exports that write local dates ("4/21/2025, 9:45:54.000 AM" or
-    "21/04/2025, 09:45:54.000"): decided once per file from any unambiguous day > 12; failing
-    that, a 12-hour clock suggests en-US month-first and a 24-hour clock day-first."""
-    ampm = None
-    for v in values:
-        m = _US.match(v or "")
-        if not m:
-            continue
-        a, b = int(m.group(1)), int(m.group(2))
-        if a > 12 >= b:
-            return "dmy"
-        if b > 12 >= a:
-            return "mdy"
-        ampm = ampm if ampm is not None else bool(m.group(8))
-    return "mdy" if ampm in (None, True) else "dmy"
-
-
-def iso_time(value: str | None, order: str) -> str | None:
-    """ISO 8601 text for DuckDB; slash dates converted with the file's ``order`` (UTC assumed:
-    both exports label the column UTC). Anything else is passed through for DuckDB to judge."""
-    if not value:
-        return value
-    m = _US.match(value)
-    if not m:
-        return value.strip()
-    a, b, year, hh, mm, ss, frac, ampm = m.groups()
-    month, day = (int(a), int(b)) if order == "mdy" else (int(b), int(a))
-    hour = int(hh)
-    if ampm:
-        if not 1 <= hour <= 12:
-            return value  # garbled: DuckDB will not parse it and the row is quarantined
-        hour = hour % 12 + (12 if ampm.lower() == "pm" else 0)
-    try:
-        dt = datetime(int(year), month, day, hour, int(mm), int(ss or 0))
-    except ValueError:
-        return value
-    text = dt.strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{text}.{frac}Z" if frac else f"{text}Z"
-
-
-def csv_rows(inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[tuple[int, list[str], list[str]]]:
-    """(line where the row starts, raw header, cells) for every data row; damage is quarantined.
-
-    The csv module's field limit is raised to the per-line cap (it is process-wide; raising it
-    is harmless), so a giant cell is read, not fatal, and then rejected by the record checks.
-    """
-    if csv.field_size_limit() < opts.max_line_bytes:
-        csv.field_size_limit(opts.max_line_bytes)
-    line = 0
-    try:
-        with inp.open() as fh:
-            text = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="replace", newline="")
-            reader = csv.reader(text)
-            header = next(reader, None)
-            if header is None:
-                return
-            while True:
-                start = reader.line_num + 1
-                try:
-                    row = next(reader)
-                except StopIteration:
-                    break
-                except csv.Error as exc:
-                    tally.reject(f"line {start}", f"unreadable CSV ({exc})", None)
-                    return
-                line = start
-                if not any(cell.strip() for cell in row):
-                    continue
-                yield start, header, row
-    except (OSError, EOFError) as exc:
-        tally.reject(f"line {line + 1}", f"unreadable from here on ({exc.__class__.__name__})", None)
-
-
-def rows_as_json(
-    inp: InputFile,
-    tally: Tally,
-    opts: ReadOptions,
-    to_record: Callable[[dict[str, str]], dict[str, str | None]],
-    time_headers: tuple[str, ...],
-    time_fields: tuple[str, ...],
-) -> Iterator[Split]:
-    """CSV rows -> JSON object texts of canonical fields (duplicate headers: first non-empty).
-
-    Two passes: the first only decides the file's slash-date order (month or day first) from
-    the ``time_headers`` cells; ``time_fields`` of each record are then rewritten as ISO 8601."""
-    order = slash_date_order(
-        next((c for k in time_headers if (c := _cell(_index(header), row, k))), "")
-        for _, header, row in csv_rows(inp, Tally(), opts)
-    )
-    for line, header, row in csv_rows(inp, tally, opts):
-        rec = to_record(_by_name(_index(header), row))
-        for key in time_fields:
-            rec[key] = iso_time(rec.get(key), order)
-        yield line, orjson.dumps(rec).decode(), None, None
-
-
-_index_cache: dict[tuple[str, ...], dict[str, list[int]]] = {}
-
-
-def _index(header: list[str]) -> dict[str, list[int]]:
-    key = tuple(header)
-    idx = _index_cache.get(key)
-    if idx is None:
-        idx = {}
-        for i, h in enumerate(header):
-            idx.setdefault(norm_header(h), []).append(i)
-        if len(_index_cache) < 64:
-            _index_cache[key] = idx
-    return idx
-
-
-def _by_name(idx: dict[str, list[int]], row: list[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for name, positions in idx.items():
-        for i in positions:
-            if i < len(row) and row[i].strip():
-                out[name] = row[i].strip()
-                break
-    return out
-
-
-def _cell(idx: dict[str, list[int]], row: list[str], name: str) -> str:
-    for i in idx.get(name, ()):
-        if i < len(row) and row[i].strip():
-            return row[i].strip()
-    return ""
-
+from nightowl.sources.records.csv_rows import header_names, rows_as_json
+from nightowl.sources.records.json_duckdb import JsonFormat, read_split_records
 
 IDENTITY_FORMAT_PATHS = (*(f"$.{c}" for c in entra_codes.RAW_COLUMNS), "$.ign")
 

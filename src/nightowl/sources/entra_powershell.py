@@ -36,9 +36,10 @@ from collections.abc import Iterator
 
 import pyarrow as pa
 
-from nightowl.sources import entra_graph
 from nightowl.sources.base import InputError, InputFile, ReadOptions, Tally
-from nightowl.sources.entra_graph import DOCUMENT_MAX_BYTES, GRAPH, GRAPH_PATHS, Split
+from nightowl.sources.entra_graph import GRAPH, GRAPH_PATHS
+from nightowl.sources.records import json_duckdb
+from nightowl.sources.records.json_duckdb import DOCUMENT_MAX_BYTES, Split
 
 NAME = "entra-graph-powershell"
 EXPORT_COMMAND = "Get-MgAuditLogSignIn -All | ConvertTo-Json -Depth 10 > signins.json"
@@ -108,11 +109,11 @@ def document_text(inp: InputFile, limit: int = DOCUMENT_MAX_BYTES) -> str:
 
 def _split(text: str) -> Iterator[Split]:
     """Top-level values (an array's elements one by one), numbered by the line they start on."""
-    if entra_graph.layout(text[: 1 << 16].encode("utf-8", errors="replace")) == "lines":
+    if json_duckdb.layout(text[: 1 << 16].encode("utf-8", errors="replace")) == "lines":
         for lineno, line in enumerate(text.split("\n"), 1):
             yield lineno, line.rstrip("\r"), None, None
     else:
-        yield from entra_graph.split_document(text)
+        yield from json_duckdb.split_document(text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -288,7 +289,7 @@ class PowerShellSignIns:
     def read(self, inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[pa.RecordBatch]:
         seen = {"records": 0, "truncated": 0}
         splits = graph_records(_split(document_text(inp)), seen)
-        yield from entra_graph.read_split_records(inp, tally, opts, GRAPH, splits)
+        yield from json_duckdb.read_split_records(inp, tally, opts, GRAPH, splits)
         if seen["records"] and seen["truncated"] == seen["records"]:
             # Nothing was yielded (every record was quarantined): refuse the file with the fix.
             raise InputError(

@@ -23,18 +23,10 @@ import pyarrow as pa
 
 from nightowl import audit_schema
 from nightowl.sources.base import InputFile, ReadOptions, Tally, json_head
-from nightowl.sources.entra_audit import (
-    RecordError,
-    boolean,
-    csv_records,
-    dyn,
-    first,
-    json_records,
-    lower,
-    parse_time,
-    read_rows,
-    text,
-)
+from nightowl.sources.records.csv_rows import keyed_records
+from nightowl.sources.records.fields import boolean, dyn, first, lower, text
+from nightowl.sources.records.json_python import RecordError, json_records, read_rows
+from nightowl.sources.records.times import parse_time
 
 FAMILY = "office365-audit"
 
@@ -230,7 +222,7 @@ class OfficeActivityCsv:
         )
 
     def read(self, inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[pa.RecordBatch]:
-        return read_rows(csv_records(inp, tally, opts), tally, self.schema, mail_row)
+        return read_rows(keyed_records(inp, tally, opts), tally, self.schema, mail_row)
 
 
 SOURCES = [OfficeActivityJson(), OfficeActivityCsv()]

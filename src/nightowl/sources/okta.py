@@ -18,13 +18,13 @@ import pyarrow as pa
 
 from nightowl import schema
 from nightowl.sources.base import InputFile, ReadOptions, Tally
-from nightowl.sources.entra_codes import BOOKKEEPING_SQL, reject_sql, sql_str
-from nightowl.sources.entra_graph import (
+from nightowl.sources.records.json_duckdb import (
     JsonFormat,
     read_json_records,
     stage_json_records,
     unstage_json_records,
 )
+from nightowl.sources.records.sql import BOOKKEEPING_SQL, literal, reject_sql, sql_str
 
 OKTA_PATHS: dict[str, str] = {
     "uuid": "$.uuid",
@@ -68,12 +68,8 @@ REASONS: dict[str, tuple[str, bool | None, bool | None]] = {
 }
 
 
-def _lit(v: object) -> str:
-    return "NULL" if v is None else (sql_str(v) if isinstance(v, str) else str(v).upper())
-
-
 def _reason_case(idx: int, typ: str) -> str:
-    whens = " ".join(f"WHEN {sql_str(k)} THEN {_lit(v[idx])}" for k, v in REASONS.items())
+    whens = " ".join(f"WHEN {sql_str(k)} THEN {literal(v[idx])}" for k, v in REASONS.items())
     return f"CASE reason_k {whens} ELSE CAST(NULL AS {typ}) END"
 
 

@@ -48,6 +48,7 @@ import pyarrow as pa
 
 from nightowl import schema as S
 from nightowl.sources.base import InputError, InputFile, ReadOptions, Tally, bounded_lines, decode
+from nightowl.sources.records.times import iso_in_zone, to_utc
 
 SOURCE_FORMAT = "sshd-syslog"
 BATCH_ROWS = 50_000
@@ -152,33 +153,6 @@ def _zone(name: str | None) -> ZoneInfo | None:
         raise InputError(f"unknown time zone {name!r} (use an IANA name such as Europe/Berlin)") from exc
 
 
-def _to_utc(local: datetime, zone: ZoneInfo | None) -> datetime:
-    if zone is None:
-        return local
-    return local.replace(tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
-
-
-def _iso_time(text: str, zone: ZoneInfo | None) -> datetime | None:
-    value = text.replace(",", ".")
-    if value.endswith(("Z", "z")):
-        value = value[:-1] + "+00:00"
-    elif len(value) > 5 and value[-5] in "+-" and value[-3] != ":" and value[-4:].isdigit():
-        value = value[:-2] + ":" + value[-2:]  # +0000 -> +00:00 (journalctl short-iso)
-    dot = value.find(".")
-    if dot != -1:  # more than 6 fraction digits: truncate
-        end = dot + 1
-        while end < len(value) and value[end].isdigit():
-            end += 1
-        value = value[: min(end, dot + 7)] + value[end:]
-    try:
-        dt = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        return _to_utc(dt, zone)
-    return dt.astimezone(UTC).replace(tzinfo=None)
-
-
 def _roll(prev: int | None, month: int) -> int:
     """Year change between two consecutive classic timestamps."""
     if prev is None:
@@ -243,7 +217,7 @@ class _State:
         if stamp == self._stamp:
             return self._when
         if isinstance(stamp, str):
-            when = _iso_time(stamp, self.zone)
+            when = iso_in_zone(stamp, self.zone)
         else:
             year, month, day, hour, minute, sec, frac = stamp
             try:
@@ -254,7 +228,7 @@ class _State:
             except ValueError:
                 when = None
             else:
-                when = _to_utc(local, self.zone)
+                when = to_utc(local, self.zone)
         self._stamp, self._when = stamp, when
         return when
 

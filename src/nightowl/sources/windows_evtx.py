@@ -13,7 +13,6 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -22,6 +21,7 @@ import pyarrow as pa
 from nightowl import schema
 from nightowl.sources import windows_codes as wc
 from nightowl.sources.base import InputError, InputFile, ReadOptions, Tally
+from nightowl.sources.records.times import iso_utc
 
 MAGIC = b"ElfFile\x00"
 BATCH_ROWS = 50_000
@@ -30,20 +30,6 @@ MAX_RECORDS_PER_BAD_CHUNK = 10_000  # a chunk holds a few hundred; more means a 
 _CHUNK_IDS = re.compile(r"record IDs (\d+)\.\.(\d+)")
 _RECORD_NO = re.compile(r"record number (\d+)")
 _CHUNK_NO = re.compile(r"chunk number (\d+)")
-
-
-def parse_time(raw: object) -> datetime | None:
-    """ISO-8601 UTC text ('2020-07-22T20:29:36.414827Z') -> naive UTC datetime."""
-    if not isinstance(raw, str) or not raw:
-        return None
-    text = raw.strip().removesuffix(" UTC")
-    try:
-        dt = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if dt.tzinfo is not None:
-        dt = dt.astimezone(UTC).replace(tzinfo=None)
-    return dt
 
 
 class WindowsEvtx:
@@ -111,9 +97,9 @@ class WindowsEvtx:
         created = system.get("TimeCreated")
         when = None
         if isinstance(created, dict):
-            when = parse_time((created.get("#attributes") or {}).get("SystemTime"))
+            when = iso_utc((created.get("#attributes") or {}).get("SystemTime"))
         if when is None:
-            when = parse_time(rec.get("timestamp"))
+            when = iso_utc(rec.get("timestamp"))
         record_id = system.get("EventRecordID", number)
         computer = system.get("Computer")
         # EventRecordID counts per machine's log: two DCs reuse the same numbers, and the

@@ -4,148 +4,24 @@ The table flattens the Windows ``EventData`` fields into columns of the same nam
 (``TargetUserName``, ``Status``, ``SubStatus``, ``LogonType``, ``IpAddress``...), so each
 row goes through the same mapping as an EVTX record (:mod:`windows_codes`).
 
-This module also holds the bounded text helpers the other line and CSV readers share:
-:func:`nightowl.sources.base.bounded_lines` never holds more than ``max_line_bytes`` of one line in memory, and
-:func:`csv_records` quarantines malformed rows instead of stopping. :func:`parse_sentinel_time`
-reads the portal's locale-dependent ``TimeGenerated [UTC]`` values.
+Rows are read by :func:`nightowl.sources.records.csv_rows.line_records`; ``TimeGenerated [UTC]``
+values by :func:`nightowl.sources.records.times.parse_sentinel_time`.
 """
 
 from __future__ import annotations
 
-import csv
-import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pyarrow as pa
 
 from nightowl import schema
 from nightowl.sources import windows_codes as wc
-from nightowl.sources.base import InputError, InputFile, ReadOptions, Tally, bounded_lines, decode
+from nightowl.sources.base import InputError, InputFile, ReadOptions, Tally
+from nightowl.sources.records.csv_rows import header_fields, line_records
+from nightowl.sources.records.times import parse_sentinel_time, time_column
 
 BATCH_ROWS = 50_000
-
-
-# --------------------------------------------------------------------------- shared helpers
-
-
-def header_fields(head: bytes) -> list[str]:
-    """Column names of a CSV from its first bytes (cheap; for sniffing)."""
-    first = head.split(b"\n", 1)[0].rstrip(b"\r")
-    if first.startswith(b"\xef\xbb\xbf"):
-        first = first[3:]
-    if b"," not in first or first.lstrip()[:1] in (b"{", b"["):
-        return []
-    try:
-        return [f.strip() for f in next(csv.reader([decode(first)]))]
-    except (csv.Error, StopIteration):
-        return []
-
-
-def csv_records(inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, row as {column: text}) for each well-formed data row.
-
-    Malformed rows (bad quoting, wrong field count, oversized lines) are quarantined.
-    """
-    where = {"line": 0}
-
-    def lines() -> Iterator[str]:
-        for lineno, raw, problem in bounded_lines(inp, opts.max_line_bytes):
-            where["line"] = lineno
-            if problem:
-                tally.reject(f"line {lineno}", problem, raw)
-                continue
-            text = decode(raw)
-            if lineno == 1:
-                text = text.removeprefix("\ufeff")
-            yield text + "\n"
-
-    reader = csv.reader(lines())
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        return
-    except csv.Error as exc:
-        raise InputError(f"{inp.name}: unreadable CSV header: {exc}") from exc
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            tally.reject(f"line {where['line']}", f"malformed CSV row: {exc}")
-            continue
-        if not row or (len(row) == 1 and not row[0].strip()):
-            tally.ignore("blank line")
-            continue
-        if len(row) != len(header):
-            tally.reject(
-                f"line {where['line']}",
-                f"row has {len(row)} fields, the header has {len(header)}",
-                ",".join(row),
-            )
-            continue
-        yield where["line"], dict(zip(header, row, strict=True))
-
-
-_SLASH_TIME = re.compile(
-    r"^(\d{1,2})/(\d{1,2})/(\d{4}),?\s+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?\s*([AaPp][Mm])?$"
-)
-_UTC_SUFFIX = re.compile(r"\[UTC(?:([+-])(\d{1,2})(?::?(\d{2}))?)?\]")
-
-
-def time_column(header: list[str]) -> tuple[str | None, timedelta]:
-    """The TimeGenerated column and its UTC offset (portal headers: 'TimeGenerated [UTC]')."""
-    for name in header:
-        if name.startswith("TimeGenerated"):
-            m = _UTC_SUFFIX.search(name)
-            if m and m.group(1):
-                delta = timedelta(hours=int(m.group(2)), minutes=int(m.group(3) or 0))
-                return name, delta if m.group(1) == "+" else -delta
-            return name, timedelta(0)
-    return None, timedelta(0)
-
-
-def parse_sentinel_time(text: str | None, offset: timedelta = timedelta(0)) -> datetime | None:
-    """Naive UTC datetime from an ISO value or the portal's locale format.
-
-    The portal writes the browser's locale: '21/04/2025, 09:45:54.000' (day first, 24 h) or
-    '4/21/2025, 9:45:54.000 AM' (month first, 12 h). A number above 12 decides the order;
-    otherwise an AM/PM marker means month first (en-US), none means day first.
-    """
-    if not text:
-        return None
-    value = text.strip()
-    if not value:
-        return None
-    try:
-        dt = datetime.fromisoformat(value)
-    except ValueError:
-        m = _SLASH_TIME.match(value)
-        if not m:
-            return None
-        a, b, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
-        hour, minute, sec = int(m.group(4)), int(m.group(5)), int(m.group(6) or 0)
-        micro = int((m.group(7) or "0").ljust(6, "0"))
-        ampm = (m.group(8) or "").upper()
-        if a > 12:
-            day, month = a, b
-        elif b > 12 or ampm:
-            month, day = a, b
-        else:
-            day, month = a, b
-        if ampm == "PM" and hour < 12:
-            hour += 12
-        elif ampm == "AM" and hour == 12:
-            hour = 0
-        try:
-            dt = datetime(year, month, day, hour, minute, sec, micro)
-        except ValueError:
-            return None
-        return dt - offset
-    if dt.tzinfo is not None:
-        return dt.astimezone(UTC).replace(tzinfo=None)
-    return dt - offset
 
 
 # --------------------------------------------------------------------------- the source
@@ -174,7 +50,7 @@ class SecurityEventCsv:
         time_col: str | None = None
         offset = timedelta(0)
         checked = False
-        for lineno, rec in csv_records(inp, tally, opts):
+        for lineno, rec in line_records(inp, tally, opts):
             if not checked:
                 missing = _REQUIRED - rec.keys()
                 if missing:

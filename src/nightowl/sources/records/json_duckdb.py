@@ -1,0 +1,511 @@
+"""The DuckDB JSON record reader: sign-in exports with many records (Graph, Log Analytics, Okta,
+and CSV rows turned into JSON) normalized in SQL, so a million records never become Python objects.
+
+A file is split into *lines* (NDJSON, one page per line, one-line arrays) or, when it is
+pretty-printed, into top-level JSON values. The split lines go through one DuckDB query that
+validates JSON, expands containers (arrays, Graph pages ``{"@odata.context":..,"value":[..]}``),
+extracts every field in one parse and maps codes in SQL. The fast path lets DuckDB's CSV scanner
+do the splitting; when it refuses a hostile file (invalid UTF-8, a stray CR, a control byte, a
+giant line) the robust path splits lines in Python and feeds the *same* query from Arrow, so
+both paths agree by construction. The query is materialized before the first batch is yielded:
+a failure half-way cannot leave the caller with a partial file.
+
+A vendor supplies a :class:`JsonFormat` (the JSON paths it reads and its normalizing SQL) and
+calls :func:`read_json_records` / :func:`stage_json_records`, or :func:`read_split_records` with
+records it split itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import duckdb
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from nightowl.schema import AUTH_SCHEMA, COLUMN_NAMES
+from nightowl.sources.base import InputFile, ReadOptions, Tally
+from nightowl.sources.records.sql import BLANK, CONTAINER, sql_str
+
+BATCH_ROWS = 100_000
+CONTAINER_MAX_BYTES = (
+    8 << 20
+)  # one line holding a whole Graph page (at most 999 sign-ins); DuckDB sizes its scan buffers from this, longer lines take the robust path
+PY_CHUNK_LINES = 50_000
+PY_CHUNK_BYTES = 64 << 20
+DOCUMENT_MAX_BYTES = 2 << 30  # pretty-printed JSON is parsed in memory; beyond this, refuse
+BOM = "\ufeff"
+
+# What DuckDB raises on a file its CSV scanner refuses (bad UTF-8, stray CR, huge line, corrupt
+# gzip); programming errors (binder, parser) are not caught and fail loudly.
+FAST_PATH_REFUSALS = (
+    duckdb.InvalidInputException,
+    duckdb.ConversionException,
+    duckdb.IOException,
+    duckdb.OutOfRangeException,
+    duckdb.OutOfMemoryException,
+)
+
+
+# One record as a splitter hands it to the query: (line number, text, value-on-line index, reason
+# it is already known to be unreadable).
+Split = tuple[int, str, "int | None", "str | None"]
+
+
+@dataclass(frozen=True)
+class JsonFormat:
+    """What a JSON source tells the engine.
+
+    ``paths`` are extracted from each record in one parse into the list ``f`` (``f[1]`` is
+    ``paths[0]``). ``normalize(records_sql)`` returns the query from the ``records`` relation
+    (rec, pre_reject, raw, lineno, sub, k, f) to the normalized columns (all of AUTH_SCHEMA
+    but ``record_ref``) plus ``_reject``, ``_excerpt``, ``_ignore``, ``_lineno``, ``_sub``, ``_k``.
+    """
+
+    paths: tuple[str, ...]
+    normalize: Callable[[str], str]
+
+
+# ---------------------------------------------------------------------------------------------
+# The engine
+# ---------------------------------------------------------------------------------------------
+
+
+def connect(tmpdir: str) -> duckdb.DuckDBPyConnection:
+    """A private in-memory DuckDB: UTC session, spills to our own temporary folder."""
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")
+    # Lines are numbered by the order of the staged rows. The in_clause optimizer turns long IN
+    # lists into hash joins, which do not keep that order: off.
+    con.execute("SET disabled_optimizers = 'in_clause'")
+    con.execute(f"SET temp_directory = {sql_str(tmpdir)}")
+    return con
+
+
+def records_sql(src: str, fmt: JsonFormat, opts: ReadOptions, *, expand: bool = False) -> str:
+    """``src`` (lineno, line, sub, bad0) -> records (rec, pre_reject, raw, lineno, sub, k, f).
+
+    ``lineno`` may be null (the fast path numbers lines after the parallel part); ``sub``
+    numbers several values found on one line by the document splitter; ``bad0`` is a reason
+    the splitter already knows. A UTF-8 BOM is gone already (DuckDB's scanner and
+    :func:`python_lines` both drop it). One JSON parse per record (``try`` turns invalid JSON into a
+    null list). Containers (a line holding an array or a Graph page) come out marked CONTAINER
+    with the whole line in ``raw``; ``expand`` is the second pass that unpacks them.
+    """
+    maxb = int(opts.max_line_bytes)
+    paths = ", ".join(sql_str(p) for p in (*fmt.paths, "$.value"))
+    nv = len(fmt.paths) + 1  # f[nv] is $.value, for page detection
+    cont = sql_str("nested container" if expand else CONTAINER)
+    if expand:
+        lines = f"""
+SELECT lineno, sub, e AS line, k,
+       CASE WHEN strlen(e) > {maxb} THEN 'record longer than {maxb} bytes' END AS bad
+FROM (SELECT lineno, sub, unnest(els)::VARCHAR AS e, unnest(range(1, len(els) + 1)) AS k
+      FROM (SELECT lineno, sub, CASE WHEN starts_with(ltrim(line), '[') THEN json_extract(line, '$[*]')
+                                     ELSE json_extract(line, '$.value[*]') END AS els
+            FROM ({src})))"""
+    else:
+        lines = f"""
+SELECT lineno, sub, line, CAST(NULL AS BIGINT) AS k,
+  CASE WHEN bad0 IS NOT NULL THEN bad0
+       WHEN line IS NULL THEN {sql_str(BLANK)}
+       WHEN strlen(line) <= 16 THEN CASE WHEN trim(line, chr(32) || chr(9) || chr(13)) = '' THEN {sql_str(BLANK)} END
+       WHEN strlen(line) > {maxb} THEN
+         CASE WHEN NOT (starts_with({_head("line")}, '[') OR contains(left(line, 4096), '"@odata.'))
+              THEN 'line longer than {maxb} bytes' END
+  END AS bad
+FROM ({src})"""
+    return f"""
+SELECT rec, raw, lineno, sub, k, f,
+  CASE WHEN bad IS NOT NULL THEN bad
+       WHEN f IS NULL THEN 'invalid JSON'
+       WHEN NOT starts_with(rec, '{{') AND starts_with({_head("rec")}, '[') THEN {cont}
+       WHEN NOT starts_with(rec, '{{') AND NOT starts_with({_head("rec")}, '{{') THEN 'not a JSON object'
+       WHEN starts_with(f[{nv}], '[') THEN
+         CASE WHEN json_type(rec, '$.value') = 'ARRAY' THEN {cont}
+              WHEN strlen(rec) > {maxb} THEN 'record longer than {maxb} bytes' END
+       WHEN strlen(rec) > {maxb} THEN 'record longer than {maxb} bytes'
+  END AS pre_reject
+FROM (
+  SELECT line AS rec, line AS raw, lineno, sub, k, bad,
+         CASE WHEN bad IS NULL THEN try(json_extract_string(line, [{paths}])) END AS f
+  FROM ({lines})
+)
+"""
+
+
+def _head(col: str) -> str:
+    """The start of a value without leading whitespace (never copies a whole huge line)."""
+    return f"ltrim(left({col}, 256), chr(32) || chr(9) || chr(13) || chr(10))"
+
+
+def _fast_src(inp: InputFile, tmpdir: str) -> str:
+    """DuckDB's own CSV scanner used as a strict line splitter (one VARCHAR column), parallel.
+
+    Lines are numbered later (``row_number`` here would make the whole query single-threaded);
+    the scan keeps file order, so numbering the staged table gives the line numbers.
+    """
+    comp = "gzip" if inp.gzip else "none"
+    # DuckDB treats * ? [ ] { } ~ in a path as a glob or home folder: read through a link with a
+    # plain name so a hostile file name can never make it open a different file.
+    link = os.path.join(tmpdir, "input")
+    if not os.path.lexists(link):
+        try:
+            os.symlink(os.path.abspath(inp.path), link)
+        except OSError:  # no symlinks (Windows without developer mode)
+            if any(ch in str(inp.path) for ch in "*?[]{}~"):
+                raise duckdb.IOException("file name has glob characters; using the robust path") from None
+            link = str(inp.path)
+    return (
+        f"SELECT CAST(NULL AS BIGINT) AS lineno, line, CAST(NULL AS BIGINT) AS sub, "
+        f"CAST(NULL AS VARCHAR) AS bad0 FROM read_csv({sql_str(link)}, "
+        f"columns = {{'line': 'VARCHAR'}}, header = false, delim = chr(1), quote = '', escape = '', "
+        f"auto_detect = false, max_line_size = {CONTAINER_MAX_BYTES}, compression = '{comp}')"
+    )
+
+
+def split_batch(batch: pa.RecordBatch, tally: Tally) -> pa.RecordBatch | None:
+    """Report quarantined/ignored rows to ``tally``; return the normalized rows (or None)."""
+    rej, ign = batch.column("_reject"), batch.column("_ignore")
+    n = batch.num_rows
+    if rej.null_count != n:
+        bad = batch.filter(pc.is_valid(rej))
+        for pos, reason, exc in zip(
+            bad.column("_pos").to_pylist(),
+            bad.column("_reject").to_pylist(),
+            bad.column("_excerpt").to_pylist(),
+            strict=True,
+        ):
+            tally.reject(pos, reason, exc)
+    if ign.null_count != n:
+        counts = pc.value_counts(ign.drop_null())
+        for item in counts.to_pylist():
+            tally.ignore(item["values"], item["counts"])
+    if rej.null_count == n and ign.null_count == n:
+        keep = batch
+    else:
+        keep = batch.filter(pc.and_(pc.is_null(rej), pc.is_null(ign)))
+    if keep.num_rows == 0:
+        return None
+    arrays = [keep.column(col).cast(typ) for col, typ in zip(COLUMN_NAMES, AUTH_SCHEMA.types, strict=True)]
+    return pa.RecordBatch.from_arrays(arrays, schema=AUTH_SCHEMA)
+
+
+def _stage(con: duckdb.DuckDBPyConnection, query: str) -> None:
+    """Run the (parallel) normalizing query into ``_stage``, before anything is yielded."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {query}")
+
+
+def _drain(
+    con: duckdb.DuckDBPyConnection, tally: Tally, fmt: JsonFormat, name: str, opts: ReadOptions
+) -> Iterator[pa.RecordBatch]:
+    """Number the staged rows, stream them out; then unpack the container lines set aside."""
+    nm = sql_str(name + ":")
+    marks = f"({sql_str(CONTAINER)}, {sql_str(BLANK)})"
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW _numbered AS "
+        "SELECT * EXCLUDE (_lineno), coalesce(_lineno, row_number() OVER ()) AS _lineno FROM _stage"
+    )
+    has_containers = con.execute(
+        f"SELECT count(*) FROM _stage WHERE _reject = {sql_str(CONTAINER)}"
+    ).fetchall()[0][0]
+    if has_containers:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _containers AS SELECT _lineno AS lineno, _excerpt AS line, _sub AS sub, "
+            f"CAST(NULL AS VARCHAR) AS bad0 FROM _numbered WHERE _reject = {sql_str(CONTAINER)}"
+        )
+    out = f"""
+SELECT *,
+  {nm} || _lineno || coalesce(':' || _sub, '') || coalesce(':' || _k, '') AS record_ref,
+  CASE WHEN _reject IS NOT NULL THEN
+    'line ' || _lineno || coalesce(' value ' || _sub, '') || coalesce(' record ' || _k, '') END AS _pos
+FROM _numbered WHERE _reject IS NULL OR _reject NOT IN {marks}
+"""
+    yield from _stream(con, out, tally)
+    con.execute("DROP VIEW _numbered")
+    con.execute("DROP TABLE _stage")
+    if has_containers:
+        _stage(con, fmt.normalize(records_sql("SELECT * FROM _containers", fmt, opts, expand=True)))
+        con.execute("DROP TABLE _containers")
+        yield from _drain(con, tally, fmt, name, opts)
+
+
+def _stream(con: duckdb.DuckDBPyConnection, query: str, tally: Tally) -> Iterator[pa.RecordBatch]:
+    for batch in con.sql(query).to_arrow_reader(BATCH_ROWS):
+        out = split_batch(batch, tally)
+        if out is not None:
+            yield out
+
+
+def read_json_records(
+    inp: InputFile, tally: Tally, opts: ReadOptions, fmt: JsonFormat, *, force_python: bool = False
+) -> Iterator[pa.RecordBatch]:
+    """Read a JSON sign-in file (NDJSON, pages, arrays, pretty-printed) as ``fmt``."""
+    lines_layout = layout(inp.head()) == "lines"
+    with tempfile.TemporaryDirectory(prefix="nightowl-duckdb-") as tmp:
+        con = connect(tmp)
+        try:
+            if lines_layout and not force_python:
+                try:
+                    _stage(con, fmt.normalize(records_sql(_fast_src(inp, tmp), fmt, opts)))
+                except FAST_PATH_REFUSALS:
+                    pass  # a hostile file: the robust path below gives the same rows
+                else:
+                    yield from _drain(con, tally, fmt, inp.name, opts)
+                    return
+            splitter = python_lines(inp, tally) if lines_layout else python_documents(inp, tally)
+            yield from _from_splitter(con, splitter, inp, tally, opts, fmt)
+        finally:
+            con.close()
+
+
+STAGE_OUT = "_nightowl_json_staged"
+STAGE_PREFIX = "_nightowl_json_stage_"
+
+
+def stage_json_records(
+    con: duckdb.DuckDBPyConnection, inp: InputFile, tally: Tally, opts: ReadOptions, fmt: JsonFormat
+) -> str | None:
+    """The fast path on the caller's connection (the store's, outside its transaction), so the
+    normalized rows never leave DuckDB: returns a view over the staged rows, or None when the file
+    is not line-laid-out or DuckDB's scanner refuses it (the caller then uses ``read``).
+    The caller drops it with :func:`unstage_json_records`."""
+    if layout(inp.head()) != "lines":
+        return None
+    trial = Tally()
+    previous = con.execute("SELECT current_setting('disabled_optimizers')").fetchall()[0][0]
+    con.execute("SET disabled_optimizers = 'in_clause'")  # keep staged rows in file order (see connect)
+    parts: list[str] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="nightowl-link-") as tmp:
+            query: str | None = fmt.normalize(records_sql(_fast_src(inp, tmp), fmt, opts))
+            while query is not None:
+                table = f"{STAGE_PREFIX}{len(parts)}"
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {query}")
+                parts.append(_collect(con, trial, table, inp.name))
+                query = _container_pass(con, table, fmt, opts)
+    except FAST_PATH_REFUSALS:
+        unstage_json_records(con)
+        return None
+    finally:
+        con.execute(f"SET disabled_optimizers = {sql_str(previous)}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {STAGE_OUT} AS " + " UNION ALL ".join(parts))
+    tally.merge(trial)
+    return STAGE_OUT
+
+
+def unstage_json_records(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"DROP VIEW IF EXISTS {STAGE_OUT}")
+    for (table,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE temporary AND starts_with(table_name, ?)",
+        [STAGE_PREFIX],
+    ).fetchall():
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    con.execute("DROP TABLE IF EXISTS _containers")
+
+
+def _collect(con: duckdb.DuckDBPyConnection, tally: Tally, table: str, name: str) -> str:
+    """Report one staged table's ignored and quarantined records; return the SELECT of its good rows.
+
+    Lines are numbered by the staged table's row order (``rowid``), which is file order (see
+    :func:`_fast_src`); container passes carry their line numbers already."""
+    nm = sql_str(name + ":")
+    marks = f"({sql_str(CONTAINER)}, {sql_str(BLANK)})"
+    line = "coalesce(_lineno, rowid + 1)"
+    for reason, n in con.execute(
+        f"SELECT _ignore, count(*) FROM {table} WHERE _reject IS NULL AND _ignore IS NOT NULL GROUP BY 1"
+    ).fetchall():
+        tally.ignore(reason, n)
+    for pos, reason, exc in con.execute(
+        f"""SELECT 'line ' || {line} || coalesce(' value ' || _sub, '') || coalesce(' record ' || _k, ''),
+                   _reject, _excerpt
+            FROM {table} WHERE _reject IS NOT NULL AND _reject NOT IN {marks} ORDER BY {line}"""
+    ).fetchall():
+        tally.reject(pos, reason, exc)
+    cols = ", ".join(c for c in COLUMN_NAMES if c != "record_ref")
+    return (
+        f"SELECT {cols}, {nm} || {line} || coalesce(':' || _sub, '') || coalesce(':' || _k, '') AS record_ref "
+        f"FROM {table} WHERE _reject IS NULL AND _ignore IS NULL"
+    )
+
+
+def _container_pass(
+    con: duckdb.DuckDBPyConnection, table: str, fmt: JsonFormat, opts: ReadOptions
+) -> str | None:
+    """The query that unpacks the container lines (arrays, Graph pages) of ``table``, if any."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _containers AS SELECT coalesce(_lineno, rowid + 1) AS lineno, "
+        f"_excerpt AS line, _sub AS sub, CAST(NULL AS VARCHAR) AS bad0 FROM {table} "
+        f"WHERE _reject = {sql_str(CONTAINER)}"
+    )
+    if not con.execute("SELECT count(*) FROM _containers").fetchall()[0][0]:
+        return None
+    return fmt.normalize(records_sql("SELECT * FROM _containers", fmt, opts, expand=True))
+
+
+def read_split_records(
+    inp: InputFile, tally: Tally, opts: ReadOptions, fmt: JsonFormat, splitter: Iterator[Split]
+) -> Iterator[pa.RecordBatch]:
+    """Records split by the caller (e.g. CSV rows turned into JSON objects) through ``fmt``."""
+    with tempfile.TemporaryDirectory(prefix="nightowl-duckdb-") as tmp:
+        con = connect(tmp)
+        try:
+            yield from _from_splitter(con, splitter, inp, tally, opts, fmt)
+        finally:
+            con.close()
+
+
+def _from_splitter(
+    con: duckdb.DuckDBPyConnection,
+    splitter: Iterator[Split],
+    inp: InputFile,
+    tally: Tally,
+    opts: ReadOptions,
+    fmt: JsonFormat,
+) -> Iterator[pa.RecordBatch]:
+    query = fmt.normalize(records_sql("SELECT lineno, line, sub, bad0 FROM _src", fmt, opts))
+    for chunk in _chunks(splitter):
+        con.register("_src", _chunk_table(chunk))
+        try:
+            _stage(con, query)
+        finally:
+            con.unregister("_src")
+        yield from _drain(con, tally, fmt, inp.name, opts)
+
+
+def _chunks(items: Iterator[Split]) -> Iterator[list]:
+    chunk: list[Split] = []
+    size = 0
+    for item in items:
+        chunk.append(item)
+        size += len(item[1])
+        if len(chunk) >= PY_CHUNK_LINES or size >= PY_CHUNK_BYTES:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
+def _chunk_table(chunk: list[Split]) -> pa.Table:
+    lineno, line, sub, bad0 = zip(*chunk, strict=True)
+    return pa.table(
+        {
+            "lineno": pa.array(lineno, pa.int64()),
+            "line": pa.array(line, pa.string()),
+            "sub": pa.array(sub, pa.int64()),
+            "bad0": pa.array(bad0, pa.string()),
+        }
+    )
+
+
+def layout(head: bytes) -> str:
+    """'lines' (NDJSON, one value per line) or 'document' (pretty-printed JSON)."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text[:1] not in (b"[", b"{"):
+        return "lines"
+    first, nl, _ = text.partition(b"\n")
+    if not nl:
+        # One long minified line (or a file shorter than the sniff window). An array may be
+        # bigger than any line limit (ConvertTo-Json -Compress of a whole export): split it
+        # element by element; a page or object on one line stays on the line path.
+        return "document" if text[:1] == b"[" else "lines"
+    try:
+        orjson.loads(first)
+    except orjson.JSONDecodeError:
+        return "document"
+    return "lines"
+
+
+def python_lines(inp: InputFile, tally: Tally) -> Iterator[Split]:
+    """Split on LF only (CR stripped at the end), bounded: a giant line is cut, not loaded."""
+    lineno = 0
+    try:
+        with inp.open() as fh:
+            while True:
+                raw = fh.readline(CONTAINER_MAX_BYTES + 1)
+                if not raw:
+                    break
+                lineno += 1
+                bad0 = None
+                if len(raw) > CONTAINER_MAX_BYTES and not raw.endswith(b"\n"):
+                    bad0 = f"line longer than {CONTAINER_MAX_BYTES} bytes"
+                    raw = raw[:4096]
+                    while (more := fh.readline(1 << 20)) and not more.endswith(b"\n"):
+                        pass
+                raw = raw.rstrip(b"\n").rstrip(b"\r")
+                if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                    raw = raw[3:]
+                yield lineno, raw.decode("utf-8", errors="replace"), None, bad0
+    except (OSError, EOFError) as exc:  # corrupt gzip stream: keep what was read, flag the rest
+        tally.reject(f"line {lineno + 1}", f"unreadable from here on ({exc.__class__.__name__})", None)
+
+
+def python_documents(inp: InputFile, tally: Tally) -> Iterator[Split]:
+    """Top-level JSON values of a pretty-printed file; the elements of a top-level array one by one."""
+    yield from split_document(inp.document_text(DOCUMENT_MAX_BYTES))
+
+
+_WS = " \t\r\n"
+
+
+def split_document(text: str) -> Iterator[Split]:
+    dec = json.JSONDecoder()
+    n = len(text)
+    idx = 0
+    line, line_at = 1, 0  # line number of position line_at
+    last_line, sub = 0, 0
+
+    def line_of(pos: int) -> int:
+        nonlocal line, line_at
+        line += text.count("\n", line_at, pos)
+        line_at = pos
+        return line
+
+    def skip(pos: int) -> int:
+        while pos < n and text[pos] in _WS:
+            pos += 1
+        return pos
+
+    def value(start: int) -> tuple[Split, int]:
+        nonlocal last_line, sub
+        ln = line_of(start)
+        sub = sub + 1 if ln == last_line else 1
+        last_line = ln
+        _, end = dec.raw_decode(text, start)
+        return (ln, text[start:end], sub if sub > 1 else None, None), end
+
+    try:
+        idx = skip(idx)
+        while idx < n:
+            if text[idx] != "[":
+                item, end = value(idx)
+                yield item
+                idx = skip(end)
+                continue
+            idx = skip(idx + 1)
+            if idx < n and text[idx] == "]":
+                idx = skip(idx + 1)
+                continue
+            while True:
+                item, end = value(idx)
+                yield item
+                idx = skip(end)
+                if idx < n and text[idx] == ",":
+                    idx = skip(idx + 1)
+                elif idx < n and text[idx] == "]":
+                    idx = skip(idx + 1)
+                    break
+                else:
+                    raise ValueError("expected , or ] in array")
+    except (ValueError, RecursionError):
+        yield (
+            line_of(min(idx, n)),
+            text[idx : idx + 4096],
+            None,
+            "invalid JSON: the rest of the file cannot be split into records",
+        )

@@ -1,0 +1,54 @@
+"""SQL fragments the DuckDB record readers share: literals, and the bookkeeping every normalizing
+query ends with (why a record is rejected, its excerpt, whether it is ignored, where it was).
+
+Values from a file are never formatted into SQL: they are bound as parameters or staged as Arrow
+tables. :func:`sql_str` is for our own constants (code tables, reasons, column paths).
+"""
+
+from __future__ import annotations
+
+MIN_YEAR, MAX_YEAR = 1900, 2999  # anything else is a garbled timestamp, not an event
+# pre_reject marker of a line that holds an array or a Graph page: expanded in a second pass.
+CONTAINER = "<container>"
+BLANK = "<blank>"  # pre_reject marker of an empty line: not a record, dropped silently
+
+
+def sql_str(value: str) -> str:
+    """A SQL string literal of one of our own constants."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def literal(value: object) -> str:
+    """A SQL literal of a constant: NULL, a string, TRUE/FALSE or a number."""
+    if value is None:
+        return "NULL"
+    return sql_str(value) if isinstance(value, str) else str(value).upper()
+
+
+def in_list(values: object) -> str:
+    """``'a', 'b', 3``: the items of a SQL list literal."""
+    return ", ".join(sql_str(v) if isinstance(v, str) else str(v) for v in values)  # type: ignore[attr-defined]
+
+
+def reject_sql() -> str:
+    """Why a record cannot be normalized (NULL when it can): the same rule for every JSON sign-in
+    source. Needs ``pre_reject``, ``ign`` (ignored, not rejected), ``ts`` and ``uname``."""
+    return f"""CASE WHEN pre_reject IS NOT NULL THEN pre_reject
+         WHEN ign IS NOT NULL THEN NULL
+         WHEN ts IS NULL THEN 'no parseable time'
+         WHEN NOT (year(ts) BETWEEN {MIN_YEAR} AND {MAX_YEAR}) THEN 'time out of range'
+         WHEN uname IS NULL THEN 'no user name' END"""
+
+
+def excerpt_sql(rej: str = "rej") -> str:
+    """The quarantine excerpt; a container line is kept whole for its second pass."""
+    return f"CASE WHEN {rej} = {sql_str(CONTAINER)} THEN raw WHEN {rej} IS NOT NULL THEN left(raw, 400) END"
+
+
+# the bookkeeping columns every JSON reader's normalizing query ends with (see json_duckdb.JsonFormat)
+BOOKKEEPING_SQL = f"""rej AS _reject,
+  {excerpt_sql()} AS _excerpt,
+  CASE WHEN pre_reject IS NULL THEN ign END AS _ignore,
+  lineno AS _lineno,
+  sub AS _sub,
+  k AS _k"""

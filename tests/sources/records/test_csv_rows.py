@@ -1,0 +1,65 @@
+"""CSV readers: headers sniffed cheaply, rows keyed by column, damage quarantined with its line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from nightowl.sources.base import InputFile, ReadOptions, Tally
+from nightowl.sources.records import csv_rows
+
+
+def _inp(tmp_path: Path, text: str) -> InputFile:
+    path = tmp_path / "x.csv"
+    path.write_bytes(text.encode("utf-8"))
+    return InputFile(path.name, path)
+
+
+def test_header_sniffing():
+    assert csv_rows.header_fields(b'\xef\xbb\xbfEventID,"Computer",X\r\n1,2,3') == [
+        "EventID",
+        "Computer",
+        "X",
+    ]
+    assert csv_rows.header_fields(b'{"a": 1}') == []
+    assert csv_rows.header_names(b"\xef\xbb\xbfDate (UTC),Application ID \n") == [
+        "date (utc)",
+        "application id",
+    ]
+    assert csv_rows.norm_header("Autonomous system  number") == "autonomous system number"
+    assert csv_rows.norm_header("TimeGenerated [UTC]") == "timegenerated"
+
+
+def test_line_records_quarantine_wrong_field_counts(tmp_path):
+    inp = _inp(tmp_path, "\ufeffA,B\n1,2\n3\n\n4,5,6\n7,8\n")
+    tally = Tally()
+    got = list(csv_rows.line_records(inp, tally, ReadOptions()))
+    assert got == [(2, {"A": "1", "B": "2"}), (6, {"A": "7", "B": "8"})]
+    assert [q.position for q in tally.quarantine] == ["line 3", "line 5"]
+
+
+def test_keyed_records_drop_utc_suffix(tmp_path):
+    inp = _inp(tmp_path, 'Id,"TimeGenerated [UTC]",Data\na,2024-01-01,"{""x"": 1}"\n')
+    tally = Tally()
+    got = list(csv_rows.keyed_records(inp, tally, ReadOptions()))
+    assert got == [("line 2", "x.csv:2", {"Id": "a", "TimeGenerated": "2024-01-01", "Data": '{"x": 1}'})]
+
+
+def test_rows_as_json_rewrites_slash_dates_per_file(tmp_path):
+    inp = _inp(tmp_path, "Date (UTC),User\n21/04/2025 09:00:00,a\n3/4/2025 10:00:00,b\n")
+    tally = Tally()
+    out = list(
+        csv_rows.rows_as_json(
+            inp,
+            tally,
+            ReadOptions(),
+            lambda c: {"t": c.get("date (utc)"), "u": c.get("user")},
+            ("date (utc)",),
+            ("t",),
+        )
+    )
+    assert [json.loads(text)["t"] for _, text, _, _ in out] == [
+        "2025-04-21T09:00:00Z",
+        "2025-04-03T10:00:00Z",
+    ]
+    assert [line for line, *_ in out] == [2, 3]
