@@ -125,3 +125,21 @@ def test_git_repository_and_no_git(tmp_path):
     assert doc["inputs"][0]["format"] == "git" and doc["findings"][0]["locations"][0]["commit"]
     r = run(str(repo), "--no-git")
     assert r.exit_code == 0  # the work tree no longer holds it
+
+
+def test_pre_commit_hook_entry_fails_on_a_new_secret_and_passes_with_the_baseline(tree, tmp_path):
+    """What pre-commit runs: the hook's entry, the user's args, then the staged file names."""
+    from pathlib import Path
+
+    hooks = (Path(__file__).parents[2] / ".pre-commit-hooks.yaml").read_text()
+    entry = next(
+        line.split(":", 1)[1].split() for line in hooks.splitlines() if line.strip().startswith("entry:")
+    )
+    assert entry[:2] == ["nightowl", "secrets"]
+    staged = [str(tree / "app.env"), str(tree / "notes.txt")]
+    assert run(*entry[2:], *staged).exit_code == 1
+    base = tmp_path / "baseline.json"
+    assert run(*entry[2:], "--write-baseline", str(base), *staged).exit_code == 1
+    assert run(*entry[2:], "--baseline", str(base), *staged).exit_code == 0
+    (tree / "new.env").write_text("API_TOKEN=" + "ghp_" + "Zz9yX8wV7uT6sR5qP4oN3mL2kJ1iH0gF9eD8" + "\n")
+    assert run(*entry[2:], "--baseline", str(base), *staged, str(tree / "new.env")).exit_code == 1

@@ -81,7 +81,7 @@ def test_each_blob_is_read_once(repo):
     key_blobs = [oid for oid, where in hist.blobs.items() if any(p == "app.py" for p, _ in where)]
     assert len(key_blobs) == 3  # with key, without key, edited with key
     res = scan_paths([str(r)], ScanOptions(jobs=1))
-    assert res.blobs == len(hist.blobs)
+    assert res.blobs == len(hist.blobs) + len(hist.commit_order)  # and each commit's message
 
 
 def test_parallel_scan_gives_the_same_answer(repo, monkeypatch):
@@ -95,6 +95,32 @@ def test_parallel_scan_gives_the_same_answer(repo, monkeypatch):
     a = {k: v.sorted_locations() for k, v in one.secrets.items()}
     b = {k: v.sorted_locations() for k, v in two.secrets.items()}
     assert a == b
+
+
+HOOK = "https://hooks.slack.com/services/" + "TN7ZD7IOH/BE0QTMZMKRV/KORDnohhInnchHFXaDu9yuPh"  # fake
+
+
+def test_commit_tag_and_note_messages_are_scanned_and_located_by_commit(repo):
+    """A webhook pasted in a commit message, a password in a tag message and a key in a note are
+    found and located at the commit they belong to, with part "message", "tag message" or "note"."""
+    r, c = repo
+    msg = f"rotate alerts webhook\n\nthe old one ({HOOK}) is revoked now"
+    c["hook"] = commit(r, {"NEWS": "rotated\n"}, msg, "2024-01-07T00:00:00Z")
+    git(r, "tag", "-a", "v1", c["add"], "-m", "release v1\n\nthe staging password is Qm7#vTx2LpR9 for now")
+    git(r, "notes", "add", "-m", f"deploy key was {KEY}", c["init"])
+    res = scan_paths([str(r)], ScanOptions(jobs=1))
+    where = {
+        (s.rule.id, loc.get("part")): (loc["path"], loc["line"], loc["commit"], loc.get("tag"))
+        for s in res.secrets.values()
+        for loc in s.sorted_locations()
+    }
+    assert where[("slack.webhook-url", "message")] == (str(r), 3, c["hook"], None)
+    assert where[("human.password-is", "tag message")] == (str(r), 3, c["add"], "v1")
+    assert where[("aws.access-key-id", "note")] == (str(r), 1, c["init"], None)
+    # the note is reported at the commit it annotates, not again as a file of refs/notes/commits
+    aws = [s for s in res.secrets.values() if s.rule.id == "aws.access-key-id"]
+    assert all(loc.get("part") in (None, "note") for s in aws for loc in s.sorted_locations())
+    assert not any(len(loc["path"].rsplit("/", 1)[-1]) == 40 for s in aws for loc in s.sorted_locations())
 
 
 def test_gitleaks_small_repository(tmp_path):

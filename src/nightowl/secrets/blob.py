@@ -18,8 +18,10 @@ class Blob:
     data: bytes
     commit: str | None = None  # git only: the commit that introduced this blob at this path
     message_id: str | None = None  # mail only
-    part: str | None = None  # mail only: MIME part path, e.g. "2.1" or "attachment:creds.txt"
+    part: str | None = None  # mail: MIME part path ("2.1", "attachment:creds.txt"); git: "message", "note"
     line_offset: int = 0
+    name: str | None = None  # the path rules and filters see (default: the last part of ``path``)
+    tag: str | None = None  # git only: the tag whose message this is
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,11 @@ files with their blob ids (merges diffed against their first parent, so a blob i
 resolving a conflict is seen). For every blob we keep, per path, the first commit that put it
 there: that is where a secret in the blob was introduced at that path. Blob contents come from one
 ``git cat-file --batch`` read by the parent, never one process per object.
+
+Messages are text a developer typed too: every commit message, annotated tag message and note
+(``refs/notes/*``) is read by :func:`read_messages` and scanned like a file. Note blobs are left out
+of the file history (``--exclude=refs/notes/*``) so a secret in a note is reported once, at the
+commit it annotates.
 """
 
 from __future__ import annotations
@@ -37,6 +42,17 @@ class History:
     missing: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Message:
+    """A commit, tag or note message. ``commit`` is the commit it belongs to (a tag's target, the
+    commit a note annotates); ``part`` is "message", "tag message" or "note"; ``tag`` names a tag."""
+
+    commit: str
+    part: str
+    text: bytes
+    tag: str | None = None
+
+
 def is_git_repo(path: Path) -> bool:
     """A work tree with ``.git`` or a bare repository."""
     if (path / ".git").exists():
@@ -62,7 +78,7 @@ def read_history(repo: Path) -> History:
     if not refs:
         return hist  # an empty repository: nothing committed yet
     out = _git(
-        repo, "log", "--all", "--date-order", "--reverse", "--raw", "--no-abbrev", "--no-renames",
+        repo, "log", "--exclude=refs/notes/*", "--all", "--date-order", "--reverse", "--raw", "--no-abbrev", "--no-renames",
         "--diff-merges=first-parent", "--format=%x00%H", "-z",
     )  # fmt: skip
     commit = ""
@@ -107,6 +123,43 @@ def _sizes(repo: Path, hist: History) -> None:
             hist.missing.append(parts[0])
 
 
+def _body(raw: bytes) -> bytes:
+    """The message of a raw commit or tag object (after the headers' blank line)."""
+    _head, sep, body = raw.partition(b"\n\n")
+    return body if sep else b""
+
+
+def read_messages(repo: Path, commits: list[str]) -> Iterator[Message]:
+    """Every commit message of ``commits``, then every annotated tag's and every note's message."""
+    tags: dict[str, tuple[str, str]] = {}  # tag object id -> (name, peeled commit)
+    for line in _git(
+        repo,
+        "for-each-ref",
+        "refs/tags",
+        "--format=%(objectname) %(objecttype) %(*objectname) %(refname:short)",
+    ).splitlines():
+        parts = line.decode("utf-8", "surrogateescape").split(" ", 3)
+        if len(parts) == 4 and parts[1] == "tag":
+            tags[parts[0]] = (parts[3], parts[2])
+    notes: dict[str, str] = {}  # note blob id -> annotated object
+    for ref in _git(repo, "for-each-ref", "refs/notes", "--format=%(refname)").split():
+        for line in _git(repo, "notes", f"--ref={ref.decode()}", "list").splitlines():
+            blob, _, target = line.decode().partition(" ")
+            notes.setdefault(blob, target)
+    cat = CatFile(repo)
+    try:
+        for oid, kind, raw in cat.read_objects([*commits, *tags, *notes]):
+            if kind == b"commit":
+                yield Message(oid, "message", _body(raw))
+            elif kind == b"tag" and oid in tags:
+                name, target = tags[oid]
+                yield Message(target, "tag message", _body(raw), tag=name)
+            elif kind == b"blob" and oid in notes:
+                yield Message(notes[oid], "note", raw)
+    finally:
+        cat.close()
+
+
 def stream_blobs(repo: Path, wanted: set[str]) -> Iterator[tuple[str, bytes]]:
     """(id, content) of every wanted blob that exists, from one ``git cat-file --batch``.
 
@@ -138,6 +191,12 @@ class CatFile:
 
     def read(self, ids: list[str]) -> Iterator[tuple[str, bytes]]:
         """(id, content) for each id that is a blob, in order; missing ids are skipped."""
+        for oid, kind, data in self.read_objects(ids):
+            if kind == b"blob":
+                yield oid, data
+
+    def read_objects(self, ids: list[str]) -> Iterator[tuple[str, bytes, bytes]]:
+        """(id, type, content) for each id, in order; missing ids are skipped."""
         assert self.proc.stdin and self.proc.stdout
         stdin, out = self.proc.stdin, self.proc.stdout
 
@@ -163,8 +222,7 @@ class CatFile:
                 if len(data) != size:
                     raise GitError("git cat-file stopped unexpectedly")
                 out.read(1)  # the newline after the content
-                if parts[1] == b"blob":
-                    yield parts[0].decode(), data
+                yield parts[0].decode(), parts[1], data
         except BaseException:
             self.kill()  # a reader that stopped early or failed leaves git mid-answer: this process is spent
             raise

@@ -139,7 +139,7 @@ def sarif(
                     "region": {"startLine": max(int(loc.get("line") or 1), 1)},
                 }
             }
-            props = {k: loc[k] for k in ("commit", "message_id", "part") if loc.get(k)}
+            props = {k: loc[k] for k in ("commit", "tag", "message_id", "part") if loc.get(k)}
             if props:
                 entry["properties"] = props
             locs.append(entry)

@@ -34,7 +34,7 @@ from nightowl.secrets.files import (
     iter_files,
 )
 from nightowl.secrets.filters import FilterConfig
-from nightowl.secrets.git import CatFile, GitError, is_git_repo, read_history, stream_blobs
+from nightowl.secrets.git import CatFile, GitError, is_git_repo, read_history, read_messages, stream_blobs
 from nightowl.secrets.report import SecretFinding, redact, sha256_hex
 from nightowl.secrets.rules import Rule, load_rules
 
@@ -138,11 +138,13 @@ def _task_blobs(blobs: list[Blob]) -> tuple[list[tuple[dict, list[HitTuple]]], l
     for b in blobs:
         n += 1
         size += len(b.data)
-        hits = _scan_bytes(b.data, b.path.rsplit("/", 1)[-1], b.line_offset)
+        hits = _scan_bytes(b.data, b.name or b.path.rsplit("/", 1)[-1], b.line_offset)
         if hits:
             loc = {"path": b.path}
             if b.commit:
                 loc["commit"] = b.commit
+            if b.tag:
+                loc["tag"] = b.tag
             if b.message_id is not None:
                 loc["message_id"] = b.message_id
             if b.part is not None:
@@ -456,3 +458,31 @@ def _scan_git(
     for oid in paths:
         if oid not in seen:
             report(oid, why)
+    _scan_messages(repo, shown, hist, runner, res, add, account)
+
+
+# the names git itself gives these texts: rules and filters read them as prose, not code
+MESSAGE_NAMES = {"message": "COMMIT_EDITMSG", "tag message": "TAG_EDITMSG", "note": "NOTES_EDITMSG"}
+
+
+def _scan_messages(repo: Path, shown: str, hist, runner: _Runner, res: ScanResult, add, account) -> None:
+    """Commit, tag and note messages, located by commit with ``part`` (one location per kind: the
+    earliest commit, like a file's)."""
+    base = shown.rstrip("/")
+    try:
+        blobs = [
+            Blob(base, m.text, commit=m.commit, part=m.part, name=MESSAGE_NAMES[m.part], tag=m.tag)
+            for m in read_messages(repo, list(hist.commit_order))
+            if m.text.strip()
+        ]
+    except GitError as exc:
+        res.problems.append(Problem(shown, f"git messages could not be read: {exc}"))
+        return
+    total = sum(len(b.data) for b in blobs)
+    for results, _problems, n, size in runner.map(
+        _task_blobs, list(_batches(blobs, lambda b: len(b.data))), total
+    ):
+        account(n, size)
+        for loc, hits in results:
+            order = (hist.commit_order.get(loc["commit"], 0),)
+            add(hits, loc, key_extra=("git", loc["part"], loc.get("tag")), order=order)
