@@ -1,4 +1,5 @@
-"""Arrow schemas of the cloud tables beside ``auth_events``: directory audit, mailbox access, accounts.
+"""Arrow schemas of the cloud tables beside ``auth_events``: directory audit, mailbox access, accounts,
+credential uses.
 
 Sources fill them (``sources/entra_audit.py``, ``sources/office_activity.py``,
 ``sources/entra_accounts.py``); the ``cloud_*`` detections and ``exposure.py`` read them. Each
@@ -167,6 +168,33 @@ ACCOUNTS_COLUMNS: list[tuple[str, pa.DataType, str]] = [
 ]
 
 
+# One row per action recorded with a credential (GitHub audit log, CloudTrail API calls): the table
+# the secret-use join reads. A row whose log names no credential (a web session) keeps its actor and
+# address: they are the owner's history the join compares a secret's uses against.
+CREDENTIAL_USES_COLUMNS: list[tuple[str, pa.DataType, str]] = [
+    ("time", pa.timestamp("us"), "when the action happened (UTC)"),
+    *_COMMON,
+    ("service", pa.string(), "github or aws: the system the credential opens"),
+    ("credential_type", pa.string(), "programmatic_access_type (GitHub) or userIdentity.type (AWS)"),
+    ("credential_hash", pa.string(), "hashed_token: base64 of the token's SHA-256 (GitHub)"),
+    ("credential_id", pa.string(), "token_id (GitHub) or userIdentity.accessKeyId (AWS)"),
+    ("token_scopes", pa.string(), "token_scopes as logged (GitHub)"),
+    ("actor", pa.string(), "GitHub login or AWS user / role session, lowercased"),
+    ("actor_id", pa.string(), "actor_id (GitHub) or userIdentity.principalId / arn (AWS)"),
+    ("src_ip", pa.string(), "actor_ip / sourceIPAddress"),
+    ("src_country", pa.string(), "actor_location.country_code when logged"),
+    ("user_agent", pa.string(), "user_agent / userAgent"),
+    ("action", pa.string(), "git.clone, repo.create, ... (GitHub) or eventName (AWS)"),
+    ("api", pa.string(), "the action's family: git, repo, ... (GitHub) or eventSource (AWS)"),
+    ("resource", pa.string(), "repository (org/name) or the first AWS resource (bucket/key, ARN)"),
+    ("account", pa.string(), "GitHub organisation or enterprise, or the AWS account id"),
+    ("region", pa.string(), "awsRegion (AWS)"),
+    ("outcome", pa.string(), "success or failure (failure: an AWS errorCode)"),
+    ("error_code", pa.string(), "errorCode (AWS: AccessDenied, InvalidClientTokenId, ...)"),
+    ("transport", pa.string(), "transport_protocol_name for git events: http or ssh (GitHub)"),
+]
+
+
 def _schema(columns: list[tuple[str, pa.DataType, str]]) -> pa.Schema:
     return pa.schema([pa.field(name, typ, metadata={"doc": doc}) for name, typ, doc in columns])
 
@@ -174,6 +202,7 @@ def _schema(columns: list[tuple[str, pa.DataType, str]]) -> pa.Schema:
 DIRECTORY_AUDIT_SCHEMA = _schema(DIRECTORY_AUDIT_COLUMNS)
 MAIL_ACCESS_SCHEMA = _schema(MAIL_ACCESS_COLUMNS)
 ACCOUNTS_SCHEMA = _schema(ACCOUNTS_COLUMNS)
+CREDENTIAL_USES_SCHEMA = _schema(CREDENTIAL_USES_COLUMNS)
 
 
 def batch(schema: pa.Schema, rows: list[dict[str, Any]]) -> pa.RecordBatch:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -125,6 +126,8 @@ def ingest_file(
             report.tally.normalized = inserted
             if read > inserted:
                 report.tally.ignore(DUPLICATE_REASON, read - inserted)
+            for side in getattr(source, "also", ()):
+                _load_side(store, side, inp, report.tally, opts)
             store.record_input(
                 report.to_contract() | {"sha256": report.sha256},
                 [(q.position, q.reason, q.excerpt) for q in report.tally.quarantine],
@@ -142,6 +145,20 @@ def ingest_file(
             if staged:
                 source.unstage(con)
     return report
+
+
+def _load_side(store: Store, side: sources.Source, inp: InputFile, tally: Tally, opts: ReadOptions) -> None:
+    """A second table the same file fills (CloudTrail: API calls beside the sign-ins). The side reader
+    maps the records the first pass ignored as ``side.claims``; they move from ignored to normalized.
+    Its own ignores and quarantines repeat the first pass's and are not counted twice."""
+    store.ensure_table(side.table, side.schema)
+    read, inserted = _load(store, side, side.table, inp, Tally(), opts, None)
+    tally.ignored -= read
+    tally.ignored_reasons[side.claims] -= read
+    tally.ignored_reasons += Counter()  # drop a reason whose count reached zero
+    tally.normalized += inserted
+    if read > inserted:
+        tally.ignore(DUPLICATE_REASON, read - inserted)
 
 
 def _load(

@@ -14,6 +14,7 @@ from nightowl.sources.base import InputError, InputFile, Source
 SOURCE_MODULES = (
     "windows_evtx",
     "entra_audit",
+    "github_audit",
     "office_activity",
     "entra_accounts",
     "entra_portal_csv",

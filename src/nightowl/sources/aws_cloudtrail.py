@@ -11,7 +11,10 @@ JSON shapes read by ``aws-cloudtrail-json`` (plain or .gz):
 
 ``aws-cloudtrail-csv`` reads the Sentinel ``AWSCloudTrail`` CSV export.
 
-Only ``eventName == "ConsoleLogin"`` is a sign-in: every other record is counted as ignored.
+Only ``eventName == "ConsoleLogin"`` is a sign-in (``auth_events``). Every other event is an API call
+made with a credential: ingest reads the file a second time (the ``also`` sources) into
+``credential_uses``, one row per call with ``userIdentity.accessKeyId``, ``sourceIPAddress``,
+``eventName``, ``eventSource``, the resource, ``errorCode`` and ``userAgent``.
 Other ``signin.amazonaws.com`` events (``CheckMfa``, ``SwitchRole``, IAM Identity Center's
 ``CredentialChallenge``/``CredentialVerification``/``UserAuthentication``) are not mapped yet
 and are ignored with their own reason so a report shows they were there.
@@ -27,13 +30,15 @@ The region (``awsRegion``) has no column in the normalized table.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import orjson
 import pyarrow as pa
 
+from nightowl import audit_schema
 from nightowl import schema as S
 from nightowl.sources.base import InputError, InputFile, ReadOptions, Tally, bounded_lines
 from nightowl.sources.records.csv_rows import header_fields, line_records
@@ -60,17 +65,15 @@ def _parse_time(raw: Any) -> datetime | None:
     return parse_sentinel_time(raw) if isinstance(raw, str) else None
 
 
-def _json_field(value: Any) -> dict:
-    """A nested object that CSV / Log Analytics exports carry as a JSON string."""
-    if isinstance(value, dict):
-        return value
-    if isinstance(value, str) and value.startswith("{"):
+def _json_field(value: Any, kind: type = dict) -> Any:
+    """A nested object (or, with ``kind=list``, an array) that CSV / Log Analytics exports carry as a
+    JSON string; empty when absent or unreadable."""
+    if isinstance(value, str) and value.startswith("[" if kind is list else "{"):
         try:
-            parsed = orjson.loads(value)
+            value = orjson.loads(value)
         except orjson.JSONDecodeError:
-            return {}
-        return parsed if isinstance(parsed, dict) else {}
-    return {}
+            return kind()
+    return value if isinstance(value, kind) else kind()
 
 
 def from_sentinel(row: dict[str, Any], time_value: datetime | None = None) -> dict[str, Any]:
@@ -93,6 +96,7 @@ def from_sentinel(row: dict[str, Any], time_value: datetime | None = None) -> di
             "arn": get("UserIdentityArn"),
             "accountId": get("UserIdentityAccountId"),
             "principalId": get("UserIdentityPrincipalid"),
+            "accessKeyId": get("UserIdentityAccessKeyId"),
         },
         "sourceIPAddress": get("SourceIpAddress"),
         "userAgent": get("UserAgent"),
@@ -102,6 +106,8 @@ def from_sentinel(row: dict[str, Any], time_value: datetime | None = None) -> di
         "responseElements": _json_field(get("ResponseElements")),
         "additionalEventData": _json_field(get("AdditionalEventData")),
         "recipientAccountId": get("RecipientAccountId"),
+        "requestParameters": _json_field(get("RequestParameters")),
+        "resources": _json_field(get("Resources"), list),
     }
 
 
@@ -176,12 +182,74 @@ def console_login(ev: dict, ref: str, source_format: str) -> dict | str:
     }
 
 
+def _resource(ev: dict) -> str | None:
+    """The object an API call acted on: ``bucket/key``, a named resource, or the first ARN."""
+    params = _json_field(ev.get("requestParameters"))
+    bucket = params.get("bucketName")
+    if isinstance(bucket, str) and bucket:
+        key = params.get("key")
+        return f"{bucket}/{key}" if isinstance(key, str) and key else bucket
+    for name in ("functionName", "secretId", "name", "roleName", "userName", "instanceId", "tableName"):
+        value = params.get(name)
+        if isinstance(value, str) and value:
+            return value[:512]
+    resources = ev.get("resources")
+    if isinstance(resources, list):
+        for res in resources:
+            if isinstance(res, dict) and isinstance(res.get("ARN"), str):
+                return res["ARN"][:512]
+    return None
+
+
+def api_call(ev: dict, ref: str, source_format: str) -> dict | str:
+    """A ``credential_uses`` row for any CloudTrail event but a sign-in (those are ``auth_events``):
+    which access key (``userIdentity.accessKeyId``) did what, from where, and whether AWS refused it."""
+    if ev.get("eventName") == "ConsoleLogin":
+        return "ConsoleLogin (a sign-in, in auth_events)"
+    if ev.get("eventSource") == "signin.amazonaws.com" or ev.get("eventType") == "AwsConsoleSignIn":
+        return OTHER_SIGNIN
+    when = ev.get("_time") or _parse_time(ev.get("eventTime")) or _parse_time(ev.get("@timestamp"))
+    if when is None:
+        raise ValueError("CloudTrail event without a readable eventTime")
+    identity = ev.get("userIdentity") if isinstance(ev.get("userIdentity"), dict) else {}
+    user, _ = _user(identity)
+    error = ev.get("errorCode")
+    return {
+        "time": when,
+        "source_format": source_format,
+        "record_ref": ref,
+        "event_uid": ev.get("eventID"),
+        "service": "aws",
+        "credential_type": identity.get("type"),
+        "credential_id": identity.get("accessKeyId") or None,
+        "actor": user,
+        "actor_id": identity.get("arn") or identity.get("principalId"),
+        "src_ip": ev.get("sourceIPAddress"),
+        "user_agent": ev.get("userAgent"),
+        "action": ev.get("eventName"),
+        "api": ev.get("eventSource"),
+        "resource": _resource(ev),
+        "account": ev.get("recipientAccountId") or identity.get("accountId"),
+        "region": ev.get("awsRegion"),
+        "outcome": "failure" if error else "success",
+        "error_code": error,
+    }
+
+
 class _Batcher:
     """Collects rows and reports ignored / quarantined records for one input."""
 
-    def __init__(self, tally: Tally, source_format: str) -> None:
+    def __init__(
+        self,
+        tally: Tally,
+        source_format: str,
+        mapper: Callable[[dict, str, str], dict | str] = console_login,
+        build: Callable[[list[dict]], pa.RecordBatch] = S.batch_from_rows,
+    ) -> None:
         self.tally = tally
         self.source_format = source_format
+        self.mapper = mapper
+        self.build = build
         self.rows: list[dict] = []
 
     def event(self, ev: Any, position: str, ref: str) -> None:
@@ -191,7 +259,7 @@ class _Batcher:
         if "EventName" in ev and "eventName" not in ev:  # Log Analytics JSON export
             ev = from_sentinel(ev)
         try:
-            out = console_login(ev, ref, self.source_format)
+            out = self.mapper(ev, ref, self.source_format)
         except (ValueError, TypeError, AttributeError) as exc:
             self.tally.reject(position or "file", str(exc), _dump(ev))
             return
@@ -224,7 +292,7 @@ class _Batcher:
 
     def flush(self, force: bool = False) -> pa.RecordBatch | None:
         if self.rows and (force or len(self.rows) >= BATCH_ROWS):
-            batch = S.batch_from_rows(self.rows)
+            batch = self.build(self.rows)
             self.rows = []
             return batch
         return None
@@ -249,6 +317,9 @@ class CloudTrailJson:
         "aws cloudtrail lookup-events --lookup-attributes AttributeKey=EventName,AttributeValue=ConsoleLogin > logins.json"
     )
 
+    def _batcher(self, tally: Tally) -> _Batcher:
+        return _Batcher(tally, self.name)
+
     def sniff(self, head: bytes, name: str) -> bool:
         text = _strip_bom(head).lstrip()
         if text[:1] not in (b"{", b"["):
@@ -260,7 +331,7 @@ class CloudTrailJson:
         return b'"AwsEventId"' in text and b'"EventName"' in text
 
     def read(self, inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[pa.RecordBatch]:
-        out = _Batcher(tally, self.name)
+        out = self._batcher(tally)
         # line mode when the first line is a whole JSON value (NDJSON, one-line S3 objects one
         # per line); otherwise the file is one document (pretty-printed, or a first line longer
         # than max_line_bytes, as big one-line S3 objects are)
@@ -301,7 +372,7 @@ class CloudTrailJson:
         # rows are bounded by the document size; hand them over in batches
         while out.rows:
             chunk, out.rows = out.rows[:BATCH_ROWS], out.rows[BATCH_ROWS:]
-            yield S.batch_from_rows(chunk)
+            yield out.build(chunk)
 
     def _lines(
         self, inp: InputFile, tally: Tally, opts: ReadOptions, out: _Batcher
@@ -357,12 +428,15 @@ class CloudTrailSentinelCsv:
     title = "AWS CloudTrail via Microsoft Sentinel (AWSCloudTrail CSV export)"
     export_hint = 'Sentinel / Log Analytics: run `AWSCloudTrail | where EventName == "ConsoleLogin"` and Export > CSV (all columns)'
 
+    def _batcher(self, tally: Tally) -> _Batcher:
+        return _Batcher(tally, self.name)
+
     def sniff(self, head: bytes, name: str) -> bool:
         fields = set(header_fields(head))
         return fields >= _CSV_REQUIRED and bool(fields & _CSV_ANY_OF)
 
     def read(self, inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[pa.RecordBatch]:
-        out = _Batcher(tally, self.name)
+        out = self._batcher(tally)
         time_col: str | None = None
         offset = timedelta(0)
         checked = False
@@ -388,4 +462,32 @@ class CloudTrailSentinelCsv:
             yield last
 
 
-SOURCES = [CloudTrailJson(), CloudTrailSentinelCsv()]
+class _ApiCalls:
+    """The same file read again for its API calls, into ``credential_uses`` (ingest runs it after the
+    sign-in pass; the records it maps are the ones that pass counted as ``NOT_SIGNIN``)."""
+
+    table = "credential_uses"
+    schema = audit_schema.CREDENTIAL_USES_SCHEMA
+    claims = NOT_SIGNIN
+
+    def _batcher(self, tally: Tally) -> _Batcher:
+        return _Batcher(tally, self.name, api_call, partial(audit_schema.batch, self.schema))
+
+
+class CloudTrailApiJson(_ApiCalls, CloudTrailJson):
+    pass
+
+
+class CloudTrailApiCsv(_ApiCalls, CloudTrailSentinelCsv):
+    pass
+
+
+class CloudTrailJsonAll(CloudTrailJson):
+    also = (CloudTrailApiJson(),)
+
+
+class CloudTrailCsvAll(CloudTrailSentinelCsv):
+    also = (CloudTrailApiCsv(),)
+
+
+SOURCES = [CloudTrailJsonAll(), CloudTrailCsvAll()]
