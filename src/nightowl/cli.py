@@ -20,7 +20,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from nightowl import __version__, sources
 from nightowl.detections.catalog import read_config
-from nightowl.findings import at_or_above, document
+from nightowl.findings import Finding, at_or_above, document
 from nightowl.ingest import InputReport, ingest_paths
 from nightowl.overview import overview
 from nightowl.pipeline import detect
@@ -186,6 +186,14 @@ def hunt(
     fmt: Annotated[
         OutputFormat, typer.Option("--format", help="table for people, json for machines")
     ] = OutputFormat.table,
+    secrets: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--secrets",
+            help="Secret findings JSON (`nightowl secrets --format json`): say whether and where each was "
+            "used, from the GitHub audit log and CloudTrail given.",
+        ),
+    ] = None,
 ) -> None:
     """Ingest sign-in logs and hunt for password spray, brute force, stuffing and compromised accounts."""
     cfg = read_config(config)
@@ -195,8 +203,9 @@ def hunt(
         raise InputError(f"{store}: no such store")
     with Store(store) as st:
         inputs = _ingest(st, paths or [], input_format, year, timezone, strict)
+        leaked = _secret_findings(secrets or [])
         with _status("running detections"):
-            findings = detect(st, cfg)
+            findings = detect(st, cfg, leaked)
         ov = overview(st)
     if fmt is OutputFormat.json:
         from nightowl.incidents import build_incidents, incidents_document
@@ -218,6 +227,14 @@ def hunt(
             out.print("[green]No findings.[/]")
     if fail_on and at_or_above(findings, fail_on.value):
         raise typer.Exit(1)
+
+
+def _secret_findings(paths: list[str]) -> list[Finding]:
+    """The secret findings of ``nightowl secrets --format json`` documents."""
+    from nightowl.report_cli import load_document, merge_documents
+
+    found, _, _ = merge_documents([(p, load_document(p)) for p in paths])
+    return [f for f in found if f.category == "secret"]
 
 
 @contextmanager
@@ -332,6 +349,11 @@ def evaluate(
         print(markdown(summary))
         print()
         print(category_markdown(summary, summary["nightowl"]["user_weeks"]))
+        if summary["nightowl"]["secret_use"]:
+            from nightowl.evaluation.secret_use import markdown as secret_use_markdown
+
+            print()
+            print(secret_use_markdown(summary["nightowl"]["secret_use"]))
 
 
 @app.command()

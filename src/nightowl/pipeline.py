@@ -13,18 +13,24 @@ from pathlib import Path
 from typing import Any
 
 from nightowl.detections.runner import run_all
+from nightowl.detections.secret_use import secret_use
 from nightowl.exposure import exposure_findings
 from nightowl.findings import Finding, sort_findings
 from nightowl.ingest import InputReport, ingest_paths
 from nightowl.store import Store
 
-DEMO_FILES = ("signins", "audit", "mail_access", "users", "registration")
+DEMO_FILES = ("signins", "audit", "mail_access", "users", "registration", "github_audit", "cloudtrail")
 
 
-def detect(store: Store, config: dict[str, Any] | None = None) -> list[Finding]:
-    """Every detection whose data is in the store, plus account exposure when accounts were given."""
+def detect(
+    store: Store, config: dict[str, Any] | None = None, secrets: list[Finding] | None = None
+) -> list[Finding]:
+    """Every detection whose data is in the store, plus account exposure when accounts were given, plus
+    (given secret findings) whether each secret was used: the secrets come back annotated with ``use``."""
     findings = run_all(store, config)
     findings += exposure_findings(store, findings, config)
+    if secrets:
+        findings += secrets + secret_use(store, findings + secrets)
     return sort_findings(findings)
 
 
@@ -66,7 +72,8 @@ def run_demo(
         say("scanning the mailboxes the attacker read for secrets")
         scan = scan_paths([str(sim.files["mail"])], ScanOptions())
         secrets = [s.to_finding() for s in scan.secrets.values()]
-        findings = sort_findings(findings + secrets)
+        say("checking the GitHub audit log and CloudTrail for uses of those secrets")
+        findings = sort_findings(findings + secrets + secret_use(store, findings + secrets))
         incidents = build_incidents(findings)
         inputs = [r.to_contract() for r in reports] + scan.inputs
         data = from_store(store, findings, overview(store))

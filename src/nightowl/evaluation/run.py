@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from nightowl.detections.runner import run_all
+from nightowl.evaluation import secret_use
 from nightowl.evaluation.baselines import BASELINES, run_baseline
 from nightowl.evaluation.score import Score, alerts_from_baseline, alerts_from_findings, score
 from nightowl.ingest import ingest_paths
@@ -41,10 +42,14 @@ def run_case(case: Case, config: dict[str, Any] | None = None) -> dict[str, Scor
         truth = sim.truth.to_dict()
         with Store() as store:
             ingest_paths(store, [str(sim.files["signins"])])
-            findings = [f.to_dict() for f in run_all(store, config)]
+            found = run_all(store, config)
+            findings = [f.to_dict() for f in found]
             scores = {"nightowl": score(*alerts_from_findings(findings), truth)}
             for name in BASELINES:
                 scores[name] = score(*alerts_from_baseline(run_baseline(store, name)), truth)
+            if secret_use.truth_used(truth) is not None:
+                used = secret_use.run_secret_use(store, sim.files, found)
+                scores["nightowl"].secret_use = secret_use.score_secret_use(used, truth)
     return scores
 
 
@@ -92,6 +97,7 @@ def aggregate(results: list[tuple[Case, dict[str, Score]]]) -> dict[str, dict[st
             "user_weeks": user_weeks,
             "compromised_reported": len(reported),
             "compromised_true": len(true),
+            "secret_use": secret_use.add_up([scores[system].secret_use for _, scores in results]),
         }
     return out
 

@@ -67,6 +67,7 @@ class Score:
     false_positive_alerts: int
     compromised_reported: set[str]
     compromised_true: set[str]
+    secret_use: dict[str, int] | None = None  # secret_used scoring, on tenants with credential logs
 
     @property
     def ip_precision(self) -> float | None:
@@ -102,6 +103,7 @@ class Score:
             "compromise_recall": self.compromise_recall,
             "compromised_reported": sorted(self.compromised_reported),
             "compromised_true": sorted(self.compromised_true),
+            "secret_use": self.secret_use,
         }
 
 

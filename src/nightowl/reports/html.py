@@ -145,6 +145,29 @@ def _headline(numbers: dict[str, int], incidents: list[Incident]) -> str:
     return lead + "."
 
 
+def use_line(note: Any) -> tuple[str, str]:
+    """(css class, one line) saying whether and where a secret was used, from its ``use`` note."""
+    if not isinstance(note, dict) or not note.get("status"):
+        return "", "not checked (no credential logs given)"
+    status = note["status"]
+    if status != "used":
+        return "", str(note.get("why") or status)
+    span = f"{str(note.get('first_use'))[:16]} to {str(note.get('last_use'))[:16]}"
+    where = f"{len(note.get('addresses') or [])} address(es) in {len(note.get('networks') or [])} network(s)"
+    acts = ", ".join(list(note.get("actions") or {})[:3])
+    res = len(note.get("resources") or [])
+    text = f"used {note.get('uses')} time(s), {span}, from {where}: {acts}" + (
+        f" on {res} resource(s)" if res else ""
+    )
+    if note.get("failures"):
+        text += f"; {note['failures']} refused"
+    if note.get("attacker_uses"):
+        return "alert", f"USED FROM THE ATTACKER'S ADDRESSES ({note['attacker_uses']} use(s)); " + text
+    if note.get("suspicious_uses"):
+        return "alert", f"USED FROM OUTSIDE ITS OWNER'S NETWORKS ({note['suspicious_uses']} use(s)); " + text
+    return "", text + " (its owner's usual networks)"
+
+
 def _secret_rows(findings: list[Finding], incidents: list[Incident]) -> list[dict[str, Any]]:
     incident_of = {s["finding_id"]: i.id for i in incidents for s in i.entities["secrets"]}
     rows = []
@@ -161,6 +184,7 @@ def _secret_rows(findings: list[Finding], incidents: list[Incident]) -> list[dic
                 "locations": len(locs),
                 "where": f"{first.get('path', '')}" + (f":{first['line']}" if first.get("line") else ""),
                 "incident": incident_of.get(f.id),
+                "use": use_line(f.extra.get("use")),
             }
         )
     rows.sort(key=lambda r: (r["incident"] is None, SEVERITIES.index(r["finding"].severity), r["rule"]))

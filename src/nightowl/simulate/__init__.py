@@ -23,6 +23,7 @@ from nightowl.simulate.chain import run_chain
 from nightowl.simulate.config import ATTACK_KINDS, PRESETS, AttackSpec, SimConfig
 from nightowl.simulate.population import Tenant, build_tenant
 from nightowl.simulate.render import GraphRenderer
+from nightowl.simulate.secret_use import run_secret_use, write_secret_use
 from nightowl.simulate.traps import build_traps
 from nightowl.simulate.truth import Truth, iso
 from nightowl.simulate.writers import SignInSink, write_json, write_jsonl
@@ -149,6 +150,11 @@ def simulate(config: SimConfig, out_dir: Path) -> SimResult:
     files.update(sink.paths)
 
     if chain_out is not None:
+        used = run_secret_use(
+            tn, config.seed, chain_out.truth, chain_info[1].source_ips, base, base + config.days * DAY
+        )
+        files.update(write_secret_use(out_dir, used))
+        truth.chain["secret_use"] = used.truth
         files["audit"] = write_jsonl(out_dir / "audit.jsonl", chain_out.audit)
         files["mail_access"] = write_jsonl(out_dir / "mail_access.jsonl", chain_out.mail_access)
         files["mail"] = out_dir / "mail"

@@ -141,6 +141,9 @@ def build_mailboxes(
                             "message_id": mid,
                             "location": where,
                             "kind": kind,
+                            "date": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                            # an access key id is an identifier, not a secret: CloudTrail logs it in clear
+                            **({"access_key_id": value} if family == "aws_access_key_id" else {}),
                         }
                     )
             if msg.is_multipart():

@@ -313,8 +313,8 @@ class CloudTrailJson:
     name = "aws-cloudtrail-json"
     title = "AWS CloudTrail (S3 trail files, NDJSON, lookup-events JSON)"
     export_hint = (
-        "aws s3 sync s3://<trail-bucket>/AWSLogs/<account>/CloudTrail/ ./trail (the .json.gz files), or: "
-        "aws cloudtrail lookup-events --lookup-attributes AttributeKey=EventName,AttributeValue=ConsoleLogin > logins.json"
+        "aws s3 sync s3://<trail-bucket>/AWSLogs/<account>/CloudTrail/ ./trail (the .json.gz files: sign-ins and "
+        "every API call), or: aws cloudtrail lookup-events --max-results 50 > events.json (management events, 90 days)"
     )
 
     def _batcher(self, tally: Tally) -> _Batcher:
@@ -426,7 +426,7 @@ _CSV_ANY_OF = {"AwsEventId", "UserIdentityType", "AWSRegion", "RecipientAccountI
 class CloudTrailSentinelCsv:
     name = "aws-cloudtrail-csv"
     title = "AWS CloudTrail via Microsoft Sentinel (AWSCloudTrail CSV export)"
-    export_hint = 'Sentinel / Log Analytics: run `AWSCloudTrail | where EventName == "ConsoleLogin"` and Export > CSV (all columns)'
+    export_hint = 'Sentinel / Log Analytics: run `AWSCloudTrail` (all events, or `| where EventName == "ConsoleLogin"`) and Export > CSV (all columns)'
 
     def _batcher(self, tally: Tally) -> _Batcher:
         return _Batcher(tally, self.name)
