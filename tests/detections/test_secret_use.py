@@ -233,3 +233,23 @@ def test_exposure_before_the_logs_begin_keeps_the_owners_daily_routine_usual(tmp
     with store_with(tmp_path, github=routine + one_night) as store:
         (f,) = secret_use(store, [tok])
     assert f.source_ips == ["203.0.113.50"] and f.counts["attempts"] == 3
+
+
+def test_scanned_mail_carries_its_date_into_the_finding_and_the_join(tmp_path: Path) -> None:
+    from nightowl.secrets.scan import ScanOptions, scan_paths
+
+    eml = tmp_path / "ci-token.eml"
+    eml.write_text(
+        "From: bob@corp.example\nTo: alice@corp.example\nSubject: CI token\n"
+        "Date: Sun, 01 Dec 2024 11:00:00 +0100\nMessage-ID: <ci-token@corp.example>\n\n"
+        f"The pipeline uses this token: {TOKEN}\n"
+    )
+    (tok,) = [s.to_finding() for s in scan_paths([str(eml)], ScanOptions()).secrets.values()]
+    assert tok.extra["locations"][0]["date"] == "2024-12-01T10:00:00Z"
+    theft = [gh("2024-12-03T02:00:00", "git.clone", SPRAY_IPS[0], "payments")]
+    before = [gh("2024-11-30T02:00:00", "git.clone", SPRAY_IPS[1], "old")]  # before the mail: not counted
+    with store_with(tmp_path, github=owner_history() + before + theft) as store:
+        (f,) = secret_use(store, [spray(), tok])
+    assert f.summary.startswith(
+        "the GitHub token sent in message <ci-token@corp.example> on 2024-12-01 was used 1 time(s)"
+    )

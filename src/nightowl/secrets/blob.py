@@ -22,6 +22,7 @@ class Blob:
     line_offset: int = 0
     name: str | None = None  # the path rules and filters see (default: the last part of ``path``)
     tag: str | None = None  # git only: the tag whose message this is
+    date: str | None = None  # mail only: the message's Date, ISO 8601 UTC (when a secret in it was sent)
 
 
 @dataclass(frozen=True)

@@ -149,6 +149,8 @@ def _task_blobs(blobs: list[Blob]) -> tuple[list[tuple[dict, list[HitTuple]]], l
                 loc["message_id"] = b.message_id
             if b.part is not None:
                 loc["part"] = b.part
+            if b.date is not None:
+                loc["date"] = b.date
             results.append((loc, hits))
     return results, [], n, size
 

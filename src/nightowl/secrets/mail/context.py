@@ -21,7 +21,13 @@ class Run:
         data = text.encode("utf-8", errors="replace")
         self.stats.blobs += 1
         self.stats.blob_bytes += len(data)
-        return Blob(path=path or where.path, data=data, message_id=where.message_id, part=where.part + part)
+        return Blob(
+            path=path or where.path,
+            data=data,
+            message_id=where.message_id,
+            part=where.part + part,
+            date=where.date,
+        )
 
     def problem(self, path: str, reason: str) -> Problem:
         self.stats.problems += 1
@@ -44,6 +50,7 @@ class Where:
     part: str = ""
     depth: int = 0
     names: set[str] = field(default_factory=set, compare=False)
+    date: str | None = None  # the message's Date header, ISO 8601 UTC
 
     def inside(self, part_prefix: str, extra_depth: int = 1, path: str | None = None) -> Where:
         """The position inside a nested message or archive (same message, same name registry).
@@ -52,7 +59,12 @@ class Where:
         blobs point at the attachment rather than at the outer message.
         """
         return Where(
-            path or self.path, self.message_id, self.part + part_prefix, self.depth + extra_depth, self.names
+            path or self.path,
+            self.message_id,
+            self.part + part_prefix,
+            self.depth + extra_depth,
+            self.names,
+            self.date,
         )
 
     def unique(self, name: str) -> str:

@@ -11,8 +11,10 @@ from __future__ import annotations
 import base64
 import email.parser
 import email.policy
+import email.utils
 import re
 from collections.abc import Iterator
+from datetime import UTC
 from email.header import decode_header, make_header
 from email.message import Message
 
@@ -37,6 +39,17 @@ def message_id_of(msg: Message, raw: bytes, kind: str) -> str:
     except Exception:
         value = None
     return clean_message_id(value) or synthetic_id(raw, kind)
+
+
+def message_date(msg: Message) -> str | None:
+    """The Date header as ISO 8601 UTC (when a secret in the message was sent); None when absent or unreadable."""
+    try:
+        when = email.utils.parsedate_to_datetime(header_text(msg, "Date"))
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def header_text(msg: Message, name: str) -> str:
@@ -64,7 +77,7 @@ def iter_raw_message(raw: bytes, run: Run, path: str, kind: str) -> Iterator[Blo
     except Exception as err:  # the parser is lenient; anything here is a real failure
         yield run.problem(path, f"unreadable message: {type(err).__name__}")
         return
-    where = Where(path=path, message_id=message_id_of(msg, raw, kind))
+    where = Where(path=path, message_id=message_id_of(msg, raw, kind), date=message_date(msg))
     yield from iter_message(msg, run, where)
 
 
