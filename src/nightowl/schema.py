@@ -73,6 +73,14 @@ COLUMNS: list[tuple[str, pa.DataType, str, str]] = [
     ("is_managed", pa.bool_(), "BOOLEAN", ""),
     ("session_id", pa.string(), "VARCHAR", "correlation / session id"),
     ("tenant_id", pa.string(), "VARCHAR", ""),
+    # The source by name when the event has no address (pam rhost, Windows Workstation).
+    ("src_endpoint_hostname", pa.string(), "VARCHAR", "source host name (OCSF src_endpoint.hostname)"),
+    # Who signed in: a person, or an application with its own credential (Entra service
+    # principal / managed identity sign-ins have no user; the application is the actor).
+    ("actor_type", pa.string(), "VARCHAR", "user (null = user), service_principal, managed_identity"),
+    ("actor_app_uid", pa.string(), "VARCHAR", "application (client) id of the signing-in app"),
+    ("actor_app_name", pa.string(), "VARCHAR", "display name of the signing-in app / identity"),
+    ("credential_key_id", pa.string(), "VARCHAR", "key id of the app credential used (secret/cert)"),
 ]
 
 COLUMN_NAMES: list[str] = [c[0] for c in COLUMNS]

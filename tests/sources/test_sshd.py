@@ -172,6 +172,52 @@ def test_iso_rfc5424_and_journal_lines() -> None:
     assert tz_rows[0]["time"] == rows[0]["time"]  # explicit offsets are not shifted
 
 
+def test_rhel_pam_lines_are_events_with_host_names() -> None:
+    """sshd(pam_unix) failures with no sshd Failed line (RHEL/CentOS /var/log/secure) are attempts;
+    a host-name rhost is the source's host name, never put in the address column."""
+    assert SRC.sniff((FIXTURES / "pam_rhel_secure.log").read_bytes(), "secure")
+    rows, tally = read(FIXTURES / "pam_rhel_secure.log", ReadOptions(year=2005))
+    got = [
+        (r["user_name"], r["src_endpoint_ip"], r["src_endpoint_hostname"], r["status_detail"]) for r in rows
+    ]
+    hinet = "220-135-151-1.hinet-ip.hinet.net"
+    assert sorted(got, key=str) == sorted(
+        [
+            (None, "218.188.2.4", None, "INVALID_CREDENTIALS"),
+            (None, "218.188.2.4", None, "USER_DOES_NOT_EXIST"),
+            ("root", None, hinet, "INVALID_CREDENTIALS"),
+            ("root", None, hinet, "INVALID_CREDENTIALS"),
+            ("root", None, hinet, "INVALID_CREDENTIALS"),
+            ("guest", None, "061092085098.ctinets.com", "INVALID_CREDENTIALS"),
+        ],
+        key=str,
+    )
+    assert {r["status_id"] for r in rows} == {2}
+    assert all(r["password_correct"] is False for r in rows if r["status_detail"] == "INVALID_CREDENTIALS")
+    assert min(r["time"] for r in rows) == datetime(2005, 6, 14, 15, 16, 1)
+    assert (tally.records, len(rows), tally.quarantined) == (10, 6, 0)
+    assert tally.ignored_reasons["line from another program, not sshd"] == 1  # su(pam_unix)
+
+
+def test_pam_lines_beside_failed_lines_count_once() -> None:
+    """journald / modern syslog: a PAM failure followed by sshd's Failed line is one attempt; one
+    without a Failed line (the connection closed first, or the log has PAM lines only) is its own."""
+    rows, tally = read(FIXTURES / "pam_journal.log")
+    got = [
+        (r["user_name"], r["src_endpoint_ip"] or r["src_endpoint_hostname"], r["status_code"]) for r in rows
+    ]
+    assert got == [
+        ("oracle", "203.0.113.9", "Failed password"),
+        ("root", "203.0.113.9", "Failed password"),
+        ("root", "203.0.113.9", "pam_unix authentication failure"),
+        ("admin", "scanner.example.net", "pam_unix authentication failure"),
+        ("admin", "198.51.100.7", "pam_unix authentication failure"),
+    ]
+    assert rows[0]["status_detail"] == "USER_DOES_NOT_EXIST"
+    assert tally.ignored_reasons["PAM detail of an attempt sshd logs as a Failed line"] >= 2
+    assert tally.quarantined == 0
+
+
 def test_sniff() -> None:
     assert SRC.sniff((FIXTURES / "rollover.log").read_bytes(), "auth.log")
     assert SRC.sniff((FIXTURES / "iso_and_journal.log").read_bytes(), "sshd.log")
@@ -190,6 +236,9 @@ TEMPLATES = [
     "Dec 10 06:55:49 h sshd[{pid}]: pam_unix(sshd:auth): authentication failure; rhost=x user={user}",
     "Feb 30 06:55:49 h sshd[{pid}]: Failed password for {user} from 10.0.0.{n} port 22 ssh2",
     "2024-01-02T03:04:05Z h sshd[{pid}]: Failed password for invalid user {user} from ::1 port 2 ssh2",
+    "Dec 10 06:55:50 h sshd(pam_unix)[{pid}]: authentication failure; logname= uid=0 rhost=h{n}.example user={user}",
+    "Dec 10 06:55:50 h sshd(pam_unix)[{pid}]: check pass; user unknown",
+    "Dec 10 06:55:51 h sshd(pam_unix)[{pid}]: session opened for user {user} by (uid=0)",
 ]
 VALID = st.builds(
     lambda t, pid, user, n: t.format(pid=pid, user=user, n=n),

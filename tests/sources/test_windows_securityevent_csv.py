@@ -62,7 +62,7 @@ def test_failure_fixture() -> None:
         "05": ("PASSWORD_EXPIRED", "0xC0000224", True, True),
         "06": ("ACCOUNT_DISABLED", "0xC0000072", True, None),
         "07": ("INVALID_CREDENTIALS", "0x18", True, False),
-        "08": ("ACCOUNT_LOCKED_OUT", "0x12", True, None),
+        "08": ("ACCOUNT_DISABLED", "0x12", True, None),  # disabled, expired, locked or logon hours
         "09": ("USER_DOES_NOT_EXIST", "0x6", False, None),
         "10": ("INVALID_CREDENTIALS", "0xC000006A", True, False),
         "11": ("SUCCESS", "0x0", True, True),
@@ -159,3 +159,26 @@ def test_random_bytes_never_crash(tmp_path: Path, data: bytes) -> None:
     path.write_bytes((header + "\n").encode() + data)
     _rows, tally = read(path, ReadOptions(max_line_bytes=1024))
     assert tally.records <= physical_lines(data)  # quoted fields may join lines, never split them
+
+
+IPLESS = FIXTURE.parent / "securityevent_ipless_kerberos.csv"
+
+
+def test_ipless_attempts_keep_the_workstation_and_kerberos_without_preauth() -> None:
+    """Fixture written from Microsoft's 4625 / 4776 / 4768 field lists: a local brute force that names
+    only the workstation, OpenSSH for Windows with IpAddress '-', an AS-REP roastable account and 0x12."""
+    rows, tally = read(IPLESS)
+    assert (tally.records, tally.quarantined, tally.ignored) == (24, 0, 0)
+    local = [r for r in rows if r["dst_host"] == "WS01"]
+    assert len(local) == 16
+    assert {(r["src_endpoint_ip"], r["src_endpoint_hostname"]) for r in local} == {(None, "kali")}
+    ssh = [r for r in rows if r["dst_host"] == "SSHSRV01"]
+    assert {(r["src_endpoint_ip"], r["src_endpoint_hostname"], r["logon_type"]) for r in ssh} == {
+        (None, "sshsrv01", "8")
+    }
+    roast = next(r for r in rows if r["user_name"] == "contoso.com\\svc_legacy")
+    assert (roast["status_id"], roast["password_correct"], roast["client_app"]) == (1, False, "no-preauth")
+    normal = next(r for r in rows if r["user_name"] == "contoso.com\\alice")
+    assert (normal["status_id"], normal["password_correct"]) == (1, True)  # PreAuthType 2: password checked
+    revoked = [r for r in rows if r["status_code"] == "0x12"]
+    assert len(revoked) == 3 and {r["status_detail"] for r in revoked} == {"ACCOUNT_DISABLED"}

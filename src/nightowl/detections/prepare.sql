@@ -19,8 +19,11 @@ SELECT
     e.source_format,
     e.user_name,
     coalesce(e.user_exists, true) AS user_exists,
-    e.src_endpoint_ip AS ip,
-    coalesce(k.src_key, e.src_endpoint_ip, 'host:' || coalesce(e.dst_host, '?')) AS src_key,
+    -- a source without an address is its host name (pam rhost, Windows Workstation), shown as
+    -- 'host:NAME' wherever findings list sources; else the machine that recorded the attempt
+    coalesce(e.src_endpoint_ip, 'host:' || lower(e.src_endpoint_hostname)) AS ip,
+    coalesce(k.src_key, e.src_endpoint_ip, 'host:' || lower(e.src_endpoint_hostname),
+             'host:' || coalesce(e.dst_host, '?')) AS src_key,
     e.src_asn,
     e.src_asn_org,
     e.src_country,
@@ -31,7 +34,8 @@ SELECT
     e.is_mfa,
     e.status_detail,
     e.status_id = 2 AND NOT coalesce(e.password_correct, false) AS is_fail,
-    e.status_id = 1 OR coalesce(e.password_correct, false) AS pw_ok,
+    -- a success that checked no password (a Kerberos TGT without pre-authentication) is not pw_ok
+    (e.status_id = 1 AND e.password_correct IS DISTINCT FROM false) OR coalesce(e.password_correct, false) AS pw_ok,
     coalesce(e.status_id NOT IN (1, 2), true) AND NOT coalesce(e.password_correct, false) AS is_unknown,
     e.status_detail = 'USER_DOES_NOT_EXIST' OR NOT coalesce(e.user_exists, true) AS no_such_user,
     -- what an attacker's tooling chooses and a campaign shares

@@ -30,6 +30,15 @@ scanner that disconnects at the first prompt, or tries keys only -- so those pro
 visible without double counting. It is decided when that process's connection closes (or at
 end of file); otherwise the line is ignored as "same attempt as the sshd Failed line".
 
+**PAM lines as events.** Older RHEL/CentOS ``/var/log/secure`` logs ``sshd(pam_unix)[pid]:
+authentication failure; ... rhost=HOST user=root`` and often no ``Failed`` line at all; a
+modern sshd logs the same as ``sshd[pid]: pam_unix(sshd:auth): authentication failure; ...``
+(syslog and journald alike). A PAM failure is held like an ``Invalid user`` line: it becomes
+an event (INVALID_CREDENTIALS, or USER_DOES_NOT_EXIST after ``check pass; user unknown``) only
+when the same process logs no ``Failed`` line for it -- the next PAM failure of the process,
+its connection close, or the end of file decides. ``rhost`` is often a host name (reverse DNS):
+it goes to ``src_endpoint_hostname`` and ``src_endpoint_ip`` stays empty.
+
 ``message repeated N times: [ msg ]`` counts as N records of ``msg``, each with the time of
 the repeat line (syslog does not keep the individual times). ``Failed none`` (the client
 asking which methods exist) is not an attempt.
@@ -37,6 +46,7 @@ asking which methods exist) is not an attempt.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections import Counter
@@ -87,9 +97,13 @@ FAILED = re.compile(
 ACCEPTED = re.compile(
     r"Accepted (?P<method>\S+) for (?P<user>.*?) from (?P<ip>\S+) port \d+(?: ssh\d?)?(?::.*)?$", re.DOTALL
 )
+PAM_FAILURE = re.compile(r"(?:pam_unix\(sshd:auth\): )?authentication failure;(?P<kv>.*)$", re.DOTALL)
+PAM_UNKNOWN = re.compile(r"(?:pam_unix\(sshd:auth\): )?check pass; user unknown\s*$")
+_PAM_KV = re.compile(r"(\w+)=(\S*)")
 INVALID = re.compile(r"[Ii]nvalid user (?P<user>.*?) from (?P<ip>\S+?)(?: port \d+)?$", re.DOTALL)
 
 SSHD_PROGRAMS = {"sshd", "sshd-session", "sshd-auth"}
+PAM_PROGRAMS = {"sshd(pam_unix)"}  # RHEL 4/5 syslog name of pam_unix inside sshd
 
 # Ignored message prefixes -> reason (checked in order; first match wins).
 IGNORED_PREFIXES: tuple[tuple[str, str], ...] = (
@@ -132,6 +146,7 @@ _IGNORE_RE = re.compile("|".join(f"(?P<r{i}>{re.escape(p)})" for i, (p, _) in en
 _IGNORE_REASON = {f"r{i}": reason for i, (_, reason) in enumerate(IGNORED_PREFIXES)}
 EVENT_PREFIXES = ("Failed ", "Accepted ", "Invalid user ", "invalid user ")
 DUPLICATE_INVALID = "same attempt as the sshd Failed line"
+DUPLICATE_PAM = "PAM detail of an attempt sshd logs as a Failed line"
 NONE_PROBE = "'none' method probe: the client asks which methods are allowed"
 
 
@@ -208,6 +223,8 @@ class _State:
         self.prev_month: int | None = None
         self.zone = zone
         self.pending: dict[tuple[str, str], dict] = {}
+        self.pam_pending: dict[tuple[str, str], dict] = {}  # PAM failures awaiting a Failed line
+        self.pam_unknown: set[tuple[str, str]] = set()  # "check pass; user unknown" just seen
         self.ignored: Counter[str] = Counter()
         self._stamp: tuple | str | None = None
         self._when: datetime | None = None
@@ -250,7 +267,7 @@ class SshdSyslog:
         hits = 0
         for line in text.splitlines()[:50]:
             m = CLASSIC.match(line) or ISO.match(line) or RFC5424.match(line)
-            if m and m.group("prog").rsplit("/", 1)[-1] in SSHD_PROGRAMS:
+            if m and _program(m.group("prog")) in _ALL_PROGRAMS:
                 hits += 1
         return hits > 0
 
@@ -268,7 +285,9 @@ class SshdSyslog:
                 yield S.batch_from_rows(rows)
                 rows = []
         rows.extend(state.pending.values())  # Invalid user lines never followed by an attempt
+        rows.extend(state.pam_pending.values())  # PAM failures never followed by a Failed line
         state.pending.clear()
+        state.pam_pending.clear()
         state.flush_ignored(tally)
         if rows:
             yield S.batch_from_rows(rows)
@@ -303,7 +322,8 @@ class SshdSyslog:
                 return
             host, prog, pid, msg = m.group("host", "prog", "pid", "msg")
             stamp = m.group("ts")
-        if prog not in SSHD_PROGRAMS and prog.rsplit("/", 1)[-1] not in SSHD_PROGRAMS:
+        program = _program(prog)
+        if program not in _ALL_PROGRAMS:
             st.ignored["line from another program, not sshd"] += 1
             return
         pid = pid or "-"
@@ -316,6 +336,12 @@ class SshdSyslog:
                     tally.reject(f"line {lineno}", f"implausible repeat count {rep.group(1)}", line)
                     return
                 msg = rep.group(2)
+        if program in PAM_PROGRAMS or msg.startswith("pam_unix(sshd:auth)"):
+            if self._pam(msg, count, stamp, host, pid, f"{shown}#line {lineno}", st, rows):
+                return
+            if st.time(stamp) is None:
+                tally.reject(f"line {lineno}", "impossible or unreadable timestamp", line)
+                return
         if msg.startswith(EVENT_PREFIXES):
             when = st.time(stamp)
             if when is None:
@@ -328,6 +354,7 @@ class SshdSyslog:
         if ig:
             if msg.startswith(SESSION_END):
                 self._close_pending((host, pid), st, rows)
+                self._close_pam((host, pid), st, rows)
             st.ignored[_IGNORE_REASON[ig.lastgroup]] += count  # type: ignore[index]
         else:
             st.ignored["sshd message that is not an authentication attempt"] += count
@@ -354,6 +381,7 @@ class SshdSyslog:
                 st.ignored[NONE_PROBE] += count
                 return True
             self._consume_pending(key, st)
+            self._consume_pam(key, st)
             invalid = bool(f.group("invalid"))
             row = _row(
                 when, ref, host, pid, f.group("user"), f.group("ip"), _protocol(method), method,
@@ -368,6 +396,7 @@ class SshdSyslog:
             if not a:
                 return False
             self._consume_pending(key, st)
+            self._consume_pam(key, st)
             method = a.group("method")
             row = _row(
                 when, ref, host, pid, a.group("user"), a.group("ip"), _protocol(method), method,
@@ -380,6 +409,68 @@ class SshdSyslog:
             return False
         self._open_pending(key, when, ref, host, pid, i.group("user"), i.group("ip"), count, st, rows)
         return True
+
+    # -- PAM lines ------------------------------------------------------------------------
+
+    def _pam(
+        self, msg: str, count: int, stamp: tuple | str, host: str, pid: str, ref: str, st: _State,
+        rows: list[dict],
+    ) -> bool:  # fmt: skip
+        """A pam_unix auth line of sshd; False when the message is not one we handle here."""
+        key = (host, pid)
+        if PAM_UNKNOWN.match(msg):
+            st.pam_unknown.add(key)
+            st.ignored["PAM user lookup before its authentication failure line"] += count
+            return True
+        f = PAM_FAILURE.match(msg)
+        if not f:
+            if msg.startswith("pam_unix(sshd:auth)"):
+                return False  # other pam_unix detail: falls through to the ignore table
+            if msg.startswith(("session opened", "session closed")):
+                st.ignored["session opened/closed (the logon itself is the Accepted line)"] += count
+            else:
+                st.ignored["PAM message that is not an authentication failure"] += count
+            return True
+        when = st.time(stamp)
+        if when is None:
+            return False
+        kv = dict(_PAM_KV.findall(f.group("kv")))
+        rhost = kv.get("rhost") or None
+        unknown = key in st.pam_unknown
+        st.pam_unknown.discard(key)
+        invalid = st.pending.get(key)  # sshd already said "Invalid user NAME": same attempt
+        user = kv.get("user") or (invalid or {}).get("user_name")
+        if invalid is not None:
+            st.pending.pop(key)
+            st.ignored[DUPLICATE_INVALID] += 1
+            unknown = True
+        ip, hostname = _address_or_host(rhost)
+        if ip is None and hostname is None and invalid is not None:
+            ip = invalid.get("src_endpoint_ip")
+        row = _row(
+            when, ref, host, pid, user or "", ip, "ssh-password", "pam_unix", S.STATUS_FAILURE,
+            "pam_unix authentication failure", S.USER_DOES_NOT_EXIST if unknown else S.INVALID_CREDENTIALS,
+            False if unknown else (True if user else None), None if unknown else False,
+        )  # fmt: skip
+        if not user:
+            row["user_name"] = None
+        row["src_endpoint_hostname"] = hostname
+        self._close_pam(key, st, rows)  # the previous guess of this process had no Failed line
+        rows.extend([row] * (count - 1))
+        if len(st.pam_pending) >= MAX_PENDING:
+            rows.append(st.pam_pending.pop(next(iter(st.pam_pending))))
+        st.pam_pending[key] = row
+        return True
+
+    def _consume_pam(self, key: tuple[str, str], st: _State) -> None:
+        st.pam_unknown.discard(key)
+        if st.pam_pending.pop(key, None) is not None:
+            st.ignored[DUPLICATE_PAM] += 1
+
+    def _close_pam(self, key: tuple[str, str], st: _State, rows: list[dict]) -> None:
+        row = st.pam_pending.pop(key, None)
+        if row is not None:
+            rows.append(row)
 
     # -- Invalid user bookkeeping ---------------------------------------------------------
 
@@ -411,8 +502,26 @@ class SshdSyslog:
             rows.append(row)
 
 
+_ALL_PROGRAMS = SSHD_PROGRAMS | PAM_PROGRAMS
+
+
+def _program(prog: str) -> str:
+    """``/usr/sbin/sshd`` -> ``sshd``."""
+    return prog.rsplit("/", 1)[-1]
+
+
+def _address_or_host(rhost: str | None) -> tuple[str | None, str | None]:
+    """PAM's rhost as (ip, None) when it is an address, else (None, host name)."""
+    if not rhost:
+        return None, None
+    try:
+        return str(ipaddress.ip_address(rhost.removeprefix("::ffff:") if "." in rhost else rhost)), None
+    except ValueError:
+        return None, rhost.lower()
+
+
 def _row(
-    when: datetime, ref: str, host: str, pid: str, user: str, ip: str, protocol: str | None,
+    when: datetime, ref: str, host: str, pid: str, user: str, ip: str | None, protocol: str | None,
     method: str | None, status_id: int, code: str, detail: str, exists: bool | None, pw: bool | None,
 ) -> dict:  # fmt: skip
     return {

@@ -5,7 +5,21 @@ dict to :func:`auth_row`, so a 4625 means the same thing whichever way it was ex
 
 Codes: NTSTATUS values in 4625 (``Status``/``SubStatus``) and 4776 (``Status``), Kerberos
 result codes in 4768 and 4771 (``Status``/``FailureCode``). Sources: Microsoft's "Audit
-Logon" / "4625(F)" / "4768(S, F)" / "4771(F)" / "4776(S, F)" event documentation.
+Logon" / "4625(F)" / "4768(S, F)" / "4771(F)" / "4776(S, F)" event documentation
+(learn.microsoft.com/windows/security/threat-protection/auditing/event-4768 etc.); the Kerberos
+numbers were re-checked against RFC 4120 section 7.5.9 and MS-KILE: 3.3.5.7.1 (the conditions
+behind KDC_ERR_CLIENT_REVOKED) and the AS exchange section ("If Pre-AuthenticationNotRequired
+is set ... the KDC MUST issue a TGT without validating pre-authentication data").
+
+* A 4768 success with ``PreAuthType`` 0 (the account has "Do not require Kerberos
+  preauthentication") proves nothing about a password: anyone may ask for that TGT and crack
+  its encrypted part offline (AS-REP roasting). It stays a success (``status_id`` 1, a ticket
+  was issued) with ``password_correct`` **false** and ``client_app`` ``no-preauth``; the
+  identity detections read "password confirmed" as a success whose ``password_correct`` is not
+  false, and ``kerberos.no_preauth`` reports the account as roastable (low).
+* The source of a logon without an address (4776 names only ``Workstation``; a local 4625 or
+  OpenSSH for Windows writes ``IpAddress`` ``-``) is the workstation name, kept lowercased in
+  ``src_endpoint_hostname`` (leading ``\\`` removed); detections key such sources by that name.
 
 Decisions worth knowing:
 
@@ -97,9 +111,12 @@ KERBEROS: dict[int, tuple[str, bool | None, bool | None]] = {
     0xE: (S.OTHER, True, None),
     # KDC_ERR_PADATA_TYPE_NOSUPP: e.g. smart card logon without a KDC certificate.
     0x10: (S.OTHER, True, None),
-    # KDC_ERR_CLIENT_REVOKED: account disabled, expired or locked out (the KDC does not say
-    # which). In an attack log the common cause is a lockout caused by the guessing itself.
-    0x12: (S.ACCOUNT_LOCKED_OUT, True, None),
+    # KDC_ERR_CLIENT_REVOKED: MS-KILE 3.3.5.7.1 returns it when the account is disabled, expired,
+    # locked out, or outside its logon hours -- the event does not say which. Not counted as a
+    # lockout: krbtgt, Guest and DefaultAccount (disabled by design) answer 0x12 to every request,
+    # so a lockout wave would fire on any enumeration of built-in names. Mapped to ACCOUNT_DISABLED
+    # ("the account cannot be used"), the one reading that holds in every case but a lockout.
+    0x12: (S.ACCOUNT_DISABLED, True, None),
     # KDC_ERR_KEY_EXPIRED: the password expired.
     0x17: (S.PASSWORD_EXPIRED, True, None),
     # KDC_ERR_PREAUTH_FAILED: pre-authentication failed = wrong password.
@@ -253,6 +270,25 @@ def _protocol(event_id: int, data: dict) -> tuple[str | None, str | None, bool |
     return None, None, None
 
 
+NO_PREAUTH = "no-preauth"
+
+
+def without_preauth(event_id: int, data: dict) -> bool:
+    """A TGT issued without pre-authentication (4768, PreAuthType 0): no password was checked."""
+    return event_id == 4768 and parse_code(clean(data.get("PreAuthType"))) == 0
+
+
+def workstation(data: dict, event_id: int) -> str | None:
+    """The source host name: WorkstationName (4624/4625) or Workstation (4776), without ``\\``."""
+    if event_id not in (4624, 4625, 4776):
+        return None
+    name = clean(data.get("Workstation" if event_id == 4776 else "WorkstationName"))
+    if name is None:
+        return None
+    name = name.lstrip("\\").strip().lower()
+    return name or None
+
+
 def outcome(event_id: int, data: dict) -> Outcome:
     if event_id == 4624:
         return SUCCESS
@@ -265,7 +301,10 @@ def outcome(event_id: int, data: dict) -> Outcome:
     status = data.get("Status")
     if status is None:
         status = data.get("FailureCode")
-    return kerberos_outcome(status)
+    result = kerberos_outcome(status)
+    if result.status_id == S.STATUS_SUCCESS and without_preauth(event_id, data):
+        return result._replace(password_correct=False)
+    return result
 
 
 def auth_row(
@@ -281,8 +320,10 @@ def auth_row(
     """One normalized row (a dict for :func:`nightowl.schema.batch_from_rows`)."""
     out = outcome(event_id, data)
     protocol, client_app, legacy = _protocol(event_id, data)
+    if without_preauth(event_id, data):
+        client_app = NO_PREAUTH
     # 4624/4625/4776: the target is the recording computer (dst_host); the source workstation
-    # name (WorkstationName / Workstation) has no column of its own.
+    # name (WorkstationName / Workstation) is src_endpoint_hostname.
     service = None
     if event_id == 4648:
         service = clean(data.get("TargetServerName"))
@@ -297,6 +338,7 @@ def auth_row(
         "user_name": user_name(data, event_id),
         "user_exists": out.user_exists,
         "src_endpoint_ip": ip_address(data.get("IpAddress")),
+        "src_endpoint_hostname": workstation(data, event_id),
         "service_name": service,
         "dst_host": clean(computer),
         "auth_protocol": protocol,

@@ -1,0 +1,73 @@
+/* nightowl-detection
+id = "bruteforce.burst"
+title = "Burst of password guesses from one source"
+category = "brute_force"
+severity = "high"
+attack = ["T1110.001"]
+description = """
+One source fails many times within a minute against a few accounts: faster than a person types and
+faster than any device retries, so a guessing tool. This catches short local attacks the per-account
+rule (20 attempts) and the spray rules (5+ users) stay under, e.g. 16 guesses in one second against
+admin and administrator. The source is an address, or a host name ('host:NAME') when the log has no
+address (Windows 4776 names only the workstation; a local 4625 or OpenSSH for Windows writes '-').
+"""
+false_positives = [
+  "A script or service with a wrong password and no back-off, started on a host that never signed this account in before.",
+]
+
+[thresholds]
+window_seconds = { default = 60, anchor = "a person needs several seconds per attempt; a device retries at most every few seconds" }
+min_attempts = { default = 10, anchor = "ten unconfirmed attempts inside one minute from one source is beyond any human or retrying client" }
+max_users = { default = 4, anchor = "five or more users from one source is spray.single_source's territory" }
+max_attempts_per_user = { default = 19, anchor = "at 20 attempts on one account bruteforce.single_account reports it" }
+*/
+CREATE OR REPLACE TEMP TABLE burst_windows AS
+WITH src AS (
+    SELECT a.*, count(*) OVER (PARTITION BY a.src_key ORDER BY a.time
+                               RANGE BETWEEN to_seconds($window_seconds) PRECEDING AND CURRENT ROW) AS in_window
+    FROM attempts a JOIN pair_resolution r USING (src_key, user_name)
+    WHERE NOT r.known_pair AND NOT r.resolved
+)
+SELECT src_key, max(in_window) AS peak, min(time) FILTER (WHERE in_window >= $min_attempts) AS burst_at
+FROM src GROUP BY src_key
+HAVING max(in_window) >= $min_attempts;
+
+CREATE OR REPLACE TEMP TABLE burst_sessions AS
+WITH burst_events AS (
+    SELECT b.src_key, b.peak, a.time, a.user_name, a.ip, a.is_fail, a.status_detail, a.client,
+           a.service_name, a.source_format, a.record_ref,
+           count(*) OVER (PARTITION BY b.src_key, a.user_name) AS per_user
+    FROM burst_windows b
+    JOIN attempts a ON a.src_key = b.src_key
+         AND a.time BETWEEN b.burst_at - to_seconds($window_seconds) AND b.burst_at + INTERVAL 1 HOUR
+)
+SELECT src_key, peak, min(time) AS first_seen, max(time) AS last_seen, count(*) AS attempts,
+       count(*) FILTER (WHERE is_fail) AS failures,
+       count(DISTINCT user_name) AS distinct_users, max(per_user) AS max_per_user,
+       list(DISTINCT user_name ORDER BY user_name) AS users,
+       list(DISTINCT ip ORDER BY ip) FILTER (WHERE ip IS NOT NULL) AS source_ips,
+       mode(status_detail) AS top_status, mode(client) AS top_client, mode(service_name) AS top_service,
+       list(DISTINCT source_format) AS source_formats,
+       list(record_ref ORDER BY time)[1:5] AS sample_records
+FROM burst_events
+GROUP BY src_key, peak;
+
+SELECT
+    src_key || '#' || strftime(first_seen, '%Y%m%d%H%M%S') AS key,
+    first_seen, last_seen, users,
+    CASE WHEN len(source_ips) = 0 THEN [src_key] ELSE source_ips END AS source_ips,
+    attempts, failures, distinct_users, 1 AS distinct_ips, peak AS n_peak_attempts_window,
+    printf('Burst of %d password guesses from %s against %s', attempts,
+           CASE WHEN starts_with(src_key, 'host:') THEN 'host ' || substr(src_key, 6) ELSE src_key END,
+           array_to_string(users[1:4], ', ')) AS title,
+    printf('%d attempts (up to %d within %d seconds) from %s between %s and %s, mostly %s; %s.',
+           attempts, peak, $window_seconds,
+           CASE WHEN starts_with(src_key, 'host:') THEN 'the host named ' || substr(src_key, 6) || ' (the log has no address)' ELSE src_key END,
+           strftime(first_seen, '%Y-%m-%d %H:%M:%S'), strftime(last_seen, '%Y-%m-%d %H:%M:%S'), top_status,
+           'no person types this fast: check what ran on that source') AS summary,
+    {'source_kind': CASE WHEN starts_with(src_key, 'host:') THEN 'host name' ELSE 'address' END,
+     'top_status': top_status, 'top_client': top_client, 'top_application': top_service,
+     'source_formats': source_formats, 'sample_records': sample_records} AS evidence
+FROM burst_sessions
+WHERE distinct_users <= $max_users AND max_per_user <= $max_attempts_per_user
+ORDER BY first_seen;
