@@ -62,8 +62,12 @@ def check_common(rows, fmt):
 
 def test_ndjson_export_with_string_dynamic_columns_and_other_tables():
     rows, tally = read(LA_JSON, FIX / "la_signinlogs.jsonl")
+    apps = [r for r in rows if r["actor_type"] != "user"]
+    rows = [r for r in rows if r["actor_type"] == "user"]
     assert len(rows) == 5
     check_common(rows, "entra-la-json")
+    # the AADServicePrincipalSignInLogs row is the application's own sign-in: no user
+    assert [(a["actor_type"], a["user_name"]) for a in apps] == [("service_principal", None)]
     assert rows[0]["time"] == dt.datetime(2024, 3, 3, 9, 0, 0, 123456)
     mfa = rows[4]
     assert (mfa["status_code"], mfa["status_detail"], mfa["password_correct"]) == (
@@ -71,12 +75,10 @@ def test_ndjson_export_with_string_dynamic_columns_and_other_tables():
         "MFA_REQUIRED",
         True,
     )
-    # the AuditLogs row and the service-principal row are not user sign-ins
-    assert tally.ignored == 2 and set(tally.ignored_reasons) == {
-        "not a user sign-in table (Log Analytics Type)"
-    }
+    # the AuditLogs row is not a sign-in
+    assert tally.ignored == 1 and set(tally.ignored_reasons) == {"not a sign-in table (Log Analytics Type)"}
     assert [(q.position, q.reason) for q in tally.quarantine] == [("line 6", "no parseable time")]
-    assert len(rows) + tally.ignored + tally.quarantined == 8
+    assert len(rows) + len(apps) + tally.ignored + tally.quarantined == 8
 
 
 def test_az_cli_array_where_every_value_is_a_string():
@@ -84,6 +86,7 @@ def test_az_cli_array_where_every_value_is_a_string():
     assert len(rows) == 5 and tally.quarantined == 0 and tally.ignored == 0
     check_common(rows, "entra-la-json")
     plain, _ = read(LA_JSON, FIX / "la_signinlogs.jsonl")
+    plain = [r for r in plain if r["actor_type"] == "user"]
     drop = ("record_ref", "source_format")
     assert [{k: v for k, v in r.items() if k not in drop} for r in rows] == [
         {k: v for k, v in r.items() if k not in drop} for r in plain

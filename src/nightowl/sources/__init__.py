@@ -15,6 +15,7 @@ SOURCE_MODULES = (
     "windows_evtx",
     "entra_audit",
     "github_audit",
+    "entra_diagnostic",
     "office_activity",
     "entra_accounts",
     "entra_portal_csv",

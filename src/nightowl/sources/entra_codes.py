@@ -66,6 +66,17 @@ CODES: dict[int, EntraCode] = {
     50140: EntraCode(schema.OTHER, True, True, "KmsiInterrupt"),
     # AADSTS50125 PasswordResetRegistrationRequiredInterrupt: SSPR registration prompt after the password.
     50125: EntraCode(schema.OTHER, True, True, "PasswordResetRegistrationRequiredInterrupt"),
+    # Application (service principal) credentials, as Microsoft's "Troubleshoot service principal
+    # authentication" table (learn.microsoft.com/azure/developer/java/sdk/troubleshooting-
+    # authentication-service-principal) describes them:
+    # AADSTS7000215 InvalidClientSecretProvided: a wrong client secret, the app's "wrong password".
+    7000215: EntraCode(schema.INVALID_CREDENTIALS, False, True, "InvalidClientSecretProvided"),
+    # AADSTS7000222 InvalidClientSecretExpiredKeysProvided: the secret matched a key that has expired.
+    7000222: EntraCode(schema.PASSWORD_EXPIRED, None, True, "InvalidClientSecretExpiredKeysProvided"),
+    # AADSTS700027 InvalidSignature (client assertion): the certificate is not the app's.
+    700027: EntraCode(schema.INVALID_CREDENTIALS, False, True, "Client assertion contains an invalid signature"),
+    # AADSTS700016 UnauthorizedClient_DoesNotMatchRequest: no such application in the tenant.
+    700016: EntraCode(schema.USER_DOES_NOT_EXIST, False, False, "Application not found in the directory"),
 }
 # fmt: on
 
@@ -141,7 +152,16 @@ RAW_COLUMNS = (
     "auth_details",  # authenticationDetails as JSON text
     "tenant",
     "home_tenant",
+    # applications signing in with their own credential (service principal / managed identity)
+    "actor_kind",  # signInEventTypes / Category / Type: says whether the actor is an app
+    "app_id",  # appId / AppId: the client application
+    "sp_name",  # servicePrincipalName / ServicePrincipalName
+    "resource",  # resourceDisplayName: what an app signed in to
+    "cred_key_id",  # servicePrincipalCredentialKeyId
 )
+
+# actor_kind values (compared as _key: lowercase without separators) that name an app actor.
+ACTOR_KINDS = (("managedidentity", "managed_identity"), ("serviceprincipal", "service_principal"))
 
 _INTERACTIVE_WORDS = ("true", "interactive", "interactiveuser", "signinlogs", "yes")
 _NON_INTERACTIVE_WORDS = (
@@ -199,6 +219,12 @@ def normalize_sql(
     legacy_prefix = " OR ".join(f"starts_with(ca_l, {sql_str(p)})" for p in LEGACY_CLIENT_PREFIXES)
     proto_case = " ".join(f"WHEN {sql_str(k)} THEN {sql_str(v)}" for k, v in PROTOCOLS.items())
     ip_block = " OR ".join(f"contains(lower(reason), {sql_str(m)})" for m in IP_BLOCK_MARKERS)
+    kind = _key("actor_kind")
+    actor_case = (
+        "CASE "
+        + " ".join(f"WHEN contains({kind}, {sql_str(k)}) THEN {sql_str(v)}" for k, v in ACTOR_KINDS)
+        + " END"
+    )
     return f"""
 WITH records AS NOT MATERIALIZED ({records_cte}),
 raw AS NOT MATERIALIZED ({extract}),
@@ -211,7 +237,9 @@ s1 AS NOT MATERIALIZED (
     {_key("auth_req")} AS req_k,
     {_key("interactive")} AS inter_k,
     timezone('UTC', try_cast(time_raw AS TIMESTAMPTZ)) AS ts,
-    lower(coalesce(nullif(trim(upn), ''), nullif(trim(user_id), ''))) AS uname
+    {actor_case} AS actor_t,
+    CASE WHEN {actor_case} IS NULL
+         THEN lower(coalesce(nullif(trim(upn), ''), nullif(trim(user_id), ''))) END AS uname
   FROM raw
 ),
 s2 AS NOT MATERIALIZED (
@@ -224,7 +252,7 @@ s2 AS NOT MATERIALIZED (
 ),
 s3 AS NOT MATERIALIZED (
   SELECT *,
-    {reject_sql()} AS rej
+    {reject_sql("actor_t IS NOT NULL AND coalesce(nullif(app_id, ''), nullif(sp_name, ''), nullif(app, '')) IS NOT NULL")} AS rej
   FROM s2
 )
 SELECT
@@ -243,14 +271,16 @@ SELECT
   nullif(city, '') AS src_city,
   CAST(NULL AS BOOLEAN) AS src_is_proxy,
   nullif(ua, '') AS user_agent,
-  nullif(app, '') AS service_name,
+  CASE WHEN actor_t IS NOT NULL THEN coalesce(nullif(resource, ''), nullif(app, '')) ELSE nullif(app, '') END
+    AS service_name,
   CAST(NULL AS VARCHAR) AS dst_host,
   CASE proto_k {proto_case} ELSE CASE WHEN legacy_client THEN 'basic' END END AS auth_protocol,
   nullif(client_app, '') AS client_app,
   CASE WHEN legacy_client OR proto_k = 'ropc' THEN TRUE
        WHEN ca_l <> '' OR proto_k NOT IN ('', 'none') THEN FALSE END AS is_legacy_protocol,
   CASE WHEN list_contains([{in_list(_INTERACTIVE_WORDS)}], inter_k) THEN 'interactive'
-       WHEN list_contains([{in_list(_NON_INTERACTIVE_WORDS)}], inter_k) THEN 'non_interactive' END AS logon_type,
+       WHEN list_contains([{in_list(_NON_INTERACTIVE_WORDS)}], inter_k) THEN 'non_interactive'
+       WHEN actor_t IS NOT NULL THEN 'non_interactive' END AS logon_type,
   CAST(sid AS INTEGER) AS status_id,
   nullif(code, '') AS status_code,
   CASE WHEN sid = 1 THEN 'SUCCESS' WHEN ip_block THEN 'BLOCKED_BY_POLICY'
@@ -267,6 +297,12 @@ SELECT
        WHEN lower(managed) IN ('false', 'no') THEN FALSE END AS is_managed,
   nullif(correlation, '') AS session_id,
   coalesce(nullif(tenant, ''), nullif(home_tenant, '')) AS tenant_id,
+  CAST(NULL AS VARCHAR) AS src_endpoint_hostname,
+  coalesce(actor_t, 'user') AS actor_type,
+  lower(nullif(trim(app_id), '')) AS actor_app_uid,
+  CASE WHEN actor_t IS NOT NULL THEN coalesce(nullif(sp_name, ''), nullif(app, '')) ELSE nullif(app, '') END
+    AS actor_app_name,
+  lower(nullif(trim(cred_key_id), '')) AS credential_key_id,
   {BOOKKEEPING_SQL}
 FROM s3
 """

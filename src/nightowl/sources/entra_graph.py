@@ -43,18 +43,37 @@ GRAPH_PATHS: dict[str, str] = {
     "mfa_method": "$.mfaDetail.authMethod",
     "tenant": "$.resourceTenantId",
     "home_tenant": "$.homeTenantId",
+    # service principal / managed identity sign-ins (beta signIn; signInEventTypes says which)
+    "app_id": "$.appId",
+    "sp_id": "$.servicePrincipalId",
+    "sp_name": "$.servicePrincipalName",
+    "resource": "$.resourceDisplayName",
+    "cred_key_id": "$.servicePrincipalCredentialKeyId",
+    "msi_type": "$.managedServiceIdentity.msiType",
 }
 
 
 def _graph_extract() -> str:
-    f = {k: f"f[{i + 1}]" for i, k in enumerate(GRAPH_PATHS)}
+    return entra_codes.extract_select(signin_columns({k: f"f[{i + 1}]" for i, k in enumerate(GRAPH_PATHS)}))
+
+
+def signin_columns(f: dict[str, str]) -> dict[str, str]:
+    """RAW_COLUMNS from the extracted fields of a Graph ``signIn`` object (``f`` maps each
+    GRAPH_PATHS key to its SQL); the diagnostic-settings reader uses it on ``properties``."""
     cols = {c: f.get(c, "CAST(NULL AS VARCHAR)") for c in entra_codes.RAW_COLUMNS}
     # isInteractive (v1.0) or signInEventTypes (beta): ["interactiveUser"] / ["nonInteractiveUser"].
     cols["interactive"] = (
         f"coalesce({f['is_interactive']}, CASE WHEN contains({f['event_types']}, '\"nonInteractiveUser\"') "
         f"THEN 'false' WHEN contains({f['event_types']}, '\"interactiveUser\"') THEN 'true' END)"
     )
-    return entra_codes.extract_select(cols)
+    # the actor: signInEventTypes (beta) names servicePrincipal / managedIdentity; without it, a
+    # record with a managedServiceIdentity, or a service principal and no user, is an app's own
+    cols["actor_kind"] = (
+        f"coalesce({f['event_types']}, CASE WHEN lower(coalesce({f['msi_type']}, 'none')) <> 'none' "
+        f"THEN 'managedIdentity' WHEN nullif({f['user_id']}, '') IS NULL AND nullif({f['upn']}, '') IS NULL "
+        f"AND nullif({f['sp_id']}, '') IS NOT NULL THEN 'servicePrincipal' END)"
+    )
+    return cols
 
 
 GRAPH = JsonFormat(
@@ -82,7 +101,7 @@ class GraphSignIns:
             return True
         return (
             b'"createdDateTime"' in text
-            and b'"userPrincipalName"' in text
+            and (b'"userPrincipalName"' in text or b'"servicePrincipalId"' in text)
             and (b'"appDisplayName"' in text or b'"clientAppUsed"' in text or b'"status"' in text)
         )
 

@@ -1,11 +1,13 @@
-"""Log Analytics / Sentinel exports of ``SigninLogs`` and ``AADNonInteractiveUserSignInLogs``.
+"""Log Analytics / Sentinel exports of ``SigninLogs``, ``AADNonInteractiveUserSignInLogs`` and the
+applications' own sign-ins (``AADServicePrincipalSignInLogs``, ``AADManagedIdentitySignInLogs``).
 
 JSON (array or NDJSON from ``az monitor log-analytics query`` or the portal's export) and the
 Log Analytics UI's CSV export. Columns are PascalCase; ``ResultType`` is a *string*; the dynamic
 columns (LocationDetails, DeviceDetail, Status, MfaDetail, AuthenticationDetails) arrive as JSON
 objects or as JSON *strings* (always strings in the non-interactive table, and as JSON text in a
 CSV cell), so they are parsed a second time in SQL. Other Entra tables in the same export
-(AuditLogs, service-principal sign-ins) are ignored with a reason, never mistaken for sign-ins.
+(AuditLogs, ...) are ignored with a reason, never mistaken for sign-ins. An app's sign-in has no
+user: the application is the actor (``actor_type``, ``actor_app_uid``, ``credential_key_id``).
 """
 
 from __future__ import annotations
@@ -59,10 +61,23 @@ LA_PATHS: dict[str, str] = {
     "auth_details": "$.AuthenticationDetails",
     "operation": "$.OperationName",
     "service_principal": "$.ServicePrincipalId",
+    "app_id": "$.AppId",
+    "sp_name": "$.ServicePrincipalName",
+    "resource": "$.ResourceDisplayName",
+    "cred_key_id": "$.ServicePrincipalCredentialKeyId",
 }
 
-# Sign-in tables whose rows are user sign-ins; any other ``Type`` is ignored.
-SIGNIN_TABLES = ("signinlogs", "aadnoninteractiveusersigninlogs", "adfssigninlogs")
+# Sign-in tables (users, and applications signing in with their own credential); any other
+# ``Type`` (AuditLogs, ...) is ignored. Columns of the app tables: Azure Monitor's table reference
+# for AADServicePrincipalSignInLogs / AADManagedIdentitySignInLogs (AppId, ServicePrincipalId,
+# ServicePrincipalName, ServicePrincipalCredentialKeyId, ResourceDisplayName, IPAddress, ...).
+SIGNIN_TABLES = (
+    "signinlogs",
+    "aadnoninteractiveusersigninlogs",
+    "adfssigninlogs",
+    "aadserviceprincipalsigninlogs",
+    "aadmanagedidentitysigninlogs",
+)
 
 # CSV header (normalized) -> JSON key, so CSV rows can go through the same query.
 _CSV_KEYS = {path[2:].casefold(): path[2:] for path in LA_PATHS.values()}
@@ -101,9 +116,14 @@ def _la_extract() -> str:
         "auth_details": f["auth_details"],
         "tenant": f"coalesce({f['tenant']}, {f['aad_tenant']}, {f['workspace_tenant']})",
         "home_tenant": f["home_tenant"],
+        "actor_kind": f"coalesce({f['type']}, {f['category']})",
+        "app_id": f["app_id"],
+        "sp_name": f["sp_name"],
+        "resource": f["resource"],
+        "cred_key_id": f["cred_key_id"],
         "ign": f"""CASE
             WHEN {type_k} IS NOT NULL AND NOT list_contains([{", ".join(map(sql_str, SIGNIN_TABLES))}], {type_k})
-              THEN 'not a user sign-in table (Log Analytics Type)'
+              THEN 'not a sign-in table (Log Analytics Type)'
             WHEN {f["upn"]} IS NULL AND {f["code"]} IS NULL AND {f["status"]} IS NULL
               THEN CASE WHEN {f["service_principal"]} IS NOT NULL THEN 'service principal sign-in (no user)'
                         ELSE 'not a sign-in record' END
@@ -139,6 +159,10 @@ class LogAnalyticsJson:
         if b'"Type":"SigninLogs"' in text or b'"Type": "SigninLogs"' in text:
             return True
         if b"AADNonInteractiveUserSignInLogs" in text and b'"UserPrincipalName"' in text:
+            return True
+        if b'"ResultType"' in text and (
+            b"AADServicePrincipalSignInLogs" in text or b"AADManagedIdentitySignInLogs" in text
+        ):
             return True
         return all(m in text for m in _JSON_MARKERS) and any(m in text for m in _JSON_ANY)
 

@@ -28,7 +28,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from nightowl.schema import AUTH_SCHEMA, COLUMN_NAMES
+from nightowl.schema import AUTH_SCHEMA, COLUMN_NAMES, COLUMNS
 from nightowl.sources.base import InputFile, ReadOptions, Tally
 from nightowl.sources.records.sql import BLANK, CONTAINER, sql_str
 
@@ -69,6 +69,9 @@ class JsonFormat:
 
     paths: tuple[str, ...]
     normalize: Callable[[str], str]
+    # the key of a container object's array of records: Graph pages {"value": [...]}, Azure
+    # Monitor diagnostic-settings blobs {"records": [...]}
+    envelope: str = "value"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -98,8 +101,9 @@ def records_sql(src: str, fmt: JsonFormat, opts: ReadOptions, *, expand: bool = 
     with the whole line in ``raw``; ``expand`` is the second pass that unpacks them.
     """
     maxb = int(opts.max_line_bytes)
-    paths = ", ".join(sql_str(p) for p in (*fmt.paths, "$.value"))
-    nv = len(fmt.paths) + 1  # f[nv] is $.value, for page detection
+    env = f"$.{fmt.envelope}"
+    paths = ", ".join(sql_str(p) for p in (*fmt.paths, env))
+    nv = len(fmt.paths) + 1  # f[nv] is the envelope's array ($.value), for page detection
     cont = sql_str("nested container" if expand else CONTAINER)
     if expand:
         lines = f"""
@@ -107,7 +111,7 @@ SELECT lineno, sub, e AS line, k,
        CASE WHEN strlen(e) > {maxb} THEN 'record longer than {maxb} bytes' END AS bad
 FROM (SELECT lineno, sub, unnest(els)::VARCHAR AS e, unnest(range(1, len(els) + 1)) AS k
       FROM (SELECT lineno, sub, CASE WHEN starts_with(ltrim(line), '[') THEN json_extract(line, '$[*]')
-                                     ELSE json_extract(line, '$.value[*]') END AS els
+                                     ELSE json_extract(line, '{env}[*]') END AS els
             FROM ({src})))"""
     else:
         lines = f"""
@@ -116,7 +120,8 @@ SELECT lineno, sub, line, CAST(NULL AS BIGINT) AS k,
        WHEN line IS NULL THEN {sql_str(BLANK)}
        WHEN strlen(line) <= 16 THEN CASE WHEN trim(line, chr(32) || chr(9) || chr(13)) = '' THEN {sql_str(BLANK)} END
        WHEN strlen(line) > {maxb} THEN
-         CASE WHEN NOT (starts_with({_head("line")}, '[') OR contains(left(line, 4096), '"@odata.'))
+         CASE WHEN NOT (starts_with({_head("line")}, '[') OR contains(left(line, 4096), '"@odata.')
+                        OR contains(left(line, 4096), '"{fmt.envelope}"'))
               THEN 'line longer than {maxb} bytes' END
   END AS bad
 FROM ({src})"""
@@ -127,7 +132,7 @@ SELECT rec, raw, lineno, sub, k, f,
        WHEN NOT starts_with(rec, '{{') AND starts_with({_head("rec")}, '[') THEN {cont}
        WHEN NOT starts_with(rec, '{{') AND NOT starts_with({_head("rec")}, '{{') THEN 'not a JSON object'
        WHEN starts_with(f[{nv}], '[') THEN
-         CASE WHEN json_type(rec, '$.value') = 'ARRAY' THEN {cont}
+         CASE WHEN json_type(rec, '{env}') = 'ARRAY' THEN {cont}
               WHEN strlen(rec) > {maxb} THEN 'record longer than {maxb} bytes' END
        WHEN strlen(rec) > {maxb} THEN 'record longer than {maxb} bytes'
   END AS pre_reject
@@ -192,7 +197,12 @@ def split_batch(batch: pa.RecordBatch, tally: Tally) -> pa.RecordBatch | None:
         keep = batch.filter(pc.and_(pc.is_null(rej), pc.is_null(ign)))
     if keep.num_rows == 0:
         return None
-    arrays = [keep.column(col).cast(typ) for col, typ in zip(COLUMN_NAMES, AUTH_SCHEMA.types, strict=True)]
+    # a reader's query that does not name a column (one added to the schema later) leaves it null
+    names = set(keep.schema.names)
+    arrays = [
+        keep.column(col).cast(typ) if col in names else pa.nulls(keep.num_rows, typ)
+        for col, typ in zip(COLUMN_NAMES, AUTH_SCHEMA.types, strict=True)
+    ]
     return pa.RecordBatch.from_arrays(arrays, schema=AUTH_SCHEMA)
 
 
@@ -327,7 +337,10 @@ def _collect(con: duckdb.DuckDBPyConnection, tally: Tally, table: str, name: str
             FROM {table} WHERE _reject IS NOT NULL AND _reject NOT IN {marks} ORDER BY {line}"""
     ).fetchall():
         tally.reject(pos, reason, exc)
-    cols = ", ".join(c for c in COLUMN_NAMES if c != "record_ref")
+    have = {row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()}
+    cols = ", ".join(
+        c if c in have else f"CAST(NULL AS {ddb}) AS {c}" for c, _, ddb, _ in COLUMNS if c != "record_ref"
+    )
     return (
         f"SELECT {cols}, {nm} || {line} || coalesce(':' || _sub, '') || coalesce(':' || _k, '') AS record_ref "
         f"FROM {table} WHERE _reject IS NULL AND _ignore IS NULL"

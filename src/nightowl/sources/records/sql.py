@@ -30,14 +30,15 @@ def in_list(values: object) -> str:
     return ", ".join(sql_str(v) if isinstance(v, str) else str(v) for v in values)  # type: ignore[attr-defined]
 
 
-def reject_sql() -> str:
+def reject_sql(no_user_ok: str = "FALSE") -> str:
     """Why a record cannot be normalized (NULL when it can): the same rule for every JSON sign-in
-    source. Needs ``pre_reject``, ``ign`` (ignored, not rejected), ``ts`` and ``uname``."""
+    source. Needs ``pre_reject``, ``ign`` (ignored, not rejected), ``ts`` and ``uname``;
+    ``no_user_ok`` is SQL that is true for records that have no user by nature (an app's sign-in)."""
     return f"""CASE WHEN pre_reject IS NOT NULL THEN pre_reject
          WHEN ign IS NOT NULL THEN NULL
          WHEN ts IS NULL THEN 'no parseable time'
          WHEN NOT (year(ts) BETWEEN {MIN_YEAR} AND {MAX_YEAR}) THEN 'time out of range'
-         WHEN uname IS NULL THEN 'no user name' END"""
+         WHEN uname IS NULL AND NOT ({no_user_ok}) THEN 'no user name' END"""
 
 
 def excerpt_sql(rej: str = "rej") -> str:
