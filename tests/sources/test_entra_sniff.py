@@ -7,11 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from nightowl.sources import entra_graph, entra_loganalytics, entra_portal_csv, okta
+from nightowl.sources import entra_diagnostic, entra_graph, entra_loganalytics, entra_portal_csv, okta
 from nightowl.sources.base import InputFile
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-MINE = [*entra_portal_csv.SOURCES, *entra_loganalytics.SOURCES, *entra_graph.SOURCES, *okta.SOURCES]
+MINE = [
+    *entra_portal_csv.SOURCES,
+    *entra_loganalytics.SOURCES,
+    *entra_graph.SOURCES,
+    *entra_diagnostic.SOURCES,
+    *okta.SOURCES,
+]
+LAYOUT = "entra/diagnostic_layout"
 
 EXPECTED = {
     "entra/graph_v1.jsonl": "entra-graph-json",
@@ -21,6 +28,13 @@ EXPECTED = {
     "entra/la_signinlogs.jsonl": "entra-la-json",
     "entra/la_signinlogs_az.json": "entra-la-json",
     "entra/la_signinlogs.csv": "entra-la-csv",
+    "entra/la_app_signins.jsonl": "entra-la-json",
+    "entra/graph_beta_app_signins.json": "entra-graph-json",
+    "entra/diagnostic_signins_records.json": "entra-diagnostic-json",
+    **{
+        p.relative_to(FIXTURES).as_posix(): "entra-diagnostic-json"
+        for p in sorted((FIXTURES / LAYOUT).rglob("PT1H.json"))
+    },
     "entra/InteractiveSignIns_2024-03-04_2024-03-05.csv": "entra-portal-csv",
     "entra/NonInteractiveSignIns_2024-03-04_2024-03-05.csv": "entra-portal-csv",
     "okta/system_log.json": "okta-system-log",
@@ -37,7 +51,10 @@ def test_each_fixture_is_sniffed_as_its_own_format_only(rel, fmt):
 
 def test_every_fixture_is_covered():
     present = {
-        p.relative_to(FIXTURES).as_posix() for d in ("entra", "okta") for p in (FIXTURES / d).iterdir()
+        p.relative_to(FIXTURES).as_posix()
+        for d in ("entra", "okta")
+        for p in (FIXTURES / d).rglob("*")
+        if p.is_file()
     }
     assert present == set(EXPECTED)
 

@@ -99,6 +99,8 @@ class GraphSignIns:
         text = head[:16384]
         if b"auditLogs/signIns" in text or b"auditLogs%2FsignIns" in text:
             return True
+        if b'"properties"' in text and b'"operationName"' in text and b'"category"' in text:
+            return False  # signIns inside Azure Monitor's envelope: entra-diagnostic-json
         return (
             b'"createdDateTime"' in text
             and (b'"userPrincipalName"' in text or b'"servicePrincipalId"' in text)
