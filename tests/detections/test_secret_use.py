@@ -253,3 +253,16 @@ def test_scanned_mail_carries_its_date_into_the_finding_and_the_join(tmp_path: P
     assert f.summary.startswith(
         "the GitHub token sent in message <ci-token@corp.example> on 2024-12-01 was used 1 time(s)"
     )
+
+
+def test_a_secret_found_in_a_repository_file_gets_the_same_join(tmp_path: Path) -> None:
+    from nightowl.secrets.scan import ScanOptions, scan_paths
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "deploy.env").write_text(f"GITHUB_TOKEN={TOKEN}\n")
+    (tok,) = [s.to_finding() for s in scan_paths([str(repo)], ScanOptions()).secrets.values()]
+    theft = [gh("2024-12-03T02:00:00", "git.clone", "203.0.113.50", "payments")]
+    with store_with(tmp_path, github=owner_history() + theft) as store:
+        (f,) = secret_use(store, [tok])
+    assert "found in " in f.summary and "deploy.env" in f.summary and f.severity == "high"
