@@ -314,7 +314,7 @@ class CloudTrailJson:
     title = "AWS CloudTrail (S3 trail files, NDJSON, lookup-events JSON)"
     export_hint = (
         "aws s3 sync s3://<trail-bucket>/AWSLogs/<account>/CloudTrail/ ./trail (the .json.gz files: sign-ins and "
-        "every API call), or: aws cloudtrail lookup-events --max-results 50 > events.json (management events, 90 days)"
+        "every API call), or: aws cloudtrail lookup-events --start-time YYYY-MM-DD > events.json (management events, 90 days)"
     )
 
     def _batcher(self, tally: Tally) -> _Batcher:
