@@ -266,3 +266,13 @@ def test_a_secret_found_in_a_repository_file_gets_the_same_join(tmp_path: Path) 
     with store_with(tmp_path, github=owner_history() + theft) as store:
         (f,) = secret_use(store, [tok])
     assert "found in " in f.summary and "deploy.env" in f.summary and f.severity == "high"
+
+
+def test_without_source_ip_disclosure_a_use_is_known_but_not_called_new(tmp_path: Path) -> None:
+    events = [*owner_history(), gh("2024-12-03T02:00:00", "git.clone", SPRAY_IPS[0], "payments")]
+    for ev in events:
+        del ev["actor_ip"]  # the org never enabled "source IP disclosure"
+    tok = secret("github.pat-classic", TOKEN, date="2024-12-01T10:00:00Z")
+    with store_with(tmp_path, github=events) as store:
+        assert secret_use(store, [spray(), tok]) == []
+    assert tok.extra["use"]["status"] == "used" and tok.extra["use"]["addresses"] == []

@@ -233,16 +233,21 @@ def _use_note(
             "uses": allrow["uses"],
             "first_use": iso(allrow["first_use"]),
             "last_use": iso(allrow["last_use"]),
-            "addresses": allrow["ips"],
-            "networks": allrow["networks"],
+            "addresses": allrow["ips"] or [],
+            "networks": allrow["networks"] or [],
             "actions": dict(sorted((allrow["actions"] or {}).items(), key=lambda kv: -kv[1])),
-            "resources": allrow["resources"],
+            "resources": allrow["resources"] or [],
             "failures": allrow["failures"],
-            "actors": allrow["actors"],
-            "logs": allrow["logs"],
+            "actors": allrow["actors"] or [],
+            "logs": allrow["logs"] or [],
             "suspicious_uses": found.get("suspicious", {}).get("uses", 0),
             "attacker_uses": found.get("suspicious", {}).get("attacker_uses", 0),
         }
+        if not note["addresses"]:
+            note["why"] = (
+                "the log records no source address for these uses (GitHub: source IP disclosure is off), "
+                "so the owner and anyone else cannot be told apart by network"
+            )
         return note
     if service is None:
         note["status"] = "not_checkable"

@@ -53,7 +53,7 @@ SELECT
     (k.exposed_at IS NULL OR m.time >= k.exposed_at) AS after_exposure,
     a.finding_ids IS NOT NULL AS from_attacker,
     a.finding_ids AS attacker_findings,
-    h.net IS NULL AS new_network
+    n.net IS NOT NULL AND h.net IS NULL AS new_network  -- no address logged: cannot say
 FROM secret_matches m
 JOIN _secret_keys k USING (secret_id)
 LEFT JOIN _use_nets n ON n.ip = m.src_ip

@@ -161,6 +161,8 @@ def use_line(note: Any) -> tuple[str, str]:
     )
     if note.get("failures"):
         text += f"; {note['failures']} refused"
+    if note.get("why"):
+        text += f" ({note['why']})"
     if note.get("attacker_uses"):
         return "alert", f"USED FROM THE ATTACKER'S ADDRESSES ({note['attacker_uses']} use(s)); " + text
     if note.get("suspicious_uses"):
