@@ -97,6 +97,11 @@ DIRECTORY_AUDIT_COLUMNS: list[tuple[str, pa.DataType, str]] = [
     ("credentials_after", pa.int32(), "credentials listed in the new KeyDescription; null when not shown"),
     ("credentials_added", pa.int32(), "credentials in the new KeyDescription that the old one did not list"),
     ("credential_types", STRINGS, "KeyType of the credentials added: Password, AsymmetricX509Cert, ..."),
+    (
+        "credential_key_ids_added",
+        STRINGS,
+        "KeyIdentifier of each credential added (lowercased): the key id sign-ins name",
+    ),
     ("role_name", pa.string(), "Role.DisplayName of a directory role assignment"),
     ("role_template_id", pa.string(), "Role.TemplateId (the built-in role's id, same in every tenant)"),
     ("tenant_id", pa.string(), "tenant id when the export has it"),

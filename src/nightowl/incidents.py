@@ -3,7 +3,7 @@
 A defender does not want fifteen findings; they want "the spray that compromised legacy-test, then
 the app abuse and the mailbox reads it led to", in order, with what to do about it. Findings are
 nodes; two findings are joined when they share an entity (an account the attacker controlled, an
-application id, a source address, a campaign fingerprint, or an explicit reference such as a
+application id, an app credential's key id, a source address, a campaign fingerprint, or an explicit reference such as a
 compromise naming the attack that confirmed it). Connected components are incidents.
 
 What does *not* join findings, and why:
@@ -39,6 +39,7 @@ STAGES: dict[str, str] = {  # key -> label, in chain order
     "persistence": "Persistence",
     "consent": "Consent",
     "privilege": "Privilege",
+    "app_signin": "Application sign-in",
     "collection": "Mailbox access",
     "exposed_secrets": "Exposed secrets",
     "other": "Other activity",
@@ -55,6 +56,7 @@ CATEGORY_STAGE: dict[str, str] = {
     "consent_grant": "consent",
     "sensitive_permission": "privilege",
     "privilege_escalation": "privilege",
+    "app_signin": "app_signin",
     "mailbox_access": "collection",
     "secret": "exposed_secrets",
 }
@@ -326,6 +328,11 @@ def linking_entities(f: Finding) -> set[tuple[str, str]]:
     for fp in [f.evidence.get("fingerprint"), *(fps if isinstance(fps, list) else [])]:
         if isinstance(fp, str) and fp:
             ents.add(("fingerprint", fp))
+    # an app credential: the credential added (persistence) and the sign-ins made with it
+    keys = f.evidence.get("credential_key_ids")
+    for key in keys if isinstance(keys, list) else []:
+        if isinstance(key, str) and key:
+            ents.add(("credential", key.lower()))
     refs = f.evidence.get("attack_finding_ids")
     for ref in refs if isinstance(refs, list) else []:
         ents.add(("finding", str(ref)))
@@ -675,6 +682,12 @@ def _phrase(cat: str, fs: list[Finding], names: dict[str, str], given: set[tuple
     if cat == "sensitive_permission":
         perms = list(dict.fromkeys(p for f in fs for p in _permission_list(f)))
         return f"granted {apps} {_join(perms[:4]) or 'a sensitive permission'}"
+    if cat == "app_signin":
+        ips = {ip for f in fs for ip in f.source_ips}
+        how = (
+            " with the credential it added" if any(f.evidence.get("credential_added_by") for f in fs) else ""
+        )
+        return f"signed in as {apps}{how} from {_plural(len(ips), 'new address', 'new addresses')}"
     if cat == "mailbox_access":
         boxes = {m for f in fs for m in mailboxes(f)}
         return f"read {_plural(len(boxes), 'mailbox', 'mailboxes')} through {apps}"
@@ -771,6 +784,11 @@ def recommended_actions(group: list[Finding], ents: dict[str, Any], names: dict[
             "app_credential",
             "Remove the credentials (secrets, certificates) added to these applications and "
             "review every credential they hold.",
+        ),
+        (
+            "app_signin",
+            "Block the addresses these applications signed in from and check what the apps did with "
+            "their tokens (Graph activity, mailbox audit) since their first sign-in from them.",
         ),
         (
             "new_application",

@@ -98,6 +98,7 @@ NEXT_STEPS = {
     "lockout_wave": "Find the spray or brute force that caused it; unlock accounts once the source is blocked.",
     "stale_credentials": "Ask the user to update the password on the device or service; no attack indicated.",
     "password_expiry_wave": "Expected after a password policy change; nothing to do unless failures follow.",
+    "app_signin": "Confirm with the app's owner; if unknown, remove the credential it used and block the addresses.",
     "roastable_account": "Require Kerberos pre-authentication for the account, or give it a long random password.",
 }
 

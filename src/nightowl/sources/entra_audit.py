@@ -293,6 +293,7 @@ def _facts(row: dict[str, Any], targets: list[dict], props: list[dict], detail: 
         added = set(_KEY_ID.findall(key["new_value"] or "")) - old_ids
         row["credentials_added"] = len(added)
         row["credential_types"] = sorted({t for k, t in new_entries if k in added})
+        row["credential_key_ids_added"] = sorted(k.strip().lower() for k in added)
 
     role_target = next((t for t in targets if (t["type"] or "").lower() == "role"), None)
     row["role_name"] = new("Role.DisplayName") or (role_target or {}).get("name")

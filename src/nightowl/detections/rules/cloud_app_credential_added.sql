@@ -75,7 +75,8 @@ SELECT
      'target': {'type': c.target_type, 'id': c.target_id, 'name': c.target_name, 'app_id': c.app_id},
      'operations': [c.activity], 'record_refs': [c.record_ref], 'event_uids': [c.event_uid],
      'credentials_before': c.credentials_before, 'credentials_after': c.credentials_after,
-     'credential_types': c.credential_types, 'prior_credential_events': x.prior_credential_events,
+     'credential_types': c.credential_types, 'credential_key_ids': c.credential_key_ids_added,
+     'prior_credential_events': x.prior_credential_events,
      'days_since_previous_activity': date_diff('day', x.previous_activity, c.time),
      'actor_compromised': coalesce(f.compromised, false),
      'user_agent': c.user_agent, 'correlation_id': c.correlation_id} AS evidence
