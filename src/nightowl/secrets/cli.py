@@ -64,6 +64,12 @@ def secrets_command(
     include_tests: Annotated[
         bool, typer.Option("--include-tests", help="Keep generic-rule hits in tests and fixtures.")
     ] = False,
+    min_confidence: Annotated[
+        float,
+        typer.Option(
+            "--min-confidence", min=0.0, max=1.0, help="Report only findings at least this sure (0-1)."
+        ),
+    ] = 0.0,
     no_git: Annotated[
         bool, typer.Option("--no-git", help="Scan a repository's work tree instead of its history.")
     ] = False,
@@ -87,6 +93,7 @@ def secrets_command(
         git_history=not no_git,
         limits=WalkLimits(max_file_size=max_file_size * 1024 * 1024),
         filters=FilterConfig(include_tests=include_tests),
+        min_confidence=min_confidence,
     )
     progress = Progress(
         TextColumn("scanning"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), console=err, transient=True,

@@ -18,6 +18,7 @@ import os
 import re
 from dataclasses import dataclass
 
+from nightowl.secrets import cache
 from nightowl.secrets.filters import Candidate, FilterConfig, entropy, run_filters
 from nightowl.secrets.rules import SECRET_GROUPS, Rule
 
@@ -87,8 +88,8 @@ class Engine:
             return db
 
         good = list(range(len(self.rules)))
-        cache = _cache_path(hyperscan, self.rules)
-        db = _load_cached(hyperscan, cache)
+        entry = _cache_path(hyperscan, self.rules)
+        db = _load_cached(hyperscan, entry)
         if db is not None:
             self._db, self._hs_rules, self.backend = db, set(good), "hyperscan"
             self._build_open_db(hyperscan, compile_db)
@@ -111,7 +112,7 @@ class Engine:
                 log.warning("hyperscan database failed to compile (%s): pure-Python prefilter", exc)
                 db = None
         if db is not None and len(good) == len(self.rules):
-            _store_cached(hyperscan, cache, db)
+            _store_cached(hyperscan, entry, db)
         if db is None:
             return
         self._db = db
@@ -128,14 +129,14 @@ class Engine:
         if not any(i in self._hs_rules for i in self._restricted_ids):
             return
         open_ids = sorted(i for i in self._hs_rules if self.rules[i].path_re is None)
-        cache = _cache_path(hyperscan, self.rules, tag="open")  # ids are indexes into the whole list
-        db = _load_cached(hyperscan, cache)
+        entry = _cache_path(hyperscan, self.rules, tag="open")  # ids are indexes into the whole list
+        db = _load_cached(hyperscan, entry)
         if db is None:
             try:
                 db = compile_db(open_ids)
             except hyperscan.error:  # pragma: no cover - the full database compiled with these
                 return
-            _store_cached(hyperscan, cache, db)
+            _store_cached(hyperscan, entry, db)
         self._db_open = db
 
     def _allowed(self, path: str) -> frozenset[int]:
@@ -246,6 +247,8 @@ class Engine:
                 claimed.add((line, secret))
                 on_line.setdefault(line, []).append((secret, rule.priority))
             out.append(Hit(rule=rule, secret=secret, line=line, offset=start))
+        if dedupe and len(out) > 1:
+            out = _drop_overreach(out)
         return out
 
     def _confirm_spans(self, index: int, rule: Rule, data: bytes, ends: list[int], raw: list) -> None:
@@ -282,6 +285,22 @@ class Engine:
             raw.append((s, index, rule, data[s:e], key, quoted))
 
 
+def _drop_overreach(hits: list[Hit]) -> list[Hit]:
+    """A later-family rule's value that holds a more specific rule's value found on the same line read past
+    it (``oauth_token=abc&oauth_token_secret=XYZ`` read whole by an assignment rule): the specific one stays.
+    The check in ``scan`` sees only hits that start earlier; this one sees the whole line."""
+    by_line: dict[int, list[Hit]] = {}
+    for h in hits:
+        by_line.setdefault(h.line, []).append(h)
+    return [
+        h
+        for h in hits
+        if not any(
+            o is not h and o.rule.priority < h.rule.priority and o.secret in h.secret for o in by_line[h.line]
+        )
+    ]
+
+
 def _keyword_forms(keywords: tuple[str, ...]) -> tuple[bytes, ...]:
     """Each keyword as the fallback finds it in ``data.lower()``: bytes.lower() folds ASCII only, so a
     non-ASCII keyword ("пароль", "şifre") is also looked for in its capitalised and upper-case forms."""
@@ -292,38 +311,31 @@ def _keyword_forms(keywords: tuple[str, ...]) -> tuple[bytes, ...]:
     return tuple(forms)
 
 
-# -- compiled database cache: compiling ~200 patterns takes about a second, loading a few ms ---------
-def _cache_path(hyperscan, rules: list[Rule], tag: str = ""):
+# -- compiled database cache: compiling ~300 patterns takes about a second, loading a few ms ---------
+def _cache_path(hyperscan, rules: list[Rule], tag: str = "") -> str | None:
+    """The cache entry's name: a hash of the Hyperscan version and every rule's prefilter and scope."""
     import hashlib
-    from pathlib import Path
 
-    if os.environ.get("NIGHTOWL_NO_CACHE"):
+    if cache.cache_dir() is None:
         return None
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "nightowl"
     h = hashlib.sha256(getattr(hyperscan, "__version__", "").encode())
     for r in rules:
         h.update(b"\0" + r.prefilter.encode() + b"\0" + r.scope.encode())
-    return base / f"hyperscan-{tag}{h.hexdigest()[:24]}.db"
+    return f"hyperscan-{tag}{h.hexdigest()[:24]}.db"
 
 
-def _load_cached(hyperscan, path):
-    if path is None:
+def _load_cached(hyperscan, name: str | None):
+    data = cache.read(name) if name else None
+    if data is None:
         return None
     try:
-        db = hyperscan.loadb(path.read_bytes(), mode=hyperscan.HS_MODE_BLOCK)
+        db = hyperscan.loadb(data, mode=hyperscan.HS_MODE_BLOCK)
         db.scratch = hyperscan.Scratch(db)  # a deserialised database comes without scratch space
         return db
-    except Exception:  # missing, truncated, other CPU or library version: just recompile
+    except Exception:  # truncated, other CPU or library version: just recompile
         return None
 
 
-def _store_cached(hyperscan, path, db) -> None:
-    if path is None:
-        return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(hyperscan.dumpb(db))
-        os.replace(tmp, path)
-    except OSError as exc:  # a read-only home is fine: we compile every time
-        log.debug("cannot cache the hyperscan database: %s", exc)
+def _store_cached(hyperscan, name: str | None, db) -> None:
+    if name:
+        cache.write(name, hyperscan.dumpb(db))

@@ -198,6 +198,24 @@ _WEAK_PASSWORDS = {b"secret"}
 _QUOTED_WEAK_PASSWORDS = _WEAK_PASSWORDS | {b"admin", b"root", b"test", b"guest"}
 
 
+_ENCRYPTED_PREFIXES = (
+    b"ENC(",
+    b"ENC[",
+    b"enc:",
+    b"ENC:",
+    b"vault:v",
+    b"$ANSIBLE_VAULT",
+    b"{cipher}",
+    b"AGE-ENCRYPTED",
+)
+_WRONG_VALUE = re.compile(
+    rb"(?:wrong|incorrect|invalid|bad|error|fail(?:ed|ure)?|bogus|nope|not[-_]?(?:the[-_]?)?(?:right|real|valid|correct))"
+    rb"(?:[-_ ]?(?:pass(?:word)?|passwd|pw|pwd|secret|token|key|value|creds?))?[0-9]?"
+)
+# [label]: target - a Markdown reference-link definition ([credential-store]: configuration.md#credentialstore)
+_MD_REF_LINK = re.compile(rb"\s{0,3}\[[^\]\n]+\]:\s+\S+(?:\s+[\"'(][^\n]*)?\s*")
+
+
 def generic_value(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
     """Values that are code, configuration references or templates rather than literals.
 
@@ -211,6 +229,10 @@ def generic_value(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
         (b"!Ref", b"\\&", b"\\$", b"\\@")
     ):
         return "reference or template"  # \&fetch_password: a Perl code reference
+    if s.startswith(_ENCRYPTED_PREFIXES) or re.match(rb"![A-Za-z]+$", s):
+        return "already encrypted, or a YAML tag"  # ENC(...), !vault |, vault:v1:..., {cipher}...
+    if _WRONG_VALUE.fullmatch(low):
+        return "a wrong value a test tries"  # login(password="wrong"), check(password="error")
     if _FORMAT.search(s):
         return "format string"
     if _CODE_REF.match(s) and not _secret_url(s, c.key):
@@ -236,6 +258,8 @@ def _not_a_literal(c: Candidate, s: bytes, low: bytes, arg: str) -> str | None:
     """Shapes real code and documentation give a secret-named slot that are not secrets (see each reason)."""
     if _NUMBERISH.fullmatch(s):
         return "version number or time stamp"
+    if _MD_REF_LINK.fullmatch(c.line):
+        return "Markdown reference link"
     if low.endswith((b"?", b"[]")) and low.rstrip(b"?[]") in _STOPWORDS:
         return "type name"  # "password": "string?" (a protocol schema), "str[]"
     if arg != "password" and _HOSTNAME.fullmatch(s):
@@ -311,6 +335,7 @@ _KEY_NOT_SECRET = re.compile(
     rb"changed|change|enabled|mode|confirm|verify|digest|hash|salt|id|header|column|param|arg|time|date|timestamp|"
     rb"encryption|algorithm|algo|scheme|method|cipher)s?$"
     rb"|__[a-z]+$"  # Django-style query lookups: password__startswith="md5$"
+    rb"|encrypted|hashed|cipher"  # encrypted_password: the value is ciphertext, not the password
 )
 
 
@@ -334,7 +359,8 @@ def password_key(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
 
 
 _SECRET_KEY_META = re.compile(
-    rb"(?i)(?:public|csrf|xsrf|keyvault|key_vault)|(?:id|ids|url|uri|urls|file|files|path|name|names|type|types|"
+    rb"(?i)(?:public|csrf|xsrf|keyvault|key_vault|encrypt|cipher|sealed|wrapped|hashed)"
+    rb"|(?:next|page|continuation|pagination|starting|resume|sync|cursor)[_\-]?token|(?:id|ids|url|uri|urls|file|files|path|name|names|type|types|"
     rb"format|length|len|ttl|expiry|expires|header|endpoint|provider|field|label|prompt|count|size|version|mode|"
     rb"enabled|kind|dir|location|prefix|suffix|policy|arn|ref|env|var|hint|placeholder)s?$"
 )
@@ -348,6 +374,14 @@ def secret_key(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
     return None
 
 
+# snake_case, kebab-case and dotted names (digit groups allowed: release-notes-2024), camelCase, PascalCase
+# with acronyms (DBClusterSnapshots): names of things, not generated tokens
+_IDENTIFIER = re.compile(
+    rb"_*[a-z]+(?:[_\-./](?:[a-z]+|[0-9]+))+|_*[a-z]+(?:[A-Z][a-z]+)+|[A-Z]{0,5}[A-Z][a-z]+(?:[A-Z]{1,5}[a-z]+|[A-Z][a-z]+)+"
+)
+_HEADER_NAME = re.compile(rb"[A-Z][a-z]*(?:-[A-Z][a-z]*)+")
+
+
 def token_shape(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
     """A generated token: no spaces, several character classes, not a word or identifier."""
     s = c.secret
@@ -356,8 +390,12 @@ def token_shape(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
     classes = sum(bool(re.search(p, s)) for p in (rb"[a-z]", rb"[A-Z]", rb"[0-9]", rb"[^A-Za-z0-9]"))
     if classes < 2:
         return "single character class"
-    if re.fullmatch(rb"_*[a-z]+(?:[_\-./][a-z]+)+|_*[a-z]+(?:[A-Z][a-z]+)+|[A-Z][a-z]+(?:[A-Z][a-z]+)+", s):
-        return "identifier"  # snake_case, camelCase, a/b/c (a namespaced name: "io.vendor/related-task")
+    if _IDENTIFIER.fullmatch(s):
+        return (
+            "identifier"  # snake_case, camelCase, a/b/c (a namespaced name: "io.vendor/related-task"), a slug
+        )
+    if _HEADER_NAME.fullmatch(s):
+        return "HTTP header name"  # TOKEN_HEADER = "X-Amz-Security-Token"
     return None
 
 
@@ -529,6 +567,8 @@ def human_password(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None
         return "mask or reference"  # \$_POST[...] is an escaped reference
     if s[:1] == s[-1:] == b"|":
         return "a reference (|tag| in a help file)"
+    if re.fullmatch(rb"![A-Za-z]+", s) or s.startswith(_ENCRYPTED_PREFIXES):
+        return "a YAML tag or an encrypted value"  # password: !vault | (Ansible Vault ciphertext follows)
     if _NAMED_PASSWORD.match(low):
         return "names a password rather than being one"  # myPassword, your_password
     dotted_phrase = bool(

@@ -47,6 +47,7 @@ class SecretFinding:
     sha256: str
     redacted: str
     plaintext: str | None = None  # only kept when the user asked to see secrets
+    confidence: float = 1.0  # secrets.score: how sure the rule and the value's shape make us
     locations: dict[tuple, dict[str, Any]] = field(default_factory=dict)
     order: dict[tuple, tuple] = field(default_factory=dict)  # sort key per location (history order)
 
@@ -73,6 +74,7 @@ class SecretFinding:
             "rule": self.rule.id,
             "secret_sha256": self.sha256,
             "redacted": self.redacted,
+            "confidence": self.confidence,
             "locations": locs,
         }
         if show_secrets and self.plaintext is not None:
@@ -147,6 +149,7 @@ def sarif(
             "redacted": d["redacted"],
             "secret_sha256": d["secret_sha256"],
             "severity": f.severity,
+            "confidence": d.get("confidence"),
         }
         if show_secrets and "secret" in d:
             props["secret"] = d["secret"]

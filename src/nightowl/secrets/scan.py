@@ -37,6 +37,7 @@ from nightowl.secrets.filters import FilterConfig
 from nightowl.secrets.git import CatFile, GitError, is_git_repo, read_history, read_messages, stream_blobs
 from nightowl.secrets.report import SecretFinding, redact, sha256_hex
 from nightowl.secrets.rules import Rule, load_rules
+from nightowl.secrets.score import confidence
 
 log = logging.getLogger(__name__)
 BATCH_BYTES = 8 * 1024 * 1024
@@ -45,8 +46,8 @@ GIT_BATCH_BYTES = 2 * 1024 * 1024  # smaller batches keep both cores busy to the
 WORKER_GIT_BATCH_BYTES = 4 * 1024 * 1024  # per-worker batches read through the worker's own cat-file
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024  # below this, process start-up costs more than it saves
 
-# (rule id, sha256, redacted, line, plaintext or None)
-HitTuple = tuple[str, str, str, int, str | None]
+# (rule id, sha256, redacted, line, plaintext or None, confidence)
+HitTuple = tuple[str, str, str, int, str | None, float]
 
 
 @dataclass
@@ -57,6 +58,7 @@ class ScanOptions:
     limits: WalkLimits = field(default_factory=WalkLimits)
     filters: FilterConfig = field(default_factory=FilterConfig)
     use_hyperscan: bool | None = None
+    min_confidence: float = 0.0  # findings below this confidence (secrets.score) are not reported
 
 
 @dataclass
@@ -103,7 +105,16 @@ def _scan_bytes(data: bytes, rel: str, line_offset: int = 0) -> list[HitTuple]:
     out = []
     for h in _ENGINE.scan(data, path=rel, line_offset=line_offset):
         text = h.secret.decode("utf-8", "replace")
-        out.append((h.rule.id, sha256_hex(h.secret), redact(text), h.line, text if _SHOW else None))
+        out.append(
+            (
+                h.rule.id,
+                sha256_hex(h.secret),
+                redact(text),
+                h.line,
+                text if _SHOW else None,
+                confidence(h.rule, h.secret),
+            )
+        )
     return out
 
 
@@ -274,11 +285,13 @@ def scan_paths(
     mail = _mail_reader()
 
     def add(hits: list[HitTuple], loc: dict, key_extra: tuple = (), order: tuple = (0,)) -> None:
-        for rid, sha, red, line, plain in hits:
+        for rid, sha, red, line, plain, conf in hits:
+            if conf < opts.min_confidence:
+                continue
             sf = res.secrets.get((rid, sha))
             if sf is None:
                 sf = res.secrets[(rid, sha)] = SecretFinding(
-                    rule=by_id[rid], sha256=sha, redacted=red, plaintext=plain
+                    rule=by_id[rid], sha256=sha, redacted=red, plaintext=plain, confidence=conf
                 )
             location = {**loc, "line": line}
             key = (
