@@ -70,7 +70,7 @@ _PLACEHOLDER_PARTS = (
 # <your token>, </td>, a value opening or closing an angle bracket: a lone < or > inside a generated
 # secret ("k>qX") is just one of its symbols
 _PLACEHOLDER_RE = re.compile(
-    b"|".join(re.escape(p) for p in _PLACEHOLDER_PARTS) + rb"|<[^<>\n]{0,80}>|^\s*<|>\s*$"
+    b"|".join(re.escape(p) for p in _PLACEHOLDER_PARTS) + rb"|<[^<>\n]{0,80}>|^\s*<|>\s*$|[^x]x{4}$"
 )
 _STOPWORDS = {
     b"null", b"none", b"nil", b"true", b"false", b"undefined", b"empty", b"password", b"passwd", b"pass", b"pwd",
@@ -216,6 +216,43 @@ _WRONG_VALUE = re.compile(
 _MD_REF_LINK = re.compile(rb"\s{0,3}\[[^\]\n]+\]:\s+\S+(?:\s+[\"'(][^\n]*)?\s*")
 
 
+_PW_WORD = re.compile(rb"pas+w(?:or)?d|pswd|passphrase|secret")
+_PATH_OR_FILE = re.compile(
+    rb"[\w.\-]*[A-Za-z][\w.\-]*(?:/[\w.\-]+)*\.(?:zip|war|jar|ear|ova|ovf|vmdk|iso|img|tar|gz|tgz|bz2|xz|json|ya?ml|xml|txt|"
+    rb"csv|log|pem|crt|cer|der|pfx|p12|jks|keystore|png|jpe?g|gif|svg|pdf|exe|dll|so|dylib|bin|dat|html?|py|js|sh)"
+    rb"|[a-z][a-z0-9\-]{4,}/[\w.\-]+(?:/[\w.\-]*)*|[\w\-]+(?:/[\w.\-]+)+/"  # cloudformation/7870..., prefix/dir/
+)
+
+
+def _describes_password(low: bytes) -> bool:
+    """Words around the word password (and at most one digit): a name or description of a password.
+
+    ``mynewpassword``, ``smb-file-server-password``, ``no-password-required``, ``kmspswd``,
+    ``generatedwebdavpassword1``; ``password1`` / ``password123`` / ``p@55w0rd!`` are passwords (kept).
+    """
+    if not re.fullmatch(rb"[a-z][a-z_\-. ]*[0-9]?\.?", low) or not _PW_WORD.search(low):
+        return False
+    rest = _PW_WORD.sub(b"", low)
+    if len(re.sub(rb"[^a-z]", b"", rest)) >= 3:
+        return True
+    word = low.rstrip(b"0123456789.")
+    return not rest.strip(b"_-. 0123456789") and word not in (
+        b"secret",
+        b"password",
+        b"passwd",
+        b"passphrase",
+    )
+
+
+def _in_arn(c: Candidate) -> bool:
+    """The value sits inside an ARN (``arn:partition:service:region:account:secret:NAME``)."""
+    pos = c.line.find(c.secret)
+    if pos < 0:
+        return False
+    token = re.split(rb"[\s\"'`,;(){}\[\]<>=]", c.line[:pos])[-1]
+    return token.lower().startswith(b"arn:")
+
+
 def generic_value(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
     """Values that are code, configuration references or templates rather than literals.
 
@@ -243,7 +280,13 @@ def generic_value(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
         return "string concatenation (code between two literals)"
     if _ROUTE.fullmatch(s):
         return "route (controller#action)"
-    if low.startswith(b"arn:") or _VERSIONED.search(s):
+    if _in_arn(c):
+        return "part of an ARN (a resource's name)"  # arn:aws:secretsmanager:...:secret:MyTestSecret-a1b2c3
+    if _describes_password(low):
+        return "describes a password rather than being one"  # smb-file-server-password, NewPassword
+    if _PATH_OR_FILE.fullmatch(s):
+        return "a file name or path"  # S3Key: my-app/releases/app-2.3.1.war
+    if low.startswith((b"arn:", b"aws:")) or _VERSIONED.search(s):
         return "resource name or versioned artifact"
     if c.key is not None and low == c.key.lower():
         return "value equals the name"
@@ -333,7 +376,7 @@ _KEY_NOT_SECRET = re.compile(
     rb"(?i)(?:policy|length|len|min|max|regex|pattern|field|label|prompt|placeholder|hint|message|msg|url|uri|path|file|"
     rb"env|var|name|type|format|expiry|expires|expiration|required|validator|validation|count|reset|strength|rule|"
     rb"changed|change|enabled|mode|confirm|verify|digest|hash|salt|id|header|column|param|arg|time|date|timestamp|"
-    rb"encryption|algorithm|algo|scheme|method|cipher)s?$"
+    rb"encryption|algorithm|algo|scheme|method|cipher|verifier|used|status|state|age|updated|created)s?$"
     rb"|__[a-z]+$"  # Django-style query lookups: password__startswith="md5$"
     rb"|encrypted|hashed|cipher"  # encrypted_password: the value is ciphertext, not the password
 )
@@ -360,9 +403,14 @@ def password_key(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
 
 _SECRET_KEY_META = re.compile(
     rb"(?i)(?:public|csrf|xsrf|keyvault|key_vault|encrypt|cipher|sealed|wrapped|hashed)"
-    rb"|(?:next|page|continuation|pagination|starting|resume|sync|cursor)[_\-]?token|(?:id|ids|url|uri|urls|file|files|path|name|names|type|types|"
+    rb"|(?:next|page|continuation|pagination|starting|resume|sync|cursor|output|input)[_\-]?tokens?$"
+    rb"|(?:change|client|update|idempotency|share|request)[_\-]?tokens?$"  # AWS idempotency / concurrency tokens
+    rb"|(?:result|sort|partition|primary|foreign|range|hash|row|cache|object|lookup|index|routing|shard|s3|dict|map|"
+    rb"composite|dedup|deduplication|message|i18n|translation|condition|tag|group)[_\-]?keys?$"  # names of keys, not keys
+    rb"|(?:id|ids|url|uri|urls|file|files|path|name|names|type|types|"
     rb"format|length|len|ttl|expiry|expires|header|endpoint|provider|field|label|prompt|count|size|version|mode|"
-    rb"enabled|kind|dir|location|prefix|suffix|policy|arn|ref|env|var|hint|placeholder)s?$"
+    rb"enabled|kind|dir|location|prefix|suffix|policy|arn|ref|env|var|hint|placeholder|time|date|timestamp|expiration|"
+    rb"source)s?$"
 )
 
 
@@ -567,6 +615,12 @@ def human_password(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None
         return "mask or reference"  # \$_POST[...] is an escaped reference
     if s[:1] == s[-1:] == b"|":
         return "a reference (|tag| in a help file)"
+    if re.fullmatch(rb"-{1,2}[a-z][a-z0-9]*(?:-[a-z0-9]+)*", s):
+        return "a command-line option"  # --password PASSWORD --confirmation-code CODE
+    if re.fullmatch(rb"[A-Za-z_][A-Za-z0-9_.]*=[^=\s]{0,7}", s) or _UUID.match(s):
+        return "a setting or an identifier"  # aws_access_key_id=foo, a certificate's UUID
+    if _describes_password(low):
+        return "describes a password rather than being one"
     if re.fullmatch(rb"![A-Za-z]+", s) or s.startswith(_ENCRYPTED_PREFIXES):
         return "a YAML tag or an encrypted value"  # password: !vault | (Ansible Vault ciphertext follows)
     if _NAMED_PASSWORD.match(low):
@@ -713,6 +767,8 @@ def flag_prose(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
     by a function word). ``mysqldump --password s3cret app`` stays (the next word is an argument).
     """
     s = c.secret
+    if _describes_password(s.lower()) or _IDENTIFIER.fullmatch(s):
+        return "names the value rather than giving it"  # --password smb-file-server-password, NewPassword
     if not re.fullmatch(rb"[a-z]+", s):
         return None
     if s in _OPTION_WORDS:

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-from rich.console import Console
-from rich.table import Table
 
 from nightowl import __version__
 from nightowl.findings import Finding, sort_findings, stable_id
 from nightowl.secrets.blob import Problem
 from nightowl.secrets.rules import Rule
 from nightowl.textsafe import term
+
+if TYPE_CHECKING:  # rich is imported when a table is printed: JSON and SARIF runs never pay for it
+    from rich.console import Console
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SARIF_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
@@ -204,6 +204,8 @@ def print_table(
 ) -> None:
     """Findings as a table, then problems and the totals. Paths pass through textsafe.term."""
     if findings:
+        from rich.table import Table
+
         table = Table(title=f"{len(findings)} secret(s) found", show_lines=False)
         for col in (
             "severity",
