@@ -1,0 +1,60 @@
+"""Time one-shot commands the way a pre-commit hook runs them: a new process each time.
+
+In the same run, next to a bare ``python -c pass`` (the floor any Python tool pays), it times
+``nightowl --version`` and ``nightowl secrets FILE`` on a one-line file (exit 1: one finding), the
+caches warm (one untimed run first fills the compiled-rules and Hyperscan caches). Reported:
+median, min and max wall time over ``--repeat`` runs, and the 1-minute load average before each
+command's runs (on a shared machine the neighbours' load moves every figure; the bare-Python row
+shows by how much).
+
+    python benchmarks/bench_startup.py [--repeat 21]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def timed(cmd: list[str], repeat: int) -> list[float]:
+    subprocess.run(cmd, capture_output=True, check=False)  # warm: caches, page cache
+    out = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        subprocess.run(cmd, capture_output=True, check=False)
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeat", type=int, default=21)
+    args = ap.parse_args()
+    exe = shutil.which("nightowl") or sys.exit("nightowl is not on PATH (pip install -e .)")
+    with tempfile.TemporaryDirectory() as tmp:
+        one = Path(tmp) / "app.env"
+        one.write_text('DB_PASSWORD="Kp7#rVw2qLx9"\n')
+        runs = {
+            "python -c pass": [sys.executable, "-c", "pass"],
+            "nightowl --version": [exe, "--version"],
+            "nightowl secrets FILE": [exe, "secrets", str(one)],
+        }
+        print("| command | median s | min s | max s | load before | runs |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for name, cmd in runs.items():
+            load = os.getloadavg()[0]
+            t = timed(cmd, args.repeat)
+            print(
+                f"| `{name}` | {statistics.median(t):.3f} | {min(t):.3f} | {max(t):.3f} | {load:.1f} | {len(t)} |"
+            )
+
+
+if __name__ == "__main__":
+    main()
