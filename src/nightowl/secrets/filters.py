@@ -216,7 +216,8 @@ _WRONG_VALUE = re.compile(
 _MD_REF_LINK = re.compile(rb"\s{0,3}\[[^\]\n]+\]:\s+\S+(?:\s+[\"'(][^\n]*)?\s*")
 
 
-_PW_WORD = re.compile(rb"pas+w(?:or)?d|pswd|passphrase")  # not "secret": top_secret, supersecret are passwords
+# not "secret": top_secret and supersecret are passwords
+_PW_WORD = re.compile(rb"pas+w(?:or)?d|pswd|passphrase")
 _PATH_OR_FILE = re.compile(
     rb"[\w.\-]*[A-Za-z][\w.\-]*(?:/[\w.\-]+)*\.(?:zip|war|jar|ear|ova|ovf|vmdk|iso|img|tar|gz|tgz|bz2|xz|json|ya?ml|xml|txt|"
     rb"csv|log|pem|crt|cer|der|pfx|p12|jks|keystore|png|jpe?g|gif|svg|pdf|exe|dll|so|dylib|bin|dat|html?|py|js|sh)"
