@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from nightowl.findings import document
 from nightowl.secrets.baseline import BaselineError, load_baseline, split_suppressed, write_baseline
@@ -32,6 +32,25 @@ class OutputFormat(StrEnum):
     table = "table"
     json = "json"
     sarif = "sarif"
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on a terminal; nothing (and no rich import: a pre-commit hook pays for every
+    import at every commit) when stderr is a pipe or a file."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    bar = Progress(
+        TextColumn("scanning"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+        console=Console(stderr=True), transient=True,
+    )  # fmt: skip
+    with bar:
+        task = bar.add_task("scan", total=None)
+        yield lambda n: bar.advance(task, n)
 
 
 def _fail(message: str, debug: bool, exc: BaseException | None = None) -> typer.Exit:
@@ -77,7 +96,6 @@ def secrets_command(
 ) -> None:
     """Find secrets (keys, tokens, passwords) in files, git history and mail archives."""
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, stream=sys.stderr)
-    err = Console(stderr=True)
     for p in paths:
         if not p.exists() and not p.is_symlink():
             raise _fail(f"{p}: no such file or directory", debug)
@@ -95,14 +113,9 @@ def secrets_command(
         filters=FilterConfig(include_tests=include_tests),
         min_confidence=min_confidence,
     )
-    progress = Progress(
-        TextColumn("scanning"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), console=err, transient=True,
-        disable=not sys.stderr.isatty(),
-    )  # fmt: skip
     try:
-        with progress:
-            task = progress.add_task("scan", total=None)
-            result = scan_paths([str(p) for p in paths], opts, progress=lambda n: progress.advance(task, n))
+        with _progress() as advance:
+            result = scan_paths([str(p) for p in paths], opts, progress=advance)
     except RuleError as exc:
         raise _fail(f"rule error: {exc}", debug, exc) from None
     except OSError as exc:
@@ -115,7 +128,10 @@ def secrets_command(
             write_baseline(write_baseline_to, findings)
         except OSError as exc:
             raise _fail(f"cannot write baseline {write_baseline_to}: {exc.strerror}", debug, exc) from None
-        err.print(f"baseline: {len(findings)} finding(s) recorded in {printable(str(write_baseline_to))}")
+        print(
+            f"baseline: {len(findings)} finding(s) recorded in {printable(str(write_baseline_to))}",
+            file=sys.stderr,
+        )
     summary = {
         "findings": len(new),
         "suppressed": len(suppressed),
@@ -141,5 +157,7 @@ def secrets_command(
             + "\n"
         )
     else:
+        from rich.console import Console
+
         print_table(Console(), new, result.problems, summary, show_secrets)
     raise typer.Exit(1 if new else 0)
