@@ -225,6 +225,9 @@ _PATH_OR_FILE = re.compile(
 )
 
 
+_DESCRIBER = re.compile(rb"(?:my|your|our|new|old|enter|generated|regenerated|default|sample|example|some|no)")
+
+
 def _describes_password(low: bytes) -> bool:
     """Words around the word password (and at most one digit): a name or description of a password.
 
@@ -234,8 +237,8 @@ def _describes_password(low: bytes) -> bool:
     if not re.fullmatch(rb"[a-z][a-z_\-. ]*[0-9]?\.?", low) or not _PW_WORD.search(low):
         return False
     rest = _PW_WORD.sub(b"", low)
-    if len(re.sub(rb"[^a-z]", b"", rest)) >= 3:
-        return True
+    if len(re.sub(rb"[^a-z]", b"", rest)) >= 3 and (re.search(rb"[_\-. ]", low) or _DESCRIBER.match(low)):
+        return True  # run together, only after a describing word: "thisismypassword" is typed as a password
     word = low.rstrip(b"0123456789.")
     return not rest.strip(b"_-. 0123456789") and word not in (
         b"secret",
@@ -618,7 +621,7 @@ def human_password(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None
         return "a reference (|tag| in a help file)"
     if re.fullmatch(rb"-{1,2}[a-z][a-z0-9]*(?:-[a-z0-9]+)*", s):
         return "a command-line option"  # --password PASSWORD --confirmation-code CODE
-    if re.fullmatch(rb"[A-Za-z_][A-Za-z0-9_.]*=[^=\s]{0,7}", s) or _UUID.match(s):
+    if re.fullmatch(rb"[a-z][a-z0-9]*(?:_[a-z0-9]+)+=[^=\s]{0,7}", s) or _UUID.match(s):
         return "a setting or an identifier"  # aws_access_key_id=foo, a certificate's UUID
     if _describes_password(low):
         return "describes a password rather than being one"
