@@ -225,7 +225,9 @@ _PATH_OR_FILE = re.compile(
 )
 
 
-_DESCRIBER = re.compile(rb"(?:my|your|our|new|old|enter|generated|regenerated|default|sample|example|some|no)")
+_DESCRIBER = re.compile(
+    rb"(?:my|your|our|new|old|enter|generated|regenerated|default|sample|example|some|no)"
+)
 
 
 def _describes_password(low: bytes) -> bool:
