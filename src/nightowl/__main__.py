@@ -1,3 +1,3 @@
-from nightowl.cli import main
+from nightowl.launch import main
 
 main()
