@@ -231,6 +231,11 @@ def test_a_run_that_fails_half_way_resumes_without_losing_or_repeating_a_record(
         )
     state = json.loads((out / STATE_FILE).read_text())
     assert state["streams"]["entra-signins-interactive"]["parts"] == 2 and not state["complete"]
+    # What a kill between a part's rename and the checkpoint's leaves behind: a part the checkpoint does
+    # not count, and a half-written temporary file. Both must go, and their records come again once.
+    folder = out / "entra-signins-interactive"
+    (folder / "part-000003.ndjson.gz").write_bytes((folder / "part-000002.ndjson.gz").read_bytes())
+    (folder / "part-000004.ndjson.gz.tmp").write_bytes(b"\x1f\x8b half")
     manifest = collect_entra(cred, _cloud(apis), ["signins"], _opts(out, now, flush_records=1))
     for kind, rows in zip(
         ("interactive", "noninteractive", "serviceprincipal", "managedidentity"), SIGNIN_KINDS, strict=True

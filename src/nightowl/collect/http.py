@@ -17,13 +17,16 @@ from typing import Any, Protocol
 
 import requests
 
+from nightowl.sources.base import InputError
+
 USER_AGENT = "nightowl-collect"
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_WAIT_SECONDS = 300.0  # never sleep longer than this on one Retry-After
 
 
-class CollectError(Exception):
-    """A collection cannot go on (refused permission, bad credentials, retries exhausted). One line."""
+class CollectError(InputError):
+    """A collection cannot go on (refused permission, bad credentials, retries exhausted). One line;
+    the CLI prints it like a bad input (exit code 2, traceback only with --debug)."""
 
 
 class Auth(Protocol):
