@@ -126,7 +126,10 @@ def key_numbers(findings: list[Finding], incidents: list[Incident]) -> dict[str,
         "compromised_accounts": len({u for f in findings for u in f.compromised_users}),
         "targeted_accounts": len({u for f in attacks for u in f.users}),
         "attack_sources": len({ip for f in attacks for ip in f.source_ips}),
+        # Two different counts, both shown: every mailbox any flagged app read (established integrations
+        # included), and the mailboxes read inside an attack incident (what the incident card says).
         "mailboxes_read": len({m for f in findings if f.category == "mailbox_access" for m in mailboxes(f)}),
+        "mailboxes_read_in_incidents": len({m for i in incidents for m in i.entities.get("mailboxes", [])}),
         "secrets_to_rotate": len(linked_secrets),
         "secrets": sum(1 for f in findings if f.category == "secret"),
         "findings": len(findings),

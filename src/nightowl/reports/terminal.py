@@ -1,39 +1,92 @@
 """Rich rendering for people at a terminal. Every value that came from a log goes through
 :func:`nightowl.textsafe.term`, so attacker-written text cannot inject escape sequences or markup.
+
+Widths: at a terminal, tables fit its width (narrow terminals drop the least useful columns, and
+names are shortened from the left, never split over lines); piped, consoles made with
+:func:`console` never wrap, so every row stays one line a script can grep.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+from collections import Counter
+from collections.abc import Callable
+from typing import IO, Any
 
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
+from rich.text import Text
 
 from nightowl.textsafe import term
 
+PIPED_WIDTH = 1000  # piped output: tables size to their content, sentences stay on one line
+NARROW = 120  # below this many columns the findings table drops its less useful columns
+SEVERITIES = ("critical", "high", "medium", "low", "info")
 
-def inputs_table(inputs: list[dict[str, Any]]) -> Table:
-    table = Table(title="Inputs", title_justify="left", show_edge=False)
-    for col, justify in [
-        ("path", "left"),
-        ("format", "left"),
-        ("records", "right"),
-        ("normalized", "right"),
-        ("ignored", "right"),
-        ("quarantined", "right"),
-    ]:
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+
+def console(stderr: bool = False, file: IO[str] | None = None) -> Console:
+    """A console for people: the terminal's width at a terminal, no wrapping when piped."""
+    stream = file or (sys.stderr if stderr else sys.stdout)
+    try:
+        piped = not stream.isatty()
+    except (AttributeError, ValueError):
+        piped = True
+    return Console(stderr=stderr, file=file, highlight=False, width=PIPED_WIDTH if piped else None)
+
+
+class Fitted:
+    """A table built when it is printed, for the width it gets."""
+
+    def __init__(self, build: Callable[[int], Table]) -> None:
+        self.build = build
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.build(options.max_width)
+
+
+def left_cut(text: str, limit: int) -> str:
+    """``…/folder/file.json``: the end of a path is the part that tells files apart."""
+    return text if len(text) <= limit else "\N{HORIZONTAL ELLIPSIS}" + text[-(limit - 1) :]
+
+
+def severity_counts(findings: list) -> str:
+    """``2 critical, 5 high, 290 low``: what a total of findings is made of."""
+    counts = Counter(f.severity for f in findings)
+    return ", ".join(f"{counts[s]:,} {s}" for s in SEVERITIES if counts[s])
+
+
+def inputs_table(inputs: list[dict[str, Any]]) -> Fitted:
+    return Fitted(lambda width: _inputs_table(inputs, width))
+
+
+def _inputs_table(inputs: list[dict[str, Any]], width: int) -> Table:
+    """One row per file read; files skipped for having no known format are one line under it."""
+    unread = [r for r in inputs if r.get("skipped") and not r.get("format")]
+    rows = []
     for row in inputs:
+        if row in unread:
+            continue
         quarantined = f"[red]{row['quarantined']:,}[/]" if row["quarantined"] else "0"
-        path = term(row["path"], 80) + (" [dim](already ingested)[/]" if row.get("skipped") else "")
-        table.add_row(
-            path,
-            row["format"],
-            f"{row['records']:,}",
-            f"{row['normalized']:,}",
-            f"{row['ignored']:,}",
-            quarantined,
-        )
+        numbers = [f"{row['records']:,}", f"{row['normalized']:,}", f"{row['ignored']:,}"]
+        rows.append((row["path"], " [dim](already ingested)[/]" if row.get("skipped") else "",
+                     row["format"], *numbers, quarantined))  # fmt: skip
+    headers = ("path", "format", "records", "normalized", "ignored", "quarantined")
+    others = sum(
+        max([len(headers[i])] + [len(Text.from_markup(r[i + 1]).plain) for r in rows]) + 3
+        for i in range(1, 6)
+    )
+    room = max(16, width - others - 2)
+    table = Table(title="Inputs", title_justify="left", show_edge=False, caption_justify="left")
+    table.add_column("path", no_wrap=True)
+    table.add_column("format", no_wrap=True)
+    for col in headers[2:]:
+        table.add_column(col, justify="right", no_wrap=True)
+    for path, note, *cells in rows:
+        table.add_row(term(left_cut(path, room - len(Text.from_markup(note).plain)), room) + note, *cells)
+    if unread:
+        names = ", ".join(term(left_cut(r["path"], 40), 41) for r in unread[:3])
+        more = f" and {len(unread) - 3:,} more" if len(unread) > 3 else ""
+        table.caption = f"{len(unread):,} skipped: no known format ({names}{more})"
     return table
 
 
@@ -103,30 +156,51 @@ NEXT_STEPS = {
 }
 
 
-def findings_table(findings: list) -> Table:
-    table = Table(title=f"Findings ({len(findings)})", title_justify="left", show_edge=False)
-    table.add_column("severity")
-    table.add_column("category")
-    table.add_column("what")
-    table.add_column("sources", justify="right")
-    table.add_column("accounts", justify="right")
-    table.add_column("compromised", justify="right")
-    table.add_column("first seen (UTC)")
+def findings_table(findings: list) -> Fitted:
+    return Fitted(lambda width: _findings_table(findings, width))
+
+
+def _findings_table(findings: list, width: int) -> Table:
+    """One row per finding. Under :data:`NARROW` columns the category moves under the title and the
+    first-seen column goes, so the title keeps room to wrap between words."""
+    wide = width >= NARROW
+    title = f"Findings: {len(findings):,}" + (f" ({severity_counts(findings)})" if findings else "")
+    table = Table(title=title, title_justify="left", show_edge=False)
+    table.add_column("severity", no_wrap=True)
+    if wide:
+        table.add_column("category", no_wrap=True)
+    table.add_column("what", ratio=1, min_width=24, overflow="fold")
+    table.add_column("sources", justify="right", no_wrap=True)
+    table.add_column("accounts", justify="right", no_wrap=True)
+    table.add_column("compromised" if wide else "comp.", justify="right", no_wrap=True)
+    if wide:
+        table.add_column("first seen (UTC)", no_wrap=True)
     for f in findings:
-        table.add_row(
-            f"[{SEVERITY_STYLE[f.severity]}]{f.severity}[/]",
-            f.category,
-            term(f.title, 90),
+        cells = [f"[{SEVERITY_STYLE[f.severity]}]{f.severity}[/]"]
+        cells += (
+            [f.category, term(f.title, 200)] if wide else [f"{term(f.title, 200)} [dim]({f.category})[/]"]
+        )
+        cells += [
             f"{len(f.source_ips):,}",
             f"{len(f.users):,}",
             f"[bold red]{len(f.compromised_users)}[/]" if f.compromised_users else "0",
-            (f.first_seen or "")[:19].replace("T", " "),
-        )
+        ]
+        if wide:
+            cells.append((f.first_seen or "")[:19].replace("T", " "))
+        table.add_row(*cells)
     return table
 
 
+def heading(console: Console, text: str) -> None:
+    """A rule across the terminal; a plain line when piped (a rule would be PIPED_WIDTH long)."""
+    if console.width >= PIPED_WIDTH:
+        console.print(f"── {text}")
+    else:
+        console.rule(text, align="left")
+
+
 def print_finding_detail(console: Console, f, max_items: int = 8) -> None:
-    console.rule(f"[{SEVERITY_STYLE[f.severity]}]{f.severity.upper()}[/] {term(f.title, 100)}", align="left")
+    heading(console, f"[{SEVERITY_STYLE[f.severity]}]{f.severity.upper()}[/] {term(f.title, 100)}")
     console.print(term(f.summary, 600))
     console.print(
         f"[bold]detection[/] {f.detection}   [bold]ATT&CK[/] {', '.join(f.attack) or '-'}   "
