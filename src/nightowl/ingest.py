@@ -23,11 +23,12 @@ import pyarrow as pa
 
 from nightowl import sources
 from nightowl.schema import AUTH_SCHEMA
-from nightowl.sources.base import InputError, InputFile, ReadOptions, Tally
+from nightowl.sources.base import InputError, InputFile, ReadOptions, Tally, UnknownFormat
 from nightowl.sources.inputs import Spool, expand
 from nightowl.store import Store
 
 DUPLICATE_REASON = "duplicate of an event already in the store"
+UNKNOWN_FORMAT = "no known format"
 
 
 @dataclass
@@ -39,6 +40,7 @@ class InputReport:
     sha256: str
     tally: Tally = field(default_factory=Tally)
     duplicate_of: str | None = None  # the whole file was ingested before under this name
+    unread: str | None = None  # why a file found in a folder was not read (no reader recognises it)
 
     def to_contract(self) -> dict[str, Any]:
         t = self.tally
@@ -58,6 +60,9 @@ class InputReport:
             ]
         if self.duplicate_of:
             out["skipped"] = f"same content already ingested as {self.duplicate_of}"
+        if self.unread:
+            out["format"] = None
+            out["skipped"] = self.unread
         return out
 
 
@@ -76,13 +81,20 @@ def ingest_paths(
     opts: ReadOptions | None = None,
     on_file: Callable[[InputReport], None] | None = None,
 ) -> list[InputReport]:
-    """Ingest every file under ``paths``; raise InputError (one line, names the file) on a bad one."""
+    """Ingest every file under ``paths``; raise InputError (one line, names the file) on a bad one.
+    Files found inside a folder or archive that no reader recognises (notes, a manifest, mail) are
+    reported as skipped instead, so pointing at a folder works; a file named explicitly still fails."""
     opts = opts or ReadOptions()
     forced = sources.by_name(input_format) if input_format else None
     reports: list[InputReport] = []
     with Spool() as spool:
         for inp in expand(paths, spool):
-            report = ingest_file(store, inp, forced, opts)
+            try:
+                report = ingest_file(store, inp, forced, opts)
+            except UnknownFormat:
+                if not inp.in_folder:  # named by the user: say it cannot be read
+                    raise
+                report = InputReport(path=inp.name, format="", sha256="", unread=UNKNOWN_FORMAT)
             reports.append(report)
             if on_file:
                 on_file(report)

@@ -85,8 +85,10 @@ def test_entra_collects_every_page_of_every_stream_through_throttling_failures_a
 def test_collected_folders_are_read_by_hunt_with_the_right_format(apis, tmp_path, now, monkeypatch):
     out = tmp_path / "entra"
     manifest = collect_entra(_cred(monkeypatch), _cloud(apis), list(ENTRA_KINDS), _opts(out, now))
-    with Store() as store:
-        reports = ingest_paths(store, [str(out / name) for name in manifest["streams"]])
+    with Store() as store:  # the whole folder, as `nightowl hunt OUT` reads it
+        every = ingest_paths(store, [str(out)])
+    assert [r.path for r in every if r.unread] == [f"{out}/manifest.json"]  # the checkpoint is a dot file
+    reports = [r for r in every if not r.unread]
     formats = {r.path.split("/")[-2]: r.format for r in reports}
     assert formats == {name: s["format"] for name, s in manifest["streams"].items()}
     assert all(r.tally.quarantined == 0 for r in reports)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from functools import cache
 
-from nightowl.sources.base import InputError, InputFile, Source
+from nightowl.sources.base import InputError, InputFile, Source, UnknownFormat
 
 SOURCE_MODULES = (
     "windows_evtx",
@@ -50,7 +50,7 @@ def detect(inp: InputFile) -> Source:
     """The first source whose sniff accepts the file; InputError naming the formats tried."""
     head = inp.head()
     if not head.strip():
-        raise InputError(f"{inp.name}: empty file")
+        raise UnknownFormat(f"{inp.name}: empty file")
     for src in all_sources():
         try:
             if src.sniff(head, inp.name):
@@ -58,4 +58,4 @@ def detect(inp: InputFile) -> Source:
         except Exception:  # a sniff must never take the run down
             continue
     tried = ", ".join(s.name for s in all_sources())
-    raise InputError(f"{inp.name}: matches no known format (tried {tried}); force one with --input-format")
+    raise UnknownFormat(f"{inp.name}: matches no known format (tried {tried}); force one with --input-format")

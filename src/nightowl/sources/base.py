@@ -32,6 +32,10 @@ class InputError(Exception):
     """A whole input cannot be read (unreadable, no format matched). One line, names the file."""
 
 
+class UnknownFormat(InputError):
+    """No reader recognises the file (or it is empty): skipped inside a folder, an error when named."""
+
+
 @dataclass(frozen=True)
 class InputFile:
     """One logical input: a plain or gzip file on disk (zip members and stdin are spooled).
@@ -42,6 +46,7 @@ class InputFile:
     name: str
     path: Path
     gzip: bool = False
+    in_folder: bool = False  # found by walking a folder (or an archive), not named by the user
 
     def open(self) -> IO[bytes]:
         """Binary stream of the decompressed content."""

@@ -80,21 +80,21 @@ def _walk(root: Path, shown: str, spool: Spool) -> Iterator[InputFile]:
             if fname.startswith(".") or not full.is_file():
                 continue
             rel = full.relative_to(root).as_posix()
-            yield from _one_file(full, f"{shown.rstrip('/')}/{rel}", spool)
+            yield from _one_file(full, f"{shown.rstrip('/')}/{rel}", spool, in_folder=True)
 
 
-def _one_file(path: Path, shown: str, spool: Spool) -> Iterator[InputFile]:
+def _one_file(path: Path, shown: str, spool: Spool, in_folder: bool = False) -> Iterator[InputFile]:
     try:
         with open(path, "rb") as fh:
             magic = fh.read(4)
     except OSError as exc:
         raise InputError(f"{shown}: cannot read ({exc.strerror or exc})") from exc
     if magic.startswith(GZIP_MAGIC):
-        yield InputFile(name=shown, path=path, gzip=True)
+        yield InputFile(name=shown, path=path, gzip=True, in_folder=in_folder)
     elif magic.startswith(b"PK\x03\x04") and zipfile.is_zipfile(path):
         yield from _zip_members(path, shown, spool)
     else:
-        yield InputFile(name=shown, path=path)
+        yield InputFile(name=shown, path=path, in_folder=in_folder)
 
 
 def _zip_members(path: Path, shown: str, spool: Spool) -> Iterator[InputFile]:
@@ -118,9 +118,9 @@ def _zip_members(path: Path, shown: str, spool: Spool) -> Iterator[InputFile]:
             _copy_capped(zf, info, target, member)
             _keep_member_time(target, info)
             yield from (
-                _one_file(target, member, spool)
+                _one_file(target, member, spool, in_folder=True)  # an archive's members are a folder's files
                 if not info.filename.lower().endswith(".zip")
-                else [InputFile(name=member, path=target)]
+                else [InputFile(name=member, path=target, in_folder=True)]
             )
 
 
