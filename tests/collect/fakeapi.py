@@ -170,6 +170,8 @@ class FakeApis:
         self.subscribed = False
         self.log: list[tuple[str, str]] = []
         self.tokens_issued = 0
+        self.device_codes = 0
+        self.device_scope = ""  # what the device code was asked for (its token grant does not repeat it)
         self.token_requests: list[dict[str, list[str]]] = []
         self.verify_assertion_with: Any = None  # a public key: token requests must carry a signed assertion
         self._current_token = ""
@@ -200,7 +202,7 @@ class FakeApis:
         with self._lock:
             self.tokens_issued += 1
             self.token_requests.append(form)
-            scope = form.get("scope", [""])[0]
+            scope = form.get("scope", [self.device_scope])[0]
             claims: dict[str, Any] = {"aud": scope.replace("/.default", ""), "tid": TENANT,
                                       "jti": self.tokens_issued, "exp": int(time.time()) + 3600}  # fmt: skip
             if self.scopes is not None:
@@ -209,8 +211,19 @@ class FakeApis:
                 claims["roles"] = self.roles
             self._current_token = _jwt(claims)
             self._calls_on_token = 0
-            return {"token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600,
-                    "access_token": self._current_token}  # fmt: skip
+            answer = {"token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600, "scope": scope,
+                      "access_token": self._current_token}  # fmt: skip
+            if (
+                "device_code" in form or "refresh_token" in form
+            ):  # a person: who signed in, and a refresh token
+                client_id = form.get("client_id", [""])[0]
+                answer["refresh_token"] = f"rt-{self.tokens_issued}"
+                answer["client_info"] = base64.urlsafe_b64encode(
+                    json.dumps({"uid": "user-oid", "utid": TENANT}).encode()).rstrip(b"=").decode()  # fmt: skip
+                answer["id_token"] = _jwt({"iss": f"{self.url}/{TENANT}/v2.0", "sub": "s", "aud": client_id,
+                                           "oid": "user-oid", "tid": TENANT, "preferred_username": "analyst@contoso.com",
+                                           "iat": int(time.time()), "exp": int(time.time()) + 3600})  # fmt: skip
+            return answer
 
     def token_ok(self, header: str) -> bool:
         if header.startswith("SSWS "):
@@ -273,6 +286,13 @@ class _Handler(BaseHTTPRequestHandler):
                 "authorization_endpoint": f"{root}/oauth2/v2.0/authorize",
                 "device_authorization_endpoint": f"{root}/oauth2/v2.0/devicecode",
                 "issuer": f"{root}/v2.0", "tenant_region_scope": "EU"})  # fmt: skip
+        if path.endswith("/oauth2/v2.0/devicecode"):
+            api.device_codes += 1
+            api.device_scope = parse_qs(body.decode()).get("scope", [""])[0]
+            return self._send(200, {
+                "device_code": f"dc-{api.device_codes}", "user_code": "FAKE-CODE", "expires_in": 900, "interval": 1,
+                "verification_uri": "https://microsoft.com/devicelogin",
+                "message": "To sign in, use a web browser to open https://microsoft.com/devicelogin and enter FAKE-CODE"})  # fmt: skip
         if path.endswith("/oauth2/v2.0/token") or path == "/oauth2/v1/token":
             form = parse_qs(body.decode())
             if api.verify_assertion_with is not None:

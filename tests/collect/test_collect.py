@@ -248,3 +248,17 @@ def test_a_run_that_fails_half_way_resumes_without_losing_or_repeating_a_record(
     assert manifest["complete"]
     with pytest.raises(CollectError, match="already holds a complete"):
         collect_entra(cred, _cloud(apis), ["signins"], _opts(out, now))
+
+
+def test_device_code_sign_in_shows_the_code_once_and_renews_silently(apis, tmp_path, now):
+    apis.scopes = "AuditLog.Read.All Directory.Read.All"  # a person's token: delegated scopes, one string
+    apis.expire_after = 3
+    said: list[str] = []
+    cred = MsalCredential(TENANT, "public-app", device_code=True)
+    opts = _opts(tmp_path / "o", now, say=said.append)
+    manifest = collect_entra(cred, _cloud(apis), ["audits"], opts)
+    assert manifest["records"] == len(apis.tenant.audits) and manifest["auth"] == "device code (delegated)"
+    assert apis.device_codes == 1 and sum("FAKE-CODE" in m for m in said) == 1
+    assert apis.tokens_issued == 2  # the expired token came back through the refresh token, not a new code
+    assert "refresh_token" in apis.token_requests[1]["grant_type"][0]
+    assert manifest["permissions_granted"] == ["AuditLog.Read.All", "Directory.Read.All"]
