@@ -4,6 +4,7 @@ columns, text with a size cap, booleans as vendors write them, the first present
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from typing import Any
 
@@ -66,7 +67,11 @@ def first(rec: dict[str, Any], *keys: str) -> Any:
 
 def content_uid(rec: Any) -> str:
     """A stable id for records without one: the hash of their content (identical records dedupe)."""
-    return hashlib.sha1(orjson.dumps(rec, option=orjson.OPT_SORT_KEYS, default=str)).hexdigest()
+    try:
+        data = orjson.dumps(rec, option=orjson.OPT_SORT_KEYS, default=str)
+    except TypeError:  # an integer beyond 64 bits (hostile logs have them): the standard library takes it
+        data = json.dumps(rec, sort_keys=True, default=str, ensure_ascii=False).encode("utf-8", "replace")
+    return hashlib.sha1(data).hexdigest()
 
 
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
