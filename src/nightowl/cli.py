@@ -15,7 +15,6 @@ from typing import Annotated
 
 import orjson
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from nightowl import __version__, sources
@@ -36,8 +35,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+err = terminal.console(stderr=True)  # the terminal's width; piped, lines never wrap
+out = terminal.console()
 
 
 class State:
@@ -255,17 +254,26 @@ def demo(
     seed: Annotated[int, typer.Option("--seed")] = 7,
     users: Annotated[int | None, typer.Option("--users", help="Tenant size (default 1,500).")] = None,
     days: Annotated[int | None, typer.Option("--days", help="Days simulated (default 30).")] = None,
+    keep_tenant: Annotated[
+        bool,
+        typer.Option(
+            "--keep-tenant", help="Keep the simulated tenant (about 1 GB) in --out to hunt it yourself."
+        ),
+    ] = False,
 ) -> None:
     """Simulate a Midnight Blizzard-style month, hunt it end to end and write the HTML report."""
     from nightowl.pipeline import run_demo
 
     out_dir.mkdir(parents=True, exist_ok=True)
     with _status("demo") as status:
-        result = run_demo(out_dir, seed=seed, users=users, days=days, say=lambda m: status(m))
+        result = run_demo(
+            out_dir, seed=seed, users=users, days=days, say=lambda m: status(m), keep_tenant=keep_tenant
+        )
     incidents = result.incidents
     out.print(
-        f"[bold]nightowl demo[/]: {result.signins:,} sign-ins, {len(result.findings):,} findings, "
-        f"{len(incidents)} incident(s), {result.secrets} secret(s) in the mail the attacker read"
+        f"[bold]nightowl demo[/]: {result.signins:,} sign-ins, {len(incidents)} incident(s), "
+        f"{len(result.findings):,} findings ({terminal.severity_counts(result.findings)}), "
+        f"{result.secrets} secret(s) in the mail the attacker read"
     )
     if incidents:
         top = incidents[0]
@@ -277,6 +285,14 @@ def demo(
             when = (step.when or "")[:16].replace("T", " ")
             out.print(f"  {when:16}  [bold]{step.stage_label:>18}[/]  {term(step.finding.title, 100)}")
     out.print(f"\nreport: [bold]{result.report.resolve()}[/]")
+    if result.tenant:
+        out.print(
+            f"simulated tenant: [bold]{term(str(result.tenant))}[/] (try: nightowl hunt {term(str(result.tenant))})"
+        )
+    else:
+        out.print(
+            "[dim]the simulated tenant was removed; --keep-tenant keeps it (about 1 GB) to hunt yourself[/]"
+        )
 
 
 @app.command()
@@ -383,13 +399,15 @@ def export(
             err.print(f"wrote {term(str(path))}")
 
 
-from nightowl.exposure_cli import exposure_command  # noqa: E402  (commands built in their own modules)
+from nightowl.collect.cli import collect_app  # noqa: E402  (commands built in their own modules)
+from nightowl.exposure_cli import exposure_command  # noqa: E402
 from nightowl.report_cli import report_command  # noqa: E402
 from nightowl.secrets.cli import secrets_command  # noqa: E402
 
 app.command("secrets")(secrets_command)
 app.command("exposure")(exposure_command)
 app.command("report")(report_command)
+app.add_typer(collect_app, name="collect")
 OWN_DEBUG_OPTION = {"secrets"}  # commands that take --debug themselves
 
 

@@ -42,6 +42,7 @@ class DemoResult:
     inputs: list[dict[str, Any]]
     signins: int
     secrets: int
+    tenant: Path | None = None  # the simulated tenant when kept
 
 
 def run_demo(
@@ -50,6 +51,27 @@ def run_demo(
     users: int | None = None,
     days: int | None = None,
     say: Callable[[str], None] = lambda _m: None,
+    keep_tenant: bool = False,
+) -> DemoResult:
+    """Simulate, hunt, scan and report. The simulated tenant (about 1 GB of logs and mail) goes to a
+    temporary folder removed at the end, unless ``keep_tenant`` writes it to ``out_dir``."""
+    import tempfile
+
+    if keep_tenant:
+        return _run_demo(out_dir, out_dir / "nightowl-demo-tenant", seed, users, days, say)
+    with tempfile.TemporaryDirectory(prefix="nightowl-demo-") as tmp:
+        result = _run_demo(out_dir, Path(tmp) / "nightowl-demo-tenant", seed, users, days, say)
+    result.tenant = None
+    return result
+
+
+def _run_demo(
+    out_dir: Path,
+    tenant: Path,
+    seed: int,
+    users: int | None,
+    days: int | None,
+    say: Callable[[str], None],
 ) -> DemoResult:
     from nightowl.incidents import build_incidents
     from nightowl.overview import overview
@@ -59,7 +81,6 @@ def run_demo(
     from nightowl.simulate import SimConfig, simulate
 
     over = {k: v for k, v in {"users": users, "days": days}.items() if v}
-    tenant = out_dir / "nightowl-demo-tenant"
     say("simulating a month of a tenant under a Midnight Blizzard-style attack")
     sim = simulate(SimConfig.demo(seed=seed, **over), tenant)
     with Store() as store:
@@ -86,4 +107,4 @@ def run_demo(
     )
     report = out_dir / "nightowl-report.html"
     write_report(report, html)
-    return DemoResult(report, findings, incidents, inputs, sim.signin_count, len(secrets))
+    return DemoResult(report, findings, incidents, inputs, sim.signin_count, len(secrets), tenant)
