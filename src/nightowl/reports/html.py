@@ -127,9 +127,17 @@ def key_numbers(findings: list[Finding], incidents: list[Incident]) -> dict[str,
         "targeted_accounts": len({u for f in attacks for u in f.users}),
         "attack_sources": len({ip for f in attacks for ip in f.source_ips}),
         # Two different counts, both shown: every mailbox any flagged app read (established integrations
-        # included), and the mailboxes read inside an attack incident (what the incident card says).
+        # included), and the mailboxes read inside a critical or high incident (the attacker's reads, as the
+        # incident card counts them; a lone established app is a medium incident of its own).
         "mailboxes_read": len({m for f in findings if f.category == "mailbox_access" for m in mailboxes(f)}),
-        "mailboxes_read_in_incidents": len({m for i in incidents for m in i.entities.get("mailboxes", [])}),
+        "mailboxes_read_in_incidents": len(
+            {
+                m
+                for i in incidents
+                if i.severity in ("critical", "high")
+                for m in i.entities.get("mailboxes", [])
+            }
+        ),
         "secrets_to_rotate": len(linked_secrets),
         "secrets": sum(1 for f in findings if f.category == "secret"),
         "findings": len(findings),
