@@ -10,9 +10,9 @@ import typer
 from typer.testing import CliRunner
 
 from nightowl import sources
+from nightowl.cli.exposure import exposure_command
 from nightowl.detections.runner import run_all
 from nightowl.exposure import exposure_findings, exposure_rows
-from nightowl.exposure_cli import exposure_command
 from nightowl.schema import batch_from_rows
 from nightowl.store import Store
 from tests.cloud.helpers import available_sources, fixture, ingest

@@ -7,11 +7,11 @@ from __future__ import annotations
 import orjson
 import pytest
 
+from nightowl.cli.report import make_report
 from nightowl.detections.runner import run_all
 from nightowl.findings import document
 from nightowl.incidents import STAGE_RANK, build_incidents
 from nightowl.ingest import ingest_paths
-from nightowl.report_cli import make_report
 from nightowl.secrets.scan import scan_paths
 from nightowl.simulate import SimConfig, simulate
 from nightowl.store import Store

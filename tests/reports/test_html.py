@@ -14,8 +14,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from nightowl.cli.report import make_report, merge_documents, report_command
 from nightowl.findings import Finding, document, stable_id
-from nightowl.report_cli import make_report, merge_documents, report_command
 from nightowl.reports import charts
 from nightowl.reports.html import build_report
 from nightowl.reports.report_data import Band, Ranked, bucket_for, from_findings, from_store, sign_in_series

@@ -12,8 +12,8 @@ from pathlib import Path
 import orjson
 import pytest
 
+from nightowl.cli.report import make_report
 from nightowl.findings import Finding, document
-from nightowl.report_cli import make_report
 from nightowl.reports.html import build_report, write_report
 from tests.reports.factory import NEEDLE, XSS, chain, hostile, many_findings, noise, spray_store
 

@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from nightowl.secrets.cli import secrets_command
+from nightowl.cli.secrets import secrets_command
 
 GH = "ghp_" + "aB3dE5fG7hJ9kL1mN2pQ4rS6tU8vW0xY2zA4"
 PW = "Tz9#qLw2vXe8"

@@ -13,8 +13,9 @@ from typing import Annotated, Any
 
 import orjson
 import typer
-from rich.console import Console
 
+from nightowl.cli.common import ConfigOpt, err
+from nightowl.detections.catalog import read_config
 from nightowl.findings import SEVERITY_RANK, Finding
 from nightowl.incidents import build_incidents, finding_from_dict
 from nightowl.reports.html import build_report, write_report
@@ -22,7 +23,6 @@ from nightowl.reports.report_data import from_findings, from_store
 from nightowl.sources.base import InputError
 from nightowl.textsafe import term
 
-err = Console(stderr=True, highlight=False)
 MAX_DOCUMENT_BYTES = 2 * 1024**3  # a findings document larger than this is not one we wrote
 
 
@@ -66,8 +66,11 @@ def merge_documents(docs: list[tuple[str, dict[str, Any]]]) -> tuple[list[Findin
     return list(by_id.values()), inputs, overview
 
 
-def make_report(findings_files: list[str], store_path: Path | None, title: str) -> tuple[str, int, int]:
-    """The report HTML, the number of findings and of incidents."""
+def make_report(
+    findings_files: list[str], store_path: Path | None, title: str, config: dict[str, Any] | None = None
+) -> tuple[str, int, int]:
+    """The report HTML, the number of findings and of incidents. With a store and no findings files the
+    findings come from the same pipeline ``hunt`` runs (detections with ``config``, and exposure)."""
     docs = [(p, load_document(p)) for p in findings_files]
     findings, inputs, overview = merge_documents(docs)
     if store_path is None:
@@ -80,9 +83,9 @@ def make_report(findings_files: list[str], store_path: Path | None, title: str) 
             raise InputError(f"{store_path}: no such store")
         with Store(store_path) as st:
             if not docs:
-                from nightowl.detections.runner import run_all
+                from nightowl.pipeline import detect
 
-                findings = run_all(st)
+                findings = detect(st, config)
             data = from_store(st, findings, store_overview(st) if st.event_count() else overview)
     incidents = build_incidents(findings)
     html = build_report(findings, data=data, inputs=inputs, title=title, incidents=incidents)
@@ -106,13 +109,14 @@ def report_command(
         "nightowl-report.html"
     ),
     title: Annotated[str, typer.Option("--title", help="Report title.")] = "nightowl report",
+    config: ConfigOpt = None,
 ) -> None:
     """Write one self-contained HTML report (opens offline): summary, incidents, charts, every finding."""
     if not findings_files and store is None:
         raise InputError(
             "nothing to report: give findings JSON files (hunt/secrets --format json) or --store"
         )
-    html, n_findings, n_incidents = make_report(findings_files or [], store, title)
+    html, n_findings, n_incidents = make_report(findings_files or [], store, title, read_config(config))
     write_report(out, html)
     err.print(
         f"wrote {term(str(out))}: {n_findings:,} finding{'s' if n_findings != 1 else ''}, "

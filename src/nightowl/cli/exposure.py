@@ -1,7 +1,7 @@
 """``nightowl exposure``: which accounts are exposed (no MFA, weak admin MFA, test/legacy/service,
 dormant but active, guests), and which of them the sign-in logs say were attacked.
 
-The command callback is registered by ``cli.py``; it ingests account exports (registration
+The command is registered in ``nightowl.cli``; it ingests account exports (registration
 details, users with signInActivity) and, when given, sign-in logs, runs the identity detections
 on the latter so sprayed and compromised accounts rank first, and prints a table or the findings
 contract (``--format json``).
@@ -9,16 +9,12 @@ contract (``--format json``).
 
 from __future__ import annotations
 
-import sys
-from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
-import orjson
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from nightowl.cli.common import ConfigOpt, FailOnOpt, FormatOpt, OutputFormat, StoreOpt, out, print_json
 from nightowl.detections.catalog import read_config
 from nightowl.detections.runner import run_all
 from nightowl.exposure import exposure_findings, exposure_rows
@@ -30,11 +26,6 @@ from nightowl.textsafe import term
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
 
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-
-
 def exposure_command(
     paths: Annotated[
         list[str],
@@ -42,21 +33,13 @@ def exposure_command(
             help="Account exports (userRegistrationDetails, users with signInActivity) and sign-in logs."
         ),
     ],
-    store: Annotated[Path | None, typer.Option("--store", help="DuckDB file to keep the data in.")] = None,
-    input_format: Annotated[
-        str | None,
-        typer.Option("--input-format", help="Skip auto-detection (all files must be this format)."),
-    ] = None,
-    config: Annotated[
-        Path | None, typer.Option("--config", help="TOML thresholds ([exposure] section).")
-    ] = None,
-    fail_on: Annotated[
-        str | None,
-        typer.Option("--fail-on", help="Exit 1 when an account is exposed at or above this severity."),
-    ] = None,
+    store: StoreOpt = None,
+    input_format: FormatOpt = None,
+    config: ConfigOpt = None,
+    fail_on: FailOnOpt = None,
     fmt: Annotated[
-        Format, typer.Option("--format", help="table for people, json for machines")
-    ] = Format.table,
+        OutputFormat, typer.Option("--format", help="table for people, json for machines")
+    ] = OutputFormat.table,
 ) -> None:
     """Report exposed accounts: enabled without MFA, admins without phishing-resistant MFA, test/legacy/
     service accounts, dormant accounts still signing in, guests; worse when the sign-in logs show an attack."""
@@ -67,14 +50,9 @@ def exposure_command(
         attacks = run_all(st, cfg) if st.event_count() else []
         findings = exposure_findings(st, attacks, cfg)
         rows = exposure_rows(st, attacks, cfg)
-    if fmt is Format.json:
-        sys.stdout.buffer.write(
-            orjson.dumps(document(findings, inputs), option=orjson.OPT_INDENT_2, default=str)
-        )
-        sys.stdout.buffer.write(b"\n")
-        sys.stdout.flush()
+    if fmt is OutputFormat.json:
+        print_json(document(findings, inputs))
     else:
-        out = Console(highlight=False)
         if not rows:
             out.print(
                 "[green]No exposed accounts.[/]"
@@ -83,7 +61,7 @@ def exposure_command(
             )
         else:
             out.print(exposure_table(rows))
-    if fail_on and at_or_above(findings, fail_on):
+    if fail_on and at_or_above(findings, fail_on.value):
         raise typer.Exit(1)
 
 
