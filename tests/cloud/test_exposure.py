@@ -11,8 +11,10 @@ from typer.testing import CliRunner
 
 from nightowl import sources
 from nightowl.cli.exposure import exposure_command
+from nightowl.cli.report import report_command
 from nightowl.detections.runner import run_all
 from nightowl.exposure import exposure_findings, exposure_rows
+from nightowl.pipeline import detect
 from nightowl.schema import batch_from_rows
 from nightowl.store import Store
 from tests.cloud.helpers import available_sources, fixture, ingest
@@ -118,3 +120,25 @@ def test_exposure_command_table_neutralises_attacker_text(tmp_path):
     result = CliRunner().invoke(_cli(), [str(evil), "--fail-on", "high"])
     assert result.exit_code == 1  # a high exposure with --fail-on high
     assert "\u001b[2J" not in result.stdout and "Exposed accounts" in result.stdout
+
+
+def test_report_from_a_store_runs_the_pipeline_hunt_runs(tmp_path):
+    """`report --store` without findings files reports what `hunt` finds: exposure findings included,
+    and the user's --config applied (here: the spray rule switched off)."""
+    path = tmp_path / "s.duckdb"
+    with Store(path) as st:
+        ingest(st, *ACCOUNTS)
+        st.append(batch_from_rows(sign_ins()))
+        default, tuned = detect(st), detect(st, {"detections": {"spray.single_source": {"enabled": False}}})
+    assert any(f.category == "exposure" for f in default)
+    assert any(f.detection == "spray.single_source" for f in default)
+    assert not any(f.detection == "spray.single_source" for f in tuned) and len(tuned) < len(default)
+    config = tmp_path / "tuning.toml"
+    config.write_text('[detections."spray.single_source"]\nenabled = false\n')
+    out = tmp_path / "r.html"
+    app = typer.Typer()
+    app.command()(report_command)
+    for args, expected in (([], default), (["--config", str(config)], tuned)):
+        result = CliRunner().invoke(app, ["--store", str(path), "--out", str(out), *args])
+        assert result.exit_code == 0, result.output
+        assert f": {len(expected):,} finding" in " ".join(result.output.split())
