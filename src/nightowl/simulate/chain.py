@@ -10,6 +10,7 @@ reading their own mail, and a backup product syncing every mailbox (a labelled l
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -146,18 +147,48 @@ def key_desc(key_id: str, name: str, kind: str = "Password") -> str:
     return f"[KeyIdentifier={key_id},KeyType={kind},KeyUsage=Verify,DisplayName={name}]"
 
 
-def run_chain(tn: Tenant, seed: int, info: dict[str, Any], out_dir: Path) -> ChainOut:
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 300]))
-    out = ChainOut()
-    au = Audit(rng, tn)
-    start, end = _epoch(tn.start), _epoch(tn.start) + tn.days * DAY
-    victim: User = tn.users[info["victim"]]
-    kit, proxies = info["kit"], info["proxies"]
-    ips = tn.net.ips
-    steps: list[dict[str, Any]] = []
+@dataclass
+class Chain:
+    """What the steps of the chain share: the tenant, one random stream, the clock ``t`` that each
+    step moves forward, the audit log being written, and what earlier steps made for later ones
+    (apps, the new user, the attacker's addresses). Steps read and write it; nothing else does."""
 
-    def step(t: float, action: str, actor: str, obj: str, rec: dict[str, Any] | None = None) -> None:
-        steps.append(
+    tn: Tenant
+    seed: int
+    rng: np.random.Generator
+    au: Audit
+    out: ChainOut
+    info: dict[str, Any]
+    out_dir: Path
+    start: float
+    end: float
+    victim: User
+    t: float = 0.0
+    apps: dict[str, App] = field(default_factory=dict)
+    attacker_ips: list[int] = field(default_factory=list)  # indexes into tn.net.ips
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    truth: dict[str, Any] = field(default_factory=dict)  # extra truth.json keys a step wants recorded
+    new_user: User | None = None
+    role: str = ""
+    user_agent: str = ""  # the user agent of the step's actor (the tool, or the new user's browser)
+    session_ip: int = -1  # the new user's sign-in address (an index into tn.net.ips)
+    mailboxes_read: list[User] = field(default_factory=list)
+    secrets: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ips(self) -> list[Any]:
+        return self.tn.net.ips
+
+    def new_app(self, name: str) -> App:
+        return App(name, uuid4(self.rng), uuid4(self.rng), uuid4(self.rng))
+
+    def members(self) -> list[User]:
+        """Enabled members: the mailboxes the attacker can pick from and whose owners read their mail."""
+        return [u for u in self.tn.users if u.kind == "member" and u.disabled_at is None]
+
+    def record(self, t: float, action: str, actor: str, obj: str, rec: dict[str, Any] | None = None) -> None:
+        """One step of the truth's attack timeline."""
+        self.steps.append(
             {
                 "time": iso(t),
                 "action": action,
@@ -167,36 +198,47 @@ def run_chain(tn: Tenant, seed: int, info: dict[str, Any], out_dir: Path) -> Cha
             }
         )
 
-    # Apps the tenant already has.
-    def new_app(name: str) -> App:
-        return App(name, uuid4(rng), uuid4(rng), uuid4(rng))
+    def stream(self, key: int) -> np.random.Generator:
+        """An independent random stream for a new step, so adding one does not shift what the others draw."""
+        return np.random.default_rng(np.random.SeedSequence([self.seed, 300, key]))
 
-    legacy = new_app(
+
+def existing_apps(c: Chain) -> None:
+    """The apps the tenant already has: the legacy test app, an ordinary one, a backup product."""
+    c.apps["legacy"] = c.new_app(
         C.pick(
-            rng, [f"{w}-test-app" for w in C.WORDS[:20]] + ["LegacyTestApp", "oauth-test", "DevTestClient"]
+            c.rng, [f"{w}-test-app" for w in C.WORDS[:20]] + ["LegacyTestApp", "oauth-test", "DevTestClient"]
         )
     )
-    normal = new_app(
+    c.apps["normal"] = c.new_app(
         C.pick(
-            rng, ["HR Portal Integration", "Expense Sync", "Intranet SSO", "Build Pipeline", "CRM Connector"]
+            c.rng,
+            ["HR Portal Integration", "Expense Sync", "Intranet SSO", "Build Pipeline", "CRM Connector"],
         )
     )
-    backup = new_app(C.pick(rng, ["Backup for Microsoft 365", "M365 Archiver", "Mail Retention Service"]))
-    helpdesk = [u for u in tn.users if u.kind == "admin"] or [tn.users[0]]
+    c.apps["backup"] = c.new_app(
+        C.pick(c.rng, ["Backup for Microsoft 365", "M365 Archiver", "Mail Retention Service"])
+    )
 
-    # ---- the malicious chain -------------------------------------------------------------------
-    avail = end - info["epoch"]
-    t = info["epoch"] + min(rng.uniform(0.5, 2.5) * DAY, avail * 0.3)
-    ip1 = proxies.new()
-    out.signins.append(ev(t - 120, victim.idx, kit.devices[0], "Azure Portal", ip1, 0, client_app="Browser"))
-    new_key = uuid4(rng)
-    secret_name = C.pick(rng, ["", "key1", "backup", "test", "secret", "sync"])
-    r = au.add(
-        t,
+
+def credential_on_legacy_app(c: Chain) -> None:
+    """The compromised account signs in to the portal and adds a secret to the legacy test app."""
+    kit, legacy, victim = c.info["kit"], c.apps["legacy"], c.victim
+    avail = c.end - c.info["epoch"]
+    c.t = c.info["epoch"] + min(c.rng.uniform(0.5, 2.5) * DAY, avail * 0.3)
+    ip1 = c.info["proxies"].new()
+    c.attacker_ips.append(ip1)
+    c.out.signins.append(
+        ev(c.t - 120, victim.idx, kit.devices[0], "Azure Portal", ip1, 0, client_app="Browser")
+    )
+    new_key = uuid4(c.rng)
+    secret_name = C.pick(c.rng, ["", "key1", "backup", "test", "secret", "sync"])
+    r = c.au.add(
+        c.t,
         "ApplicationManagement",
         CERTS_OP,
         "Update",
-        au.by_user(victim, ips[ip1].ip),
+        c.au.by_user(victim, c.ips[ip1].ip),
         [
             target(
                 legacy.object_id,
@@ -210,10 +252,14 @@ def run_chain(tn: Tenant, seed: int, info: dict[str, Any], out_dir: Path) -> Cha
         ],
         ua=kit.devices[0].user_agent,
     )
-    step(t, "credential_added_to_legacy_app", victim.upn, legacy.name, r)
+    c.record(c.t, "credential_added_to_legacy_app", victim.upn, legacy.name, r)
 
-    t += rng.uniform(600, 6 * 3600)
-    evil = new_app(
+
+def new_application(c: Chain) -> None:
+    """Acting as the legacy app, the attacker creates a new app and its service principal."""
+    rng, au, legacy = c.rng, c.au, c.apps["legacy"]
+    c.t += rng.uniform(600, 6 * 3600)
+    evil = c.apps["evil"] = c.new_app(
         C.pick(
             rng,
             [
@@ -227,9 +273,9 @@ def run_chain(tn: Tenant, seed: int, info: dict[str, Any], out_dir: Path) -> Cha
         )
         + C.pick(rng, ["", " v2", " (prod)"])
     )
-    ua_app = f"Microsoft.OData.Client/7.{int(rng.integers(12, 20))}.{int(rng.integers(0, 5))}"
+    c.user_agent = f"Microsoft.OData.Client/7.{int(rng.integers(12, 20))}.{int(rng.integers(0, 5))}"
     r = au.add(
-        t,
+        c.t,
         "ApplicationManagement",
         "Add application",
         "Add",
@@ -256,12 +302,12 @@ def run_chain(tn: Tenant, seed: int, info: dict[str, Any], out_dir: Path) -> Cha
                 ],
             )
         ],
-        ua=ua_app,
+        ua=c.user_agent,
     )
-    step(t, "application_created", legacy.name, evil.name, r)
-    t += rng.uniform(2, 30)
+    c.record(c.t, "application_created", legacy.name, evil.name, r)
+    c.t += rng.uniform(2, 30)
     r = au.add(
-        t,
+        c.t,
         "ApplicationManagement",
         "Add service principal",
         "Add",
@@ -279,35 +325,43 @@ def run_chain(tn: Tenant, seed: int, info: dict[str, Any], out_dir: Path) -> Cha
                 ],
             )
         ],
-        ua=ua_app,
+        ua=c.user_agent,
     )
-    step(t, "service_principal_created", legacy.name, evil.name, r)
-    t += rng.uniform(10, 300)
-    r = au.add(
-        t,
+    c.record(c.t, "service_principal_created", legacy.name, evil.name, r)
+
+
+def credential_on_new_app(c: Chain) -> None:
+    """The legacy app adds a secret to the new app."""
+    legacy, evil = c.apps["legacy"], c.apps["evil"]
+    c.t += c.rng.uniform(10, 300)
+    r = c.au.add(
+        c.t,
         "ApplicationManagement",
         CERTS_OP,
         "Update",
-        au.by_app(legacy),
+        c.au.by_app(legacy),
         [
             target(
                 evil.object_id,
                 evil.name,
                 "Application",
                 [
-                    ("KeyDescription", "[]", q([key_desc(uuid4(rng), "")])),
+                    ("KeyDescription", "[]", q([key_desc(uuid4(c.rng), "")])),
                     ("Included Updated Properties", None, q("KeyDescription")),
                 ],
             )
         ],
-        ua=ua_app,
+        ua=c.user_agent,
     )
-    step(t, "credential_added_to_new_app", legacy.name, evil.name, r)
+    c.record(c.t, "credential_added_to_new_app", legacy.name, evil.name, r)
 
-    # a new user, made an admin, who then consents
-    t += rng.uniform(600, 4 * 3600)
+
+def new_admin_user(c: Chain) -> None:
+    """The legacy app creates a user and makes it an administrator."""
+    rng, au, tn, legacy, victim = c.rng, c.au, c.tn, c.apps["legacy"], c.victim
+    c.t += rng.uniform(600, 4 * 3600)
     first, last = C.pick(rng, C.FIRST), C.pick(rng, C.LAST)
-    nu = User(
+    nu = c.new_user = User(
         len(tn.users),
         uuid4(rng),
         f"{C.pick(rng, [f'{first}.{last}', f'adm-{first}', f'{first}{last[0]}.svc'])}@{tn.domain}",
@@ -318,13 +372,13 @@ def run_chain(tn: Tenant, seed: int, info: dict[str, Any], out_dir: Path) -> Cha
         victim.tz,
         False,
         0,
-        datetime.fromtimestamp(int(t), UTC).replace(tzinfo=None),
+        datetime.fromtimestamp(int(c.t), UTC).replace(tzinfo=None),
     )
     nu.devices = []
     tn.users.append(nu)
-    out.new_users.append(nu)
+    c.out.new_users.append(nu)
     r = au.add(
-        t,
+        c.t,
         "UserManagement",
         "Add user",
         "Add",
@@ -348,15 +402,15 @@ def run_chain(tn: Tenant, seed: int, info: dict[str, Any], out_dir: Path) -> Cha
                 upn=nu.upn,
             )
         ],
-        ua=ua_app,
+        ua=c.user_agent,
     )
-    step(t, "user_created", legacy.name, nu.upn, r)
-    t += rng.uniform(30, 1200)
-    role = C.pick(
+    c.record(c.t, "user_created", legacy.name, nu.upn, r)
+    c.t += rng.uniform(30, 1200)
+    role = c.role = C.pick(
         rng, ["Global Administrator", "Privileged Role Administrator", "Cloud Application Administrator"]
     )
     r = au.add(
-        t,
+        c.t,
         "RoleManagement",
         "Add member to role",
         "Assign",
@@ -375,21 +429,34 @@ def run_chain(tn: Tenant, seed: int, info: dict[str, Any], out_dir: Path) -> Cha
                 upn=nu.upn,
             )
         ],
-        ua=ua_app,
+        ua=c.user_agent,
     )
-    step(t, "role_assigned_to_new_user", legacy.name, f"{nu.upn}:{role}", r)
+    c.record(c.t, "role_assigned_to_new_user", legacy.name, f"{nu.upn}:{role}", r)
 
-    # the new user signs in (MFA registration interrupt, then single-factor success)
-    t += rng.uniform(300, 3 * 3600)
-    ip2 = proxies.new()
-    ua, osd, br = C.browser_ua(rng, "Windows")
+
+def new_user_signs_in(c: Chain) -> None:
+    """The new user signs in: an MFA registration interrupt, then a single-factor success."""
+    nu = c.new_user
+    assert nu is not None
+    c.t += c.rng.uniform(300, 3 * 3600)
+    ip2 = c.session_ip = c.info["proxies"].new()
+    c.attacker_ips.append(ip2)
+    ua, osd, br = C.browser_ua(c.rng, "Windows")
+    c.user_agent = ua
     dev = Device(nu.idx, "browser", "", "", ua, osd, br, False, False, "")
-    out.signins += [
-        ev(t, nu.idx, dev, "Azure Portal", ip2, 50079),
-        ev(t + 40, nu.idx, dev, "Azure Portal", ip2, 0),
+    c.out.signins += [
+        ev(c.t, nu.idx, dev, "Azure Portal", ip2, 50079),
+        ev(c.t + 40, nu.idx, dev, "Azure Portal", ip2, 0),
     ]
-    step(t + 40, "new_user_signed_in", nu.upn, ips[ip2].ip)
-    t += rng.uniform(120, 1800)
+    c.record(c.t + 40, "new_user_signed_in", nu.upn, c.ips[ip2].ip)
+
+
+def admin_consent(c: Chain) -> None:
+    """The new admin consents to the new app for the whole tenant (and a delegated User.Read grant)."""
+    rng, au, nu, evil = c.rng, c.au, c.new_user, c.apps["evil"]
+    assert nu is not None
+    ip = c.ips[c.session_ip].ip
+    c.t += rng.uniform(120, 1800)
     corr = uuid4(rng)
     perms = (
         f"[] => [[Id: {mailgen._rand(rng, mailgen.B62 + '-_', 43)}, ClientId: {evil.sp_id}, PrincipalId: , "
@@ -397,11 +464,11 @@ def run_chain(tn: Tenant, seed: int, info: dict[str, Any], out_dir: Path) -> Cha
         f"LastModifiedDateTime ]]; "
     )
     r = au.add(
-        t,
+        c.t,
         "ApplicationManagement",
         "Consent to application",
         "Assign",
-        au.by_user(nu, ips[ip2].ip),
+        au.by_user(nu, ip),
         [
             target(
                 evil.sp_id,
@@ -418,20 +485,21 @@ def run_chain(tn: Tenant, seed: int, info: dict[str, Any], out_dir: Path) -> Cha
                 ],
             )
         ],
-        ua=ua,
+        ua=c.user_agent,
         corr=corr,
     )
-    step(t, "admin_consent_granted", nu.upn, evil.name, r)
-    graph_sp, exo_sp = uuid4(rng), uuid4(rng)
+    c.record(c.t, "admin_consent_granted", nu.upn, evil.name, r)
+    c.apps["graph"] = App("Microsoft Graph", C.GRAPH[0], "", uuid4(rng))
+    c.apps["exchange"] = App("Office 365 Exchange Online", EXO_APP_ID, "", uuid4(rng))
     r = au.add(
-        t,
+        c.t,
         "ApplicationManagement",
         "Add delegated permission grant",
         "Assign",
-        au.by_user(nu, ips[ip2].ip),
+        au.by_user(nu, ip),
         [
             target(
-                graph_sp,
+                c.apps["graph"].sp_id,
                 "Microsoft Graph",
                 "ServicePrincipal",
                 [
@@ -443,33 +511,33 @@ def run_chain(tn: Tenant, seed: int, info: dict[str, Any], out_dir: Path) -> Cha
             ),
             target(evil.sp_id, None, "ServicePrincipal", []),
         ],
-        ua=ua,
+        ua=c.user_agent,
         corr=corr,
     )
-    step(t, "delegated_grant", nu.upn, f"{evil.name}:User.Read", r)
-    for role_id, value, desc, res_sp, res_name, res_app in (
-        (
-            FULL_ACCESS_AS_APP,
-            "full_access_as_app",
-            "Use Exchange Web Services with full access to all mailboxes",
-            exo_sp,
-            "Office 365 Exchange Online",
-            EXO_APP_ID,
-        ),
-        (MAIL_READ_APP, "Mail.Read", "Read mail in all mailboxes", graph_sp, "Microsoft Graph", C.GRAPH[0]),
-    ):
-        t += rng.uniform(5, 120)
-        created = ts7(t)
+    c.record(c.t, "delegated_grant", nu.upn, f"{evil.name}:User.Read", r)
+
+
+def mail_app_roles(c: Chain) -> None:
+    """The new admin grants the new app Exchange ``full_access_as_app`` and Graph ``Mail.Read``."""
+    rng, au, nu, evil = c.rng, c.au, c.new_user, c.apps["evil"]
+    assert nu is not None
+    exo, graph = c.apps["exchange"], c.apps["graph"]
+    for role_id, value, desc, res in (
+        (FULL_ACCESS_AS_APP, "full_access_as_app", "Use Exchange Web Services with full access to all mailboxes", exo),
+        (MAIL_READ_APP, "Mail.Read", "Read mail in all mailboxes", graph),
+    ):  # fmt: skip
+        c.t += rng.uniform(5, 120)
+        created = ts7(c.t)
         r = au.add(
-            t,
+            c.t,
             "ApplicationManagement",
             "Add app role assignment to service principal",
             "Assign",
-            au.by_user(nu, ips[ip2].ip),
+            au.by_user(nu, c.ips[c.session_ip].ip),
             [
                 target(
-                    res_sp,
-                    res_name,
+                    res.sp_id,
+                    res.name,
                     "ServicePrincipal",
                     [
                         ("AppRole.Id", None, q(role_id)),
@@ -481,29 +549,37 @@ def run_chain(tn: Tenant, seed: int, info: dict[str, Any], out_dir: Path) -> Cha
                         ("ServicePrincipal.DisplayName", None, q(evil.name)),
                         ("ServicePrincipal.AppId", None, q(evil.app_id)),
                         ("ServicePrincipal.Name", None, q(evil.app_id)),
-                        ("TargetId.ServicePrincipalNames", None, q(f"{res_app}")),
+                        ("TargetId.ServicePrincipalNames", None, q(f"{res.app_id}")),
                     ],
                 ),
                 target(evil.sp_id, None, "ServicePrincipal", []),
             ],
-            ua=ua,
+            ua=c.user_agent,
         )
-        step(t, f"app_role_{value}", nu.upn, f"{evil.name}->{res_name}", r)
+        c.record(c.t, f"app_role_{value}", nu.upn, f"{evil.name}->{res.name}", r)
 
-    # EWS mailbox reads by the new app
-    pool = [u for u in tn.users if u.kind == "member" and u.disabled_at is None]
+
+def read_mailboxes(c: Chain) -> None:
+    """The new app reads chosen mailboxes through EWS (senior staff first); the mail is written out."""
+    rng, tn, evil = c.rng, c.tn, c.apps["evil"]
+    pool = c.members()
     senior = [u for u in pool if u.department in ("Executive", "Security", "Legal")]
     n_read = int(min(len(pool), rng.integers(8, 30)))
-    picked = (
+    picked = c.mailboxes_read = (
         senior[:n_read]
         + [u for u in rng.permutation(pool).tolist() if u not in senior][: max(0, n_read - len(senior))]
     )
     colleagues = [(u.upn, u.display) for u in pool[:200]]
-    mail_dir = out_dir / "mail"
-    paths, secrets, msgids = mailgen.build_mailboxes(
-        mail_dir, rng, [(u.upn, u.display) for u in picked], colleagues, tn.domain, start, int(t)
+    paths, c.secrets, msgids = mailgen.build_mailboxes(
+        c.out_dir / "mail",
+        rng,
+        [(u.upn, u.display) for u in picked],
+        colleagues,
+        tn.domain,
+        c.start,
+        int(c.t),
     )
-    out.mail_paths = paths
+    c.out.mail_paths = paths
     ews_ua = C.pick(
         rng,
         [
@@ -512,12 +588,13 @@ def run_chain(tn: Tenant, seed: int, info: dict[str, Any], out_dir: Path) -> Cha
             "Microsoft.Exchange.WebServices.Data",
         ],
     )
-    read_ips = [proxies.new() for _ in range(int(rng.integers(1, 4)))]
-    tm = t + rng.uniform(600, 3 * 3600)
+    read_ips = [c.info["proxies"].new() for _ in range(int(rng.integers(1, 4)))]
+    c.attacker_ips += read_ips
+    tm = c.t + rng.uniform(600, 3 * 3600)
     for u in picked:
         ids = msgids[u.upn]
         for batch in range(0, len(ids), 10):
-            out.mail_access.append(
+            c.out.mail_access.append(
                 mail_record(
                     rng,
                     tn,
@@ -528,23 +605,32 @@ def run_chain(tn: Tenant, seed: int, info: dict[str, Any], out_dir: Path) -> Cha
                     f"Client=WebServices;{ews_ua};",
                     EXO_APP_ID,
                     evil.app_id,
-                    ips[read_ips[int(rng.integers(0, len(read_ips)))]].ip,
+                    c.ips[read_ips[int(rng.integers(0, len(read_ips)))]].ip,
                     "Delegate",
                 )
             )
             tm += rng.uniform(1, 40)
         tm += rng.uniform(30, 1800)
-        if tm > end - 60:
-            tm = end - 60
-    step(tm, "mailboxes_read_via_ews", evil.name, f"{len(picked)} mailboxes")
+        if tm > c.end - 60:
+            tm = c.end - 60
+    c.t = tm
+    c.record(tm, "mailboxes_read_via_ews", evil.name, f"{len(picked)} mailboxes")
 
-    # ---- benign audit noise ---------------------------------------------------------------------
-    _benign_audit(au, rng, tn, start, end, normal, helpdesk)
-    # ---- benign mail access: owners' clients, and a backup product syncing everything ------------
+
+def benign_audit(c: Chain) -> None:
+    """Directory churn by the helpdesk, and a routine credential rotation on an ordinary app."""
+    helpdesk = [u for u in c.tn.users if u.kind == "admin"] or [c.tn.users[0]]
+    _benign_audit(c.au, c.rng, c.tn, c.start, c.end, c.apps["normal"], helpdesk)
+
+
+def benign_mail_access(c: Chain) -> None:
+    """Owners' mail clients every day, and a backup product syncing every mailbox (a labelled trap)."""
+    rng, tn, ips, backup = c.rng, c.tn, c.ips, c.apps["backup"]
+    pool = c.members()
     backup_ip = ips[tn.net.new_v4(C.pick(rng, [8075, 16509]))].ip
-    ma = out.mail_access
+    ma = c.out.mail_access
     for d in range(tn.days):
-        day0 = start + d * DAY
+        day0 = c.start + d * DAY
         sample = rng.choice(len(pool), size=min(len(pool), max(5, len(pool) // 12)), replace=False)
         for i in sample.tolist():
             u = pool[i]
@@ -592,9 +678,7 @@ def run_chain(tn: Tenant, seed: int, info: dict[str, Any], out_dir: Path) -> Cha
                 )
             )
             tb += rng.uniform(1, 20)
-    out.audit = sorted(au.records, key=lambda r: r["activityDateTime"])
-    out.mail_access.sort(key=lambda r: r["TimeGenerated"])
-    out.traps.append(
+    c.out.traps.append(
         Labelled(
             "trap-backup_app_mailbox_sync",
             "backup_app_mailbox_sync",
@@ -602,17 +686,58 @@ def run_chain(tn: Tenant, seed: int, info: dict[str, Any], out_dir: Path) -> Cha
             details={"app_id": backup.app_id, "app": backup.name},
         )
     )
+
+
+# The chain, in order. A step is a function of the shared ``Chain``: it moves ``c.t`` forward, writes
+# sign-ins / audit records / mail access to ``c.out``, and calls ``c.record`` for the truth timeline.
+# A new step that draws random numbers should take them from ``c.stream(<its own key>)``, so the
+# steps after it (and every existing seed's output) stay the same.
+ATTACK_STEPS: list[Callable[[Chain], None]] = [
+    credential_on_legacy_app,
+    new_application,
+    credential_on_new_app,
+    new_admin_user,
+    new_user_signs_in,
+    admin_consent,
+    mail_app_roles,
+    read_mailboxes,
+]
+BENIGN_STEPS: list[Callable[[Chain], None]] = [benign_audit, benign_mail_access]
+
+
+def run_chain(tn: Tenant, seed: int, info: dict[str, Any], out_dir: Path) -> ChainOut:
+    """The post-compromise chain after the spray found ``info["victim"]``, with the benign noise around it."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 300]))
+    start = _epoch(tn.start)
+    c = Chain(
+        tn=tn, seed=seed, rng=rng, au=Audit(rng, tn), out=ChainOut(), info=info, out_dir=out_dir,
+        start=start, end=start + tn.days * DAY, victim=tn.users[info["victim"]],
+    )  # fmt: skip
+    existing_apps(c)
+    for run_step in ATTACK_STEPS + BENIGN_STEPS:
+        run_step(c)
+    return finish(c)
+
+
+def finish(c: Chain) -> ChainOut:
+    """Sort what was written and record the truth: what the detections should find."""
+    out, apps, nu = c.out, c.apps, c.new_user
+    assert nu is not None
+    legacy, evil = apps["legacy"], apps["evil"]
+    out.audit = sorted(c.au.records, key=lambda r: r["activityDateTime"])
+    out.mail_access.sort(key=lambda r: r["TimeGenerated"])
     out.truth = {
-        "compromised_account": victim.upn.lower(),
+        "compromised_account": c.victim.upn.lower(),
         "legacy_app": {"displayName": legacy.name, "appId": legacy.app_id, "objectId": legacy.object_id},
         "malicious_app": {"displayName": evil.name, "appId": evil.app_id, "servicePrincipalId": evil.sp_id},
         "new_user": nu.upn.lower(),
-        "new_user_role": role,
-        "attacker_ips": sorted({ips[ip1].ip, ips[ip2].ip, *(ips[i].ip for i in read_ips)}),
-        "mailboxes_read": sorted(u.upn.lower() for u in picked),
-        "steps": steps,
-        "secrets": secrets,
-        "benign_app_with_credential_rotation": normal.name,
+        "new_user_role": c.role,
+        "attacker_ips": sorted({c.ips[i].ip for i in c.attacker_ips}),
+        "mailboxes_read": sorted(u.upn.lower() for u in c.mailboxes_read),
+        "steps": c.steps,
+        "secrets": c.secrets,
+        "benign_app_with_credential_rotation": apps["normal"].name,
+        **c.truth,
     }
     return out
 
