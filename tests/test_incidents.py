@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from nightowl.categories import category
 from nightowl.findings import SEVERITIES, Finding, stable_id
 from nightowl.incidents import (
-    BENIGN_CATEGORIES,
     build_incidents,
     finding_from_dict,
     secret_mailboxes,
@@ -324,14 +324,11 @@ def test_incidents_partition_the_eligible_findings(findings):
             assert fid not in seen, "a finding in two incidents"
             seen[fid] = inc.id
     for x in findings:
-        eligible = x.category not in BENIGN_CATEGORIES | {"exposure", "secret"} and x.severity in (
-            "critical",
-            "high",
-            "medium",
-        )
+        cat = category(x.category)
+        eligible = not cat.benign and cat.event and x.severity in ("critical", "high", "medium")
         if eligible:
             assert x.id in seen
-        if x.category in BENIGN_CATEGORIES | {"exposure"}:
+        if cat.benign or x.category == "exposure":
             assert x.id not in seen
 
 

@@ -29,12 +29,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from nightowl.categories import campaign_categories
 from nightowl.findings import SEVERITIES, SEVERITY_RANK, Finding, iso, stable_id
 from nightowl.store import Store
 
 DETECTION = "exposure.account"
 CATEGORY = "exposure"
-ATTACK_CATEGORIES = ("password_spray", "brute_force", "credential_stuffing", "account_enumeration")
 
 # methodsRegistered values that resist phishing (Microsoft: "phishing-resistant MFA" = FIDO2
 # security keys and passkeys, Windows Hello for Business, platform credential for macOS,
@@ -130,8 +130,9 @@ def assess(
     auth = {r["user_name"]: r for r in store.query(_AUTH_SQL)} if store.event_count() else {}
     sprayed: dict[str, list[str]] = {}
     compromised: dict[str, list[str]] = {}
+    campaigns = campaign_categories()
     for f in findings or []:
-        if f.category in ATTACK_CATEGORIES:
+        if f.category in campaigns:
             for u in f.users:
                 sprayed.setdefault(u, []).append(f.id)
         for u in f.compromised_users:

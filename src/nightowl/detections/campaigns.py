@@ -15,26 +15,9 @@ from typing import Any
 import pyarrow as pa
 
 from nightowl.store import Store
+from nightowl.unionfind import UnionFind
 
 MAX_GROUPS_COMPARED = 20_000  # beyond this, only groups with 2+ users are compared (singletons stay alone)
-
-
-class UnionFind:
-    def __init__(self, items: list[str]) -> None:
-        self.parent = {i: i for i in items}
-
-    def find(self, item: str) -> str:
-        root = item
-        while self.parent[root] != root:
-            root = self.parent[root]
-        while self.parent[item] != root:  # path compression
-            self.parent[item], item = root, self.parent[item]
-        return root
-
-    def union(self, a: str, b: str) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
 
 
 def merge_groups(store: Store, params: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from nightowl.categories import campaign_categories
 from nightowl.detections.catalog import Detection, load_all, prepare_text
 from nightowl.findings import Finding, iso, stable_id
 from nightowl.store import Store
@@ -205,9 +206,6 @@ def fold_into_campaigns(findings: list[Finding]) -> list[Finding]:
     return kept
 
 
-ATTACK_CATEGORIES = ("password_spray", "brute_force", "credential_stuffing", "account_enumeration")
-
-
 def register_flagged(store: Store, attacks: list[Finding], compromises: list[Finding]) -> None:
     """Accounts the identity detections flagged (targeted by a password attack, or compromised), for
     the stage 3 detections that judge what an account did next (cloud audit): one verdict, not a copy
@@ -238,7 +236,8 @@ def run_all(store: Store, config: dict[str, Any] | None = None) -> list[Finding]
     if store.event_count():
         prepare(store, (config or {}).get("prepare"))
     stage1 = fold_into_campaigns([f for d in detections if d.stage == 1 for f in run_detection(store, d)])
-    attacks = [f for f in stage1 if f.category in ATTACK_CATEGORIES]
+    campaigns = campaign_categories()
+    attacks = [f for f in stage1 if f.category in campaigns]
     register_findings(store, attacks)
     stage2 = [f for d in detections if d.stage == 2 for f in run_detection(store, d)]
     by_id = {f.id: f for f in attacks}

@@ -17,13 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-ATTACK_CATEGORIES = {
-    "password_spray",
-    "brute_force",
-    "credential_stuffing",
-    "account_enumeration",
-    "lockout_wave",
-}
+from nightowl.categories import is_attack
+
 ALERTING = {"critical", "high", "medium"}
 
 
@@ -42,7 +37,7 @@ def alerts_from_findings(findings: list[dict[str, Any]]) -> tuple[list[Alert], s
     alerts = [
         Alert(set(f["source_ips"]), set(f["users"]), set(f.get("compromised_users", [])), f["category"])
         for f in findings
-        if f["category"] in ATTACK_CATEGORIES and f["severity"] in ALERTING
+        if is_attack(f["category"]) and f["severity"] in ALERTING
     ]
     compromised = {u for f in findings for u in f.get("compromised_users", [])}
     return alerts, compromised

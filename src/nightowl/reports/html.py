@@ -30,8 +30,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from nightowl import __version__
+from nightowl.categories import is_attack
 from nightowl.findings import SEVERITIES, Finding, iso, sort_findings
-from nightowl.incidents import ATTACK_CATEGORIES, Incident, as_list, build_incidents, mailboxes, parse_time
+from nightowl.incidents import Incident, as_list, build_incidents, mailboxes, parse_time
 from nightowl.reports import charts
 from nightowl.reports.report_data import ReportData, from_findings
 from nightowl.textsafe import printable
@@ -118,7 +119,7 @@ def json_block(value: Any) -> Markup:
 
 
 def key_numbers(findings: list[Finding], incidents: list[Incident]) -> dict[str, int]:
-    attacks = [f for f in findings if f.category in ATTACK_CATEGORIES]
+    attacks = [f for f in findings if is_attack(f.category)]
     linked_secrets = {s["finding_id"] for i in incidents for s in i.entities["secrets"]}
     return {
         "incidents": len(incidents),

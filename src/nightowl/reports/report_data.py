@@ -15,8 +15,9 @@ from typing import Any
 
 import pyarrow as pa
 
+from nightowl.categories import is_attack
 from nightowl.findings import SEVERITY_RANK, Finding
-from nightowl.incidents import ATTACK_CATEGORIES, parse_time
+from nightowl.incidents.contract import parse_time
 from nightowl.store import Store
 
 TOP = 10
@@ -82,7 +83,7 @@ class ReportData:
 
 # -- from findings (always) -----------------------------------------------------------------------
 def attack_findings(findings: list[Finding]) -> list[Finding]:
-    return [f for f in findings if f.category in ATTACK_CATEGORIES]
+    return [f for f in findings if is_attack(f.category)]
 
 
 def bands(findings: list[Finding], limit: int = MAX_BANDS) -> list[Band]:
@@ -232,7 +233,7 @@ def from_store(store: Store, findings: list[Finding], overview: dict[str, Any] |
         {
             ip
             for f in findings
-            if f.category in ATTACK_CATEGORIES | {"account_compromise"}
+            if is_attack(f.category) or f.category == "account_compromise"
             for ip in f.source_ips
         }
     )

@@ -17,6 +17,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
+from nightowl.categories import category
 from nightowl.textsafe import term
 
 PIPED_WIDTH = 1000  # piped output: tables size to their content, sentences stay on one line
@@ -141,19 +142,6 @@ SEVERITY_STYLE = {
     "low": "cyan",
     "info": "dim",
 }
-NEXT_STEPS = {
-    "password_spray": "Reset any account the spray confirmed, block the sources, and check the targeted accounts for MFA.",
-    "credential_stuffing": "Force resets for valid accounts in the list and check them against known breach corpora.",
-    "account_enumeration": "Expect a spray next: make sure the enumerated accounts that exist have MFA.",
-    "brute_force": "Check the account for a success after the attempts; lockout and MFA settings for it.",
-    "account_compromise": "Reset the password, revoke sessions and refresh tokens, review the account's sign-ins, "
-    "app consents and mailbox rules since the compromise.",
-    "lockout_wave": "Find the spray or brute force that caused it; unlock accounts once the source is blocked.",
-    "stale_credentials": "Ask the user to update the password on the device or service; no attack indicated.",
-    "password_expiry_wave": "Expected after a password policy change; nothing to do unless failures follow.",
-    "app_signin": "Confirm with the app's owner; if unknown, remove the credential it used and block the addresses.",
-    "roastable_account": "Require Kerberos pre-authentication for the account, or give it a long random password.",
-}
 
 
 def findings_table(findings: list) -> Fitted:
@@ -219,7 +207,7 @@ def print_finding_detail(console: Console, f, max_items: int = 8) -> None:
     refs = ev.get("sample_records") or ev.get("confirming_records")
     if refs:
         console.print(f"[bold]raw records[/] {_sample(refs, 3)}")
-    console.print(f"[bold green]next[/] {NEXT_STEPS.get(f.category, 'Review the evidence above.')}")
+    console.print(f"[bold green]next[/] {category(f.category).advice or 'Review the evidence above.'}")
 
 
 def _sample(items: list, n: int) -> str:
