@@ -63,10 +63,14 @@ class ExposureConfig:
     )
 
     @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        """The ``[exposure]`` keys and their defaults (the config check reads them)."""
+        return {name: f.default for name, f in cls.__dataclass_fields__.items()}
+
+    @classmethod
     def from_config(cls, config: dict[str, Any] | None) -> ExposureConfig:
-        values = (config or {}).get("exposure", {})
-        known = {k: v for k, v in values.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
+        """From the ``[exposure]`` table, which ``check_config`` has checked when it came from a file."""
+        return cls(**(config or {}).get("exposure", {}))
 
 
 _MERGE_SQL = """

@@ -1,14 +1,21 @@
 """Load detections: one ``.sql`` file each, whose leading ``/* nightowl-detection ... */`` comment is
 a TOML metadata block (id, title, category, severity, ATT&CK, description, thresholds with the
-anchor each came from, known false positives). Thresholds can be overridden from a TOML config::
+anchor each came from, known false positives, the ``evidence`` keys its findings carry, and the
+``variants``: other detection ids the same SQL reports under, e.g. ``stuffing``). Thresholds can be
+overridden from a TOML config, which is checked whole before anything runs::
 
     [detections."spray.single_source"]
     min_users = 8
     enabled = false
+    [prepare]
+    session_gap_minutes = 240
+    [exposure]
+    dormant_days = 60
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -45,8 +52,16 @@ class Detection:
     stage: int = 1  # detections of stage 2 read the findings of stage 1 (compromise after attack)
     python: str | None = None  # optional "module:function" run after the setup statements (graph grouping)
     tables: list[str] = field(default_factory=lambda: ["auth_events"])  # skipped when these are empty
+    variants: dict[str, list[str]] = field(default_factory=dict)  # variant id -> the thresholds it owns
+    evidence: dict[str, str] = field(default_factory=dict)  # evidence key -> what it holds
     enabled: bool = True
+    disabled_variants: set[str] = field(default_factory=set)
     params: dict[str, Any] = field(default_factory=dict)  # effective threshold values
+
+    def config_keys(self, variant: str | None = None) -> dict[str, Any]:
+        """What ``[detections."<id>"]`` may set, with default values (their type is the one expected)."""
+        names = self.variants[variant] if variant else list(self.thresholds)
+        return {"enabled": True} | {name: self.thresholds[name].default for name in names}
 
     @property
     def sql_body(self) -> str:
@@ -83,9 +98,14 @@ def load_detection(text: str, path: str) -> Detection:
         stage=int(meta.get("stage", 1)),
         python=meta.get("python"),
         tables=list(meta.get("tables", ["auth_events"])),
+        variants={k: list(v.get("thresholds", [])) for k, v in meta.get("variants", {}).items()},
+        evidence=dict(meta.get("evidence", {})),
     )
     if det.severity not in SEVERITY_RANK:
         raise ValueError(f"{path}: unknown severity {det.severity!r}")
+    for variant, names in det.variants.items():
+        if unknown := [n for n in names if n not in det.thresholds]:
+            raise ValueError(f"{path}: variant {variant!r} names unknown thresholds {unknown}")
     det.params = {name: t.default for name, t in det.thresholds.items()}
     return det
 
@@ -106,31 +126,122 @@ def prepare_text() -> tuple[str, dict[str, Threshold]]:
     return _HEADER.sub("", text, count=1), _thresholds(meta)
 
 
-def load_all(config: dict[str, Any] | None = None) -> list[Detection]:
-    """Every bundled detection with config overrides applied (unknown names are an error)."""
+def load_all(config: dict[str, Any] | None = None, source: str = "config") -> list[Detection]:
+    """Every bundled detection with the ``[detections]`` overrides of ``config`` applied (checked
+    first: an unknown id, key or a value of the wrong type is an InputError naming ``source``)."""
     detections = [load_detection(text, path) for path, text in builtin_texts()]
     overrides = (config or {}).get("detections", {})
-    known = {d.id: d for d in detections}
+    _check_detections(overrides, detections, source)
+    by_id = {d.id: (d, None) for d in detections} | {v: (d, v) for d in detections for v in d.variants}
     for det_id, values in overrides.items():
-        if det_id not in known:
-            raise InputError(f"config: unknown detection {det_id!r} (known: {', '.join(sorted(known))})")
-        det = known[det_id]
+        det, variant = by_id[det_id]
         for key, value in values.items():
-            if key == "enabled":
+            if key == "enabled" and variant:
+                if not value:
+                    det.disabled_variants.add(variant)
+            elif key == "enabled":
                 det.enabled = bool(value)
-            elif key in det.thresholds:
-                det.params[key] = value
             else:
-                raise InputError(
-                    f"config: {det_id} has no threshold {key!r} (has: {', '.join(det.thresholds)})"
-                )
+                det.params[key] = value
     return detections
 
 
+# -- the --config file ----------------------------------------------------------------------------
 def read_config(path: Path | None) -> dict[str, Any]:
+    """The TOML config, every table checked against what exists (see :func:`check_config`)."""
     if path is None:
         return {}
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        config = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not a readable TOML config ({exc})") from exc
+    check_config(config, str(path))
+    return config
+
+
+def config_tables() -> dict[str, dict[str, Any]]:
+    """The tables a config may hold besides ``[detections."<id>"]``: key -> default value. A module
+    with its own settings adds its table here."""
+    from nightowl.exposure import ExposureConfig
+
+    return {
+        "prepare": {name: t.default for name, t in prepare_text()[1].items()},
+        "exposure": ExposureConfig.defaults(),
+    }
+
+
+def check_config(config: dict[str, Any], source: str = "config") -> None:
+    """Refuse (InputError, one line naming ``source`` and the key, with the closest valid name) any
+    table, detection id or key that does not exist, and any value whose type is not the default's."""
+    tables = config_tables()
+    for table, values in config.items():
+        if table != "detections" and table not in tables:
+            what = f"table [{table}]" if isinstance(values, dict) else f"key {table!r}"
+            raise InputError(f"{source}: unknown {what}{_hint(table, ['detections', *tables], '[{}]')}")
+        if not isinstance(values, dict):
+            raise InputError(f"{source}: {table} must be a table ([{table}]), not a value")
+        if table == "detections":
+            _check_detections(values, [load_detection(text, path) for path, text in builtin_texts()], source)
+        else:
+            _check_table(f"[{table}]", values, tables[table], source)
+    for pattern in ("test_pattern", "service_pattern"):
+        value = config.get("exposure", {}).get(pattern)
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise InputError(
+                    f"{source}: [exposure] {pattern} is not a valid regular expression ({exc})"
+                ) from None
+
+
+def _check_detections(overrides: Any, detections: list[Detection], source: str) -> None:
+    keys = {d.id: d.config_keys() for d in detections} | {
+        v: d.config_keys(v) for d in detections for v in d.variants
+    }
+    if not isinstance(overrides, dict):
+        raise InputError(f'{source}: detections must be a table of [detections."<id>"] tables')
+    for det_id, values in overrides.items():
+        if det_id not in keys:
+            raise InputError(f"{source}: [detections] has no detection {det_id!r}{_hint(det_id, keys)}")
+        if not isinstance(values, dict):
+            raise InputError(f'{source}: detections.{det_id} must be a table ([detections."{det_id}"])')
+        _check_table(f'[detections."{det_id}"]', values, keys[det_id], source)
+
+
+def _check_table(where: str, values: dict[str, Any], spec: dict[str, Any], source: str) -> None:
+    for key, value in values.items():
+        if key not in spec:
+            raise InputError(f"{source}: {where} has no key {key!r}{_hint(key, spec)}")
+        expected = _type_name(spec[key])
+        if not _same_type(value, spec[key]):
+            raise InputError(f"{source}: {where} {key} must be {expected}, not {value!r}")
+
+
+def _same_type(value: Any, default: Any) -> bool:
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(default, bool)
+    if isinstance(default, int):
+        return isinstance(value, int)
+    if isinstance(default, float):
+        return isinstance(value, int | float)
+    return isinstance(value, type(default))
+
+
+def _type_name(default: Any) -> str:
+    if isinstance(default, bool):
+        return "true or false"
+    if isinstance(default, int):
+        return "a whole number"
+    if isinstance(default, float):
+        return "a number"
+    return "a string" if isinstance(default, str) else f"a {type(default).__name__}"
+
+
+def _hint(name: str, valid: Any, fmt: str = "{!r}") -> str:
+    """(did you mean 'x'?), or the valid names when none is close."""
+    names = sorted(valid)
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean {fmt.format(close[0])}?)"
+    return f" (valid: {', '.join(fmt.format(n) for n in names)})"

@@ -93,7 +93,8 @@ def run_detection(store: Store, det: Detection) -> list[Finding]:
         execute(store, statement, det.params)
     cur = execute(store, statements[-1], det.params)
     names = [d[0] for d in cur.description]
-    return [row_to_finding(det, dict(zip(names, row, strict=True))) for row in cur.fetchall()]
+    findings = [row_to_finding(det, dict(zip(names, row, strict=True))) for row in cur.fetchall()]
+    return [f for f in findings if f.detection not in det.disabled_variants]
 
 
 def _hook(det: Detection):

@@ -42,6 +42,12 @@ stuffing_share = { default = 0.3, anchor = "share of unknown usernames (leaked l
 min_repeat_share = { default = 0.2, anchor = "a spray comes back to its accounts with more passwords from other proxies; a person who failed from a new network tried once, from one place" }
 min_users_per_proxy = { default = 2, anchor = "a person failing from a new network tries their own account; a proxy reused by a campaign tries several" }
 stuffing_attempts_per_user = { default = 1.3, anchor = "stuffing tries each leaked credential once" }
+
+# The shape of a campaign can make it another detection; each is configured under its own id.
+[variants."stuffing"]
+thresholds = ["stuffing_share", "stuffing_attempts_per_user"]
+[variants."enumeration.distributed"]
+thresholds = ["enumeration_share"]
 */
 CREATE OR REPLACE TEMP TABLE dist_candidates AS
 SELECT a.*
