@@ -117,3 +117,19 @@ def test_variants_name_thresholds_of_their_detection():
     for det in load_all():
         for variant, names in det.variants.items():
             assert names and set(names) <= set(det.thresholds), variant
+
+
+def test_readme_documents_every_table_and_every_configurable_id_and_key():
+    from nightowl.detections.catalog import config_tables
+    from tests.conftest import REPO
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Detections", 1)[1].split("\n## ", 1)[0]
+    for table, keys in config_tables().items():
+        assert f"`[{table}]`" in section
+        for key in keys:
+            assert f"`{key}`" in section, f"[{table}] {key} is not documented"
+    for det in load_all():
+        assert f"`{det.id}`" in section, f"detection {det.id} is not documented"
+        for variant, names in det.variants.items():
+            assert f"`{variant}`" in section and all(f"`{n}`" in section for n in names)
