@@ -1,17 +1,27 @@
 """Lint every detection the way Elastic lints its rules: metadata complete, ATT&CK ids valid,
-every threshold anchored and used, every parameter declared, and every rule runs against the
-real schema (so a misspelled column fails here, not in a user's hunt)."""
+every threshold anchored and used, every parameter declared, every rule runs against the
+real schema (so a misspelled column fails here, not in a user's hunt), the evidence keys each rule
+declares are the ones its SQL produces, and every evidence key incidents read is declared by a rule."""
 
 from __future__ import annotations
 
 import re
 
+import pyarrow as pa
 import pytest
 
 from nightowl.audit_schema import ACCOUNTS_SCHEMA, DIRECTORY_AUDIT_SCHEMA, MAIL_ACCESS_SCHEMA
+from nightowl.categories import CATEGORIES
 from nightowl.detections.catalog import builtin_texts, load_all, load_detection
-from nightowl.detections.runner import prepare, register_findings, register_flagged, run_detection
+from nightowl.detections.runner import (
+    execute_rule,
+    prepare,
+    register_findings,
+    register_flagged,
+    run_detection,
+)
 from nightowl.findings import SEVERITY_RANK
+from nightowl.incidents.contract import EVIDENCE_FALLBACKS, EVIDENCE_READ
 from nightowl.store import Store
 
 DETECTIONS = load_all()
@@ -42,7 +52,9 @@ def test_ids_are_unique():
     assert len(ids) == len(set(ids))
 
 
-def test_every_rule_runs_against_the_schema_on_an_empty_store():
+@pytest.fixture(scope="module")
+def empty_store():
+    """A store with every table a rule reads, empty, prepared as the runner prepares it."""
     with Store() as store:
         for name, schema in (
             ("directory_audit", DIRECTORY_AUDIT_SCHEMA),
@@ -53,8 +65,36 @@ def test_every_rule_runs_against_the_schema_on_an_empty_store():
         prepare(store)
         register_findings(store, [])
         register_flagged(store, [], [])
-        for det in DETECTIONS:
-            assert run_detection(store, det) == [], det.id
+        yield store
+
+
+def test_every_rule_runs_against_the_schema_on_an_empty_store(empty_store):
+    for det in DETECTIONS:
+        assert run_detection(empty_store, det) == [], det.id
+
+
+@pytest.mark.filterwarnings("ignore:Arrow output on a DB-API result")  # empty results: no copy worth avoiding
+@pytest.mark.parametrize("det", DETECTIONS, ids=[d.id for d in DETECTIONS])
+def test_declared_evidence_keys_are_the_ones_the_sql_produces(empty_store, det):
+    assert det.evidence is not None, "declare the evidence keys in the metadata block (evidence = [...])"
+    schema = execute_rule(empty_store, det).to_arrow_table().schema
+    produced = []
+    if "evidence" in schema.names:
+        evidence = schema.field("evidence").type
+        assert pa.types.is_struct(evidence), f"evidence is {evidence}, not a struct"
+        produced = [evidence.field(i).name for i in range(evidence.num_fields)]
+    assert produced == det.evidence
+
+
+def test_every_evidence_key_incidents_read_is_declared_by_a_rule():
+    declared = {key for det in DETECTIONS for key in det.evidence or []}
+    assert declared >= EVIDENCE_READ, f"incidents read undeclared keys {EVIDENCE_READ - declared}"
+    assert not EVIDENCE_FALLBACKS & declared  # a fallback a rule produces belongs in EVIDENCE_READ
+
+
+def test_every_rule_category_is_registered():
+    categories = {d.category for d in DETECTIONS} | {"credential_stuffing", "account_enumeration"}
+    assert categories <= set(CATEGORIES), categories - set(CATEGORIES)
 
 
 def test_a_rule_without_its_metadata_block_is_refused():

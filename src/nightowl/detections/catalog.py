@@ -53,7 +53,7 @@ class Detection:
     python: str | None = None  # optional "module:function" run after the setup statements (graph grouping)
     tables: list[str] = field(default_factory=lambda: ["auth_events"])  # skipped when these are empty
     variants: dict[str, list[str]] = field(default_factory=dict)  # variant id -> the thresholds it owns
-    evidence: dict[str, str] = field(default_factory=dict)  # evidence key -> what it holds
+    evidence: list[str] | None = None  # the keys of its findings' evidence (None: not declared)
     enabled: bool = True
     disabled_variants: set[str] = field(default_factory=set)
     params: dict[str, Any] = field(default_factory=dict)  # effective threshold values
@@ -99,7 +99,7 @@ def load_detection(text: str, path: str) -> Detection:
         python=meta.get("python"),
         tables=list(meta.get("tables", ["auth_events"])),
         variants={k: list(v.get("thresholds", [])) for k, v in meta.get("variants", {}).items()},
-        evidence=dict(meta.get("evidence", {})),
+        evidence=list(meta["evidence"]) if "evidence" in meta else None,
     )
     if det.severity not in SEVERITY_RANK:
         raise ValueError(f"{path}: unknown severity {det.severity!r}")

@@ -81,6 +81,14 @@ def prepare(store: Store, overrides: dict[str, Any] | None = None) -> None:
 
 
 def run_detection(store: Store, det: Detection) -> list[Finding]:
+    cur = execute_rule(store, det)
+    names = [d[0] for d in cur.description]
+    findings = [row_to_finding(det, dict(zip(names, row, strict=True))) for row in cur.fetchall()]
+    return [f for f in findings if f.detection not in det.disabled_variants]
+
+
+def execute_rule(store: Store, det: Detection) -> Any:
+    """Run a detection's statements (and its Python step); the cursor of its final SELECT."""
     before, _, after = det.sql_body.partition(HOOK_MARKER)
     statements = split_statements(before)
     hook = _hook(det)
@@ -91,10 +99,7 @@ def run_detection(store: Store, det: Detection) -> list[Finding]:
         statements = split_statements(after)
     for statement in statements[:-1]:
         execute(store, statement, det.params)
-    cur = execute(store, statements[-1], det.params)
-    names = [d[0] for d in cur.description]
-    findings = [row_to_finding(det, dict(zip(names, row, strict=True))) for row in cur.fetchall()]
-    return [f for f in findings if f.detection not in det.disabled_variants]
+    return execute(store, statements[-1], det.params)
 
 
 def _hook(det: Detection):

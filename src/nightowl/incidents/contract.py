@@ -36,6 +36,13 @@ FIRST_PARTY_NAMES = frozenset(
         "microsoft azure cli",
     }
 )
+# The ``evidence`` keys incidents read. The rule lint holds each to a rule that declares it, except
+# the spellings other tools' findings documents use for the same thing (read as fallbacks).
+EVIDENCE_READ = frozenset(
+    {"actor", "target", "fingerprint", "fingerprints", "attack_finding_ids", "established", "asn_orgs",
+     "asn_org", "single_factor", "created", "role", "roles", "permissions"}
+)  # fmt: skip
+EVIDENCE_FALLBACKS = frozenset({"permission", "scopes", "scope"})
 _APP_TYPES = frozenset({"app", "application", "serviceprincipal", "service_principal", "appid"})
 
 

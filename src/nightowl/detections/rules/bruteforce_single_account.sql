@@ -4,6 +4,10 @@ title = "Brute force against one account"
 category = "brute_force"
 severity = "high"
 attack = ["T1110.001"]
+evidence = [  # the keys of each finding's evidence; the rule lint checks them against the SQL
+  "top_status", "top_user_agent", "top_application", "top_client", "account_exists",
+  "sample_records",
+]
 description = """
 Many password attempts against one account in a short time, from sources that never confirmed this
 user's password before. A device retrying a stale password polls slowly from a source the user

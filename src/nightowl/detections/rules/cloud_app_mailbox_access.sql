@@ -4,6 +4,10 @@ title = "Application reading mailboxes"
 category = "mailbox_access"
 severity = "medium"
 attack = ["T1114.002"]
+evidence = [  # the keys of each finding's evidence; the rule lint checks them against the SQL
+  "actor", "target", "apis", "client_info", "logon_types", "access_types", "folders",
+  "throttled", "established", "active_days", "operations", "record_refs", "event_uids",
+]
 tables = ["mail_access"]
 description = """
 MailItemsAccessed records show mail read by an OAuth application that is not one of Microsoft's

@@ -4,6 +4,11 @@ title = "Consent granted to an application"
 category = "consent_grant"
 severity = "medium"
 attack = ["T1528", "T1098.003"]
+evidence = [  # the keys of each finding's evidence; the rule lint checks them against the SQL
+  "actor", "target", "resource", "permissions", "permissions_added", "critical_permissions",
+  "high_permissions", "admin_consent", "all_principals", "app_only", "operations",
+  "record_refs", "event_uids", "actor_compromised",
+]
 stage = 3  # reads flagged_users: the identity detections' verdicts on the actors
 tables = ["directory_audit"]
 description = """

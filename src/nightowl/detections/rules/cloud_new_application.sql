@@ -4,6 +4,10 @@ title = "New application or service principal"
 category = "new_application"
 severity = "low"
 attack = ["T1136.003", "T1098.001"]
+evidence = [  # the keys of each finding's evidence; the rule lint checks them against the SQL
+  "actor", "target", "operations", "record_refs", "event_uids", "armed_by", "armed_records",
+  "armed_permissions", "actor_flagged",
+]
 stage = 3  # reads flagged_users: the identity detections' verdicts on the actors
 tables = ["directory_audit"]
 description = """

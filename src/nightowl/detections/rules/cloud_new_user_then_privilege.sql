@@ -4,6 +4,10 @@ title = "New user soon grants consent, receives a role or arms an application"
 category = "privilege_escalation"
 severity = "high"
 attack = ["T1136.003", "T1098.003", "T1528"]
+evidence = [  # the keys of each finding's evidence; the rule lint checks them against the SQL
+  "actor", "target", "created", "followups", "roles", "permissions", "operations",
+  "record_refs", "event_uids",
+]
 tables = ["directory_audit"]
 description = """
 A user account was created (Add user) and within hours that account consented to an application,

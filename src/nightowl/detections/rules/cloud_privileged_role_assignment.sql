@@ -4,6 +4,10 @@ title = "Privileged directory role assigned"
 category = "privilege_escalation"
 severity = "high"
 attack = ["T1098.003"]
+evidence = [  # the keys of each finding's evidence; the rule lint checks them against the SQL
+  "actor", "target", "role", "operations", "record_refs", "event_uids", "logged_by_service",
+  "actor_compromised",
+]
 stage = 3  # reads flagged_users: the identity detections' verdicts on the actors
 tables = ["directory_audit"]
 description = """

@@ -4,6 +4,10 @@ title = "Sensitive application permission granted to an application"
 category = "sensitive_permission"
 severity = "high"
 attack = ["T1098.003", "T1114.002"]
+evidence = [  # the keys of each finding's evidence; the rule lint checks them against the SQL
+  "actor", "target", "resource", "permissions", "app_role_ids", "critical_permissions",
+  "high_permissions", "operations", "record_refs", "event_uids", "actor_compromised",
+]
 stage = 3  # reads flagged_users: the identity detections' verdicts on the actors
 tables = ["directory_audit"]
 description = """

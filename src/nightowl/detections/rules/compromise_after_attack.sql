@@ -4,6 +4,10 @@ title = "Account compromised after a password attack"
 category = "account_compromise"
 severity = "high"
 attack = ["T1078", "T1110"]
+evidence = [  # the keys of each finding's evidence; the rule lint checks them against the SQL
+  "attack_finding_ids", "via", "statuses", "single_factor", "legacy_protocol", "applications",
+  "user_agents", "confirming_records",
+]
 stage = 2
 description = """
 An account whose password the attacker confirmed: a success, or an interruption that only follows a

@@ -4,6 +4,10 @@ title = "Account enumeration from one source"
 category = "account_enumeration"
 severity = "medium"
 attack = ["T1087.004", "T1589.002"]
+evidence = [  # the keys of each finding's evidence; the rule lint checks them against the SQL
+  "fingerprint", "top_user_agent", "top_application", "asn_org", "country", "sources",
+  "sample_records",
+]
 description = """
 One source trying mostly usernames that do not exist (Entra 50034, Windows 0xC0000064, Kerberos 0x6,
 sshd "invalid user", AWS masked usernames): it is mapping which accounts exist before a spray.

@@ -4,6 +4,9 @@ title = "Wave of account lockouts"
 category = "lockout_wave"
 severity = "medium"
 attack = ["T1110"]
+evidence = [  # the keys of each finding's evidence; the rule lint checks them against the SQL
+  "peak_users_in_window",
+]
 description = """
 Many distinct accounts locked out within a sliding window across the whole tenant: the visible
 side effect of a spray or brute force that tripped lockout, or of a denial-of-service by lockout.

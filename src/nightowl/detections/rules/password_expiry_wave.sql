@@ -4,6 +4,7 @@ title = "Password expiry wave"
 category = "password_expiry_wave"
 severity = "info"
 attack = []
+evidence = []  # its findings carry no evidence object
 description = """
 Many users hitting an expired password on the same day: the Monday-morning pattern that makes
 per-IP spray rules fire on office NAT. Expired-password responses only follow a correct password,

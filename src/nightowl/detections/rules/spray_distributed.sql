@@ -4,6 +4,11 @@ title = "Distributed password spray campaign"
 category = "password_spray"
 severity = "high"
 attack = ["T1110.003", "T1090.002"]
+evidence = [  # the keys of each finding's evidence; the rule lint checks them against the SQL
+  "fingerprint", "fingerprints", "top_user_agent", "distinct_user_agents", "top_application",
+  "top_client", "legacy_protocol", "attempts_per_source", "attempts_per_user",
+  "nonexistent_share", "asn_orgs", "sample_records", "method",
+]
 python = "campaigns:merge_groups"
 description = """
 A campaign spread over many sources (residential proxies), each used for one to a few attempts, so

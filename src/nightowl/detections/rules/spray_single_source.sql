@@ -4,6 +4,11 @@ title = "Password spray from one source"
 category = "password_spray"
 severity = "high"
 attack = ["T1110.003"]
+evidence = [  # the keys of each finding's evidence; the rule lint checks them against the SQL
+  "fingerprint", "top_user_agent", "top_application", "top_client", "legacy_protocol", "asn",
+  "asn_org", "country", "ok_users_during", "source_history_ok_users",
+  "unknown_outcome_attempts", "source_formats", "sample_records",
+]
 description = """
 One source (an IP, or an IPv6 /64) tries few passwords against many distinct accounts. Its
 attempts are grouped into sessions that end after a quiet gap (never split the way fixed buckets

@@ -4,6 +4,10 @@ title = "Slow password spray from one source"
 category = "password_spray"
 severity = "high"
 attack = ["T1110.003"]
+evidence = [  # the keys of each finding's evidence; the rule lint checks them against the SQL
+  "fingerprint", "top_user_agent", "top_application", "top_client", "asn", "asn_org", "country",
+  "mean_minutes_between_attempts", "ok_users_during", "sample_records",
+]
 description = """
 The same behaviour as spray.single_source, spread over hours or days so that no short window ever
 holds enough users to trip a per-window threshold (one user every ten minutes for three days never

@@ -4,6 +4,9 @@ title = "Device or service retrying a stale password"
 category = "stale_credentials"
 severity = "low"
 attack = []
+evidence = [  # the keys of each finding's evidence; the rule lint checks them against the SQL
+  "known_source", "resolved",
+]
 description = """
 A benign look-alike of brute force, reported so an analyst can clear it quickly: one source keeps
 failing for one account at a slow, steady pace, and that source had confirmed this user's password
