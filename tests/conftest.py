@@ -24,3 +24,11 @@ def datasets_dir() -> Path:
     if not DATASETS.is_dir():
         pytest.skip("../shared/datasets not present (real samples live outside the repo)")
     return DATASETS
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "detection(id, fires): a behavioural test on a sequence of events proving detection `id` alerts (True) "
+        "or does not (False: no finding, or one below alerting severity); the rule lint wants one of each",
+    )

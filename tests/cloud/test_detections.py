@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
+
 from nightowl.detections.runner import run_all
 from nightowl.schema import batch_from_rows
 from nightowl.store import Store
@@ -57,6 +59,7 @@ def _ev(t, user, status, detail, pw, n, mfa=None):
     }
 
 
+@pytest.mark.detection("cloud.app_credential_added", fires=True)
 def test_credentials_added_to_a_dormant_legacy_app_and_to_the_new_app():
     creds = by_detection(chain_findings(), "cloud.app_credential_added")
     by_app = {f.extra["applications"][0]["name"]: f for f in creds}
@@ -72,6 +75,7 @@ def test_credentials_added_to_a_dormant_legacy_app_and_to_the_new_app():
     assert helper.evidence["credential_types"] == ["AsymmetricX509Cert"]
 
 
+@pytest.mark.detection("cloud.new_application", fires=True)
 def test_new_application_armed_within_hours_is_medium_and_names_what_followed():
     (f,) = by_detection(chain_findings(), "cloud.new_application")
     assert f.severity == "medium" and f.users == [SVC]
@@ -81,6 +85,7 @@ def test_new_application_armed_within_hours_is_medium_and_names_what_followed():
     assert "full_access_as_app" in f.evidence["armed_permissions"]
 
 
+@pytest.mark.detection("cloud.consent_granted", fires=True)
 def test_admin_consent_and_delegated_grant_are_one_high_finding():
     (f,) = by_detection(chain_findings(), "cloud.consent_granted")
     assert f.severity == "high"  # Mail.Read for every user; not read-write
@@ -91,6 +96,7 @@ def test_admin_consent_and_delegated_grant_are_one_high_finding():
     assert f.extra["applications"][0]["name"] == "Mail Sync Helper"
 
 
+@pytest.mark.detection("cloud.sensitive_app_role", fires=True)
 def test_full_access_as_app_and_role_management_are_critical():
     roles = by_detection(chain_findings(), "cloud.sensitive_app_role")
     perms = {tuple(f.evidence["permissions"]): f for f in roles}
@@ -107,6 +113,7 @@ def test_full_access_as_app_and_role_management_are_critical():
     assert perms[("RoleManagement.ReadWrite.Directory",)].severity == "critical"
 
 
+@pytest.mark.detection("cloud.new_user_then_privilege", fires=True)
 def test_new_user_who_gets_global_admin_and_consents_is_critical():
     (f,) = by_detection(chain_findings(), "cloud.new_user_then_privilege")
     assert f.severity == "critical" and f.users == sorted([SVC, NEWU])
@@ -118,6 +125,7 @@ def test_new_user_who_gets_global_admin_and_consents_is_critical():
     assert "Global Administrator" in f.evidence["roles"]
 
 
+@pytest.mark.detection("cloud.privileged_role_assignment", fires=True)
 def test_privileged_role_assignments():
     roles = by_detection(chain_findings(), "cloud.privileged_role_assignment")
     by_title = {f.title: f for f in roles}
@@ -131,6 +139,7 @@ def test_privileged_role_assignments():
     assert len(roles) == 3
 
 
+@pytest.mark.detection("cloud.app_mailbox_access", fires=True)
 def test_app_reading_six_executive_mailboxes_through_ews_is_critical():
     (f,) = by_detection(chain_findings(), "cloud.app_mailbox_access")
     assert f.severity == "critical" and "EWS" in f.title
@@ -156,6 +165,10 @@ def test_actor_flagged_by_the_sign_in_logs_raises_severity():
     assert any(SVC in f.compromised_users for f in findings if f.category == "account_compromise")
 
 
+@pytest.mark.detection("cloud.app_credential_added", fires=False)
+@pytest.mark.detection("cloud.consent_granted", fires=False)
+@pytest.mark.detection("cloud.privileged_role_assignment", fires=False)
+@pytest.mark.detection("cloud.app_mailbox_access", fires=False)
 def test_benign_lookalikes_stay_below_high():
     findings = hunt(BENIGN, PURVIEW)
     assert findings, "the benign events are still reported at low/medium for context"

@@ -84,6 +84,8 @@ def stuffing_events() -> Events:
     return ev
 
 
+@pytest.mark.detection("stuffing", fires=True)
+@pytest.mark.detection("stuffing", fires=False)
 def test_stuffing_is_configured_under_its_own_id():
     ev = stuffing_events()
     (found,) = by_detection(ev.hunt(), "stuffing")
@@ -98,6 +100,8 @@ def test_stuffing_is_configured_under_its_own_id():
     assert by_detection(ev.hunt({"detections": {"stuffing": {"enabled": False}}}), "stuffing") == []
 
 
+@pytest.mark.detection("enumeration.distributed", fires=True)
+@pytest.mark.detection("enumeration.distributed", fires=False)
 def test_enumeration_distributed_is_configured_under_its_own_id():
     ev = stuffing_events()
     # every campaign with at least 60% unknown names enumerates when stuffing asks for more than that

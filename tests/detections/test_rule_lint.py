@@ -5,6 +5,7 @@ declares are the ones its SQL produces, and every evidence key incidents read is
 
 from __future__ import annotations
 
+import importlib
 import re
 
 import pyarrow as pa
@@ -23,6 +24,7 @@ from nightowl.detections.runner import (
 from nightowl.findings import SEVERITY_RANK
 from nightowl.incidents.contract import EVIDENCE_FALLBACKS, EVIDENCE_READ
 from nightowl.store import Store
+from tests.conftest import REPO
 
 DETECTIONS = load_all()
 ATTACK_ID = re.compile(r"^T\d{4}(\.\d{3})?$")
@@ -101,3 +103,25 @@ def test_a_rule_without_its_metadata_block_is_refused():
     path, text = builtin_texts()[0]
     with pytest.raises(ValueError, match="metadata"):
         load_detection(text.split("*/", 1)[1], path)
+
+
+def behaviour_marks() -> dict[str, set[bool]]:
+    """detection id -> the sides (fires / stays quiet) that marked behavioural tests prove."""
+    proved: dict[str, set[bool]] = {}
+    for path in sorted((REPO / "tests").rglob("test_*.py")):
+        module = importlib.import_module(".".join(path.relative_to(REPO).with_suffix("").parts))
+        for name, fn in vars(module).items():
+            for mark in getattr(fn, "pytestmark", []) if name.startswith("test_") else []:
+                if mark.name == "detection":
+                    proved.setdefault(mark.args[0], set()).add(mark.kwargs["fires"])
+    return proved
+
+
+def test_every_detection_has_a_positive_and_a_negative_behavioural_test():
+    proved = behaviour_marks()
+    ids = [d.id for d in DETECTIONS] + [v for d in DETECTIONS for v in d.variants]
+    missing = {i: {True, False} - proved.get(i, set()) for i in ids}
+    assert not {i: sides for i, sides in missing.items() if sides}, (
+        "mark tests @pytest.mark.detection(id, fires=...)"
+    )
+    assert set(proved) <= set(ids), f"marks name unknown detections {set(proved) - set(ids)}"
