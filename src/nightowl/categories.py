@@ -7,17 +7,21 @@ campaign decides it). Adding a category is one ``Category(...)`` entry in ``CATE
 ``register`` call in the module that introduces it); a category nobody registered still works
 everywhere: stage "other", told by its findings' titles, generic advice.
 
-The two attack flags, and why ``lockout_wave`` has one and not the other:
+The attack flags, and why ``lockout_wave`` has the first and not the others:
 
 - ``attack``: a password attack. Its findings open an incident's story (stage "Password attack"),
   are scored against the simulated campaigns by ``evaluate``, and are drawn on the report's time axis.
 - ``campaign``: an attack whose findings name the attacker's own sources and targets, so a later
   success from those sources confirms a compromise (detections' stage 2) and its targets count as
   sprayed (exposure).
+- ``attacker_sources``: the findings' addresses are the attacker's own (campaigns, the compromise,
+  the actor of an app, consent or role change, the reader of mail): a leaked secret later used from
+  one of them is the attacker's use (``detections.secret_use``).
 
 A lockout wave is an attack (it is what a spray that trips lockout looks like, and it is scored as an
-alert), but not a campaign: its finding collects every address that locked an account in the window,
-including users who locked themselves out with a typo, so a success from one of them proves nothing.
+alert), but neither a campaign nor attacker sources: its finding collects every address that locked
+an account in the window, including users who locked themselves out with a typo, so a success (or a
+secret's use) from one of them proves nothing.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ class Category:
     stage: str = "other"
     attack: bool = False
     campaign: bool = False
+    attacker_sources: bool = False  # its source addresses are the attacker's own (see attacker_categories)
     benign: bool = False  # routine hygiene: never part of an incident
     event: bool = True  # False: posture (exposure) or found later (secrets); incidents group them apart
     noun: str = ""  # how an incident title names it ("password spray")
@@ -92,6 +97,13 @@ def campaign_categories() -> frozenset[str]:
     return frozenset(c.name for c in CATEGORIES.values() if c.campaign)
 
 
+def attacker_categories() -> frozenset[str]:
+    """Categories whose findings' addresses are the attacker's own: a campaign's sources, the sign-in
+    that confirmed a compromise, the actor of an app, consent or role change, the reader of mail.
+    (Not a lockout wave's: it mixes in everyone who locked themselves out.)"""
+    return frozenset(c.name for c in CATEGORIES.values() if c.attacker_sources)
+
+
 def is_attack(name: str) -> bool:
     return category(name).attack
 
@@ -105,7 +117,9 @@ def noun(name: str) -> str:
 
 
 def _attack(name: str, noun: str, advice: str, campaign: bool = True) -> Category:
-    return Category(name, "spray", attack=True, campaign=campaign, noun=noun, advice=advice)
+    return Category(
+        name, "spray", attack=True, campaign=campaign, attacker_sources=campaign, noun=noun, advice=advice
+    )
 
 
 register(
@@ -138,12 +152,14 @@ register(
     Category(
         "account_compromise",
         "compromise",
+        attacker_sources=True,
         advice="Reset the password, revoke sessions and refresh tokens, review the account's sign-ins, "
         "app consents and mailbox rules since the compromise.",
     ),
     Category(
         "app_credential",
         "persistence",
+        attacker_sources=True,
         clause="added {credentials} to the app {apps}",
         action="Remove the credentials (secrets, certificates) added to these applications and "
         "review every credential they hold.",
@@ -159,12 +175,14 @@ register(
     Category(
         "new_application",
         "persistence",
+        attacker_sources=True,
         clause="created the app {apps}",
         action="Delete or disable the applications created during the incident, with their service principals.",
     ),
     Category(
         "consent_grant",
         "consent",
+        attacker_sources=True,
         clause="had {consenters} consent to {apps}",
         action="Revoke the consents granted to these applications (delete the OAuth2 permission "
         "grants) and review who can consent.",
@@ -172,12 +190,13 @@ register(
     Category(
         "sensitive_permission",
         "privilege",
+        attacker_sources=True,
         clause="granted {apps} {permissions}",
         action="Remove the sensitive application permissions (app role assignments such as "
         "full_access_as_app, Mail.Read) granted during the incident.",
     ),
-    Category("privilege_escalation", "privilege", clause="{escalations}"),
-    Category("mailbox_access", "collection", clause="read {mailboxes} through {apps}"),
+    Category("privilege_escalation", "privilege", attacker_sources=True, clause="{escalations}"),
+    Category("mailbox_access", "collection", attacker_sources=True, clause="read {mailboxes} through {apps}"),
     Category("secret", "exposed_secrets", event=False),
     Category("exposure", event=False),
     Category(

@@ -32,6 +32,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from nightowl.categories import attacker_categories
 from nightowl.findings import Finding, iso, stable_id
 from nightowl.store import Store
 
@@ -40,13 +41,6 @@ CATEGORY = "secret_used"
 MAX_LISTED = 50
 PAIR_LINES = 5  # a secret access key pairs with a key id at most this many lines away
 HABIT_DAYS = 3  # a network the credential is used from on this many distinct days is its owner's routine
-ATTACK_CATEGORIES = frozenset(
-    {
-        "password_spray", "brute_force", "credential_stuffing", "account_enumeration",
-        "account_compromise", "app_credential", "new_application", "consent_grant",
-        "sensitive_permission", "privilege_escalation", "mailbox_access", "takeover",
-    }
-)  # fmt: skip
 SERVICES = {  # service -> (what logs its use, the formats that are that log, how the credential is named)
     "github": ("the GitHub audit log", ("github-audit-json", "github-audit-csv"), "GitHub token"),
     "aws": ("AWS CloudTrail", ("aws-cloudtrail-json", "aws-cloudtrail-csv"), "AWS access key"),
@@ -121,9 +115,8 @@ def exposed_at(f: Finding) -> datetime | None:
 
 def attacker_addresses(findings: list[Finding]) -> list[tuple[str, str]]:
     """(address, finding id) for every address an attack finding names."""
-    return sorted(
-        {(ip, f.id) for f in findings if f.category in ATTACK_CATEGORIES for ip in f.source_ips if ip}
-    )
+    attacker = attacker_categories()
+    return sorted({(ip, f.id) for f in findings if f.category in attacker for ip in f.source_ips if ip})
 
 
 def logs_given(store: Store) -> dict[str, list[dict[str, Any]]]:
