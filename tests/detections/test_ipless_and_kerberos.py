@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from nightowl.detections.runner import run_all
 from nightowl.schema import batch_from_rows
 from nightowl.sources.base import InputFile, ReadOptions, Tally
@@ -64,6 +66,8 @@ def test_local_brute_force_without_addresses_is_found_and_named_by_host():
     assert not by_detection(findings, "lockout.wave")
 
 
+@pytest.mark.detection("bruteforce.burst", fires=True)
+@pytest.mark.detection("bruteforce.burst", fires=False)
 def test_hosts_are_separate_sources():
     """Two workstations each failing a few times slowly are not one burst: the key is the host name."""
     rows = [row(i * 20, "administrator", host=f"ws{i % 2}") for i in range(12)]
@@ -80,6 +84,8 @@ def test_a_known_device_retrying_is_not_a_burst():
     assert not by_detection(hunt_rows(rows), "bruteforce.burst")
 
 
+@pytest.mark.detection("kerberos.no_preauth", fires=True)
+@pytest.mark.detection("kerberos.no_preauth", fires=False)
 def test_ticket_without_preauth_after_a_spray_is_no_compromise():
     """A spray from one address, then a TGT issued without pre-authentication for a targeted account
     from the same address: the attacker learned no password, so no compromise is claimed."""
@@ -91,7 +97,9 @@ def test_ticket_without_preauth_after_a_spray_is_no_compromise():
     assert by_detection(findings, "kerberos.no_preauth")[0].users == ["corp\\u3"]
     # the same account with a real success (password checked) is a compromise
     real = {**roast, "password_correct": True}
-    assert by_detection(hunt_rows([*spray, real]), "compromise.after_attack")
+    with_password = hunt_rows([*spray, real])
+    assert by_detection(with_password, "compromise.after_attack")
+    assert not by_detection(with_password, "kerberos.no_preauth")  # pre-authenticated: not roastable
 
 
 def test_disabled_builtins_answering_0x12_are_no_lockout_wave():

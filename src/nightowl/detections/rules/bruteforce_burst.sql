@@ -4,6 +4,10 @@ title = "Burst of password guesses from one source"
 category = "brute_force"
 severity = "high"
 attack = ["T1110.001"]
+evidence = [  # the keys of each finding's evidence; the rule lint checks them against the SQL
+  "source_kind", "top_status", "top_client", "top_application", "source_formats",
+  "sample_records",
+]
 description = """
 One source fails many times within a minute against a few accounts: faster than a person types and
 faster than any device retries, so a guessing tool. This catches short local attacks the per-account

@@ -4,6 +4,9 @@ title = "Account issued Kerberos tickets without pre-authentication (AS-REP roas
 category = "roastable_account"
 severity = "low"
 attack = ["T1558.004"]
+evidence = [  # the keys of each finding's evidence; the rule lint checks them against the SQL
+  "domain_controllers", "sample_records",
+]
 description = """
 A domain controller issued a TGT for this account without pre-authentication (4768 with
 PreAuthType 0): the account has "Do not require Kerberos preauthentication" set, so anyone can ask
