@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from nightowl import audit_schema
 from nightowl.detections.runner import run_all
 from nightowl.schema import batch_from_rows
@@ -88,6 +90,7 @@ def spray_compromising(user: str) -> Events:
     return ev
 
 
+@pytest.mark.detection("cloud.app_signin", fires=True)
 def test_new_network_with_a_key_a_compromised_account_added_is_critical():
     victim = "legacy-admin@corp.example"
     auth = [*steady_history(), app_signin(2, ATTACKER, KEY_NEW, country="DE", asn=64666),
@@ -107,6 +110,7 @@ def test_key_added_by_an_unflagged_person_is_high():
     assert f.severity == "high"
 
 
+@pytest.mark.detection("cloud.app_signin", fires=False)
 def test_new_network_alone_is_low_and_known_networks_are_quiet():
     auth = [*steady_history(), app_signin(5, "192.0.2.200", KEY_OLD, country="NL", asn=64999)]
     (f,) = by_detection(hunt(auth, []), "cloud.app_signin")

@@ -40,7 +40,8 @@ FIRST_PARTY_NAMES = frozenset(
 # the spellings other tools' findings documents use for the same thing (read as fallbacks).
 EVIDENCE_READ = frozenset(
     {"actor", "target", "fingerprint", "fingerprints", "attack_finding_ids", "established", "asn_orgs",
-     "asn_org", "single_factor", "created", "role", "roles", "permissions"}
+     "asn_org", "single_factor", "created", "role", "roles", "permissions", "credential_key_ids",
+     "credential_added_by"}
 )  # fmt: skip
 EVIDENCE_FALLBACKS = frozenset({"permission", "scopes", "scope"})
 _APP_TYPES = frozenset({"app", "application", "serviceprincipal", "service_principal", "appid"})

@@ -6,7 +6,7 @@ severity = "medium"
 attack = ["T1098.001"]
 evidence = [  # the keys of each finding's evidence; the rule lint checks them against the SQL
   "actor", "target", "operations", "record_refs", "event_uids", "credentials_before",
-  "credentials_after", "credential_types", "prior_credential_events",
+  "credentials_after", "credential_types", "credential_key_ids", "prior_credential_events",
   "days_since_previous_activity", "actor_compromised", "user_agent", "correlation_id",
 ]
 stage = 3  # reads flagged_users: the identity detections' verdicts on the actors
