@@ -41,7 +41,7 @@ def test_secrets_runs_without_the_other_commands_modules(tmp_path):
     code = (
         "import sys, atexit\n"
         "atexit.register(lambda: sys.stderr.write('HEAVY=' + ','.join(m for m in ('duckdb', 'pyarrow', 'jinja2',"
-        " 'nightowl.cli') if m in sys.modules) + '\\n'))\n"
+        " 'nightowl.cli.app', 'nightowl.cli.common') if m in sys.modules) + '\\n'))\n"
         f"sys.argv = ['nightowl', 'secrets', {str(f)!r}, '--format', 'json']\n"
         "from nightowl.launch import main; main()\n"
     )

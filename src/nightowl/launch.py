@@ -28,7 +28,7 @@ def main() -> None:
 
 def _secrets(args: list[str]) -> bool:
     try:
-        from nightowl.secrets.cli import secrets_command
+        from nightowl.cli.secrets import secrets_command
     except ImportError:  # the command lives elsewhere now: the full command line knows where
         return False
     import typer
