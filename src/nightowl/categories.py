@@ -167,7 +167,7 @@ register(
     Category(
         "app_signin",
         "app_signin",
-        clause="signed in as {apps}{with_added_credential} from {new_addresses}",
+        clause="signed in as {signed_in_apps}{with_added_credential} from {new_addresses}",
         action="Block the addresses these applications signed in from and check what the apps did with "
         "their tokens (Graph activity, mailbox audit) since their first sign-in from them.",
         advice="Confirm with the app's owner; if unknown, remove the credential it used and block the addresses.",

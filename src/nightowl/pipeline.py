@@ -19,7 +19,16 @@ from nightowl.findings import Finding, sort_findings
 from nightowl.ingest import InputReport, ingest_paths
 from nightowl.store import Store
 
-DEMO_FILES = ("signins", "audit", "mail_access", "users", "registration", "github_audit", "cloudtrail")
+DEMO_FILES = (
+    "signins",
+    "app_signins",
+    "audit",
+    "mail_access",
+    "users",
+    "registration",
+    "github_audit",
+    "cloudtrail",
+)
 
 
 def detect(

@@ -133,3 +133,8 @@ def evaluate(
 
             print()
             print(secret_use_markdown(summary["nightowl"]["secret_use"]))
+        if summary["nightowl"]["app_signin"]:
+            from nightowl.evaluation.app_signin import markdown as app_signin_markdown
+
+            print()
+            print(app_signin_markdown(summary["nightowl"]["app_signin"]))

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from nightowl.detections.runner import run_all
-from nightowl.evaluation import secret_use
+from nightowl.evaluation import app_signin, secret_use
 from nightowl.evaluation.baselines import BASELINES, run_baseline
 from nightowl.evaluation.score import Score, alerts_from_baseline, alerts_from_findings, score
 from nightowl.ingest import ingest_paths
@@ -50,6 +50,8 @@ def run_case(case: Case, config: dict[str, Any] | None = None) -> dict[str, Scor
             if secret_use.truth_used(truth) is not None:
                 used = secret_use.run_secret_use(store, sim.files, found)
                 scores["nightowl"].secret_use = secret_use.score_secret_use(used, truth)
+            apps = app_signin.run_app_signin(store, sim.files, config)
+            scores["nightowl"].app_signin = app_signin.score_app_signin(apps, truth)
     return scores
 
 
@@ -98,6 +100,7 @@ def aggregate(results: list[tuple[Case, dict[str, Score]]]) -> dict[str, dict[st
             "compromised_reported": len(reported),
             "compromised_true": len(true),
             "secret_use": secret_use.add_up([scores[system].secret_use for _, scores in results]),
+            "app_signin": secret_use.add_up([scores[system].app_signin for _, scores in results]),
         }
     return out
 

@@ -63,6 +63,7 @@ class Score:
     compromised_reported: set[str]
     compromised_true: set[str]
     secret_use: dict[str, int] | None = None  # secret_used scoring, on tenants with credential logs
+    app_signin: dict[str, int] | None = None  # app_signin scoring (evaluation/app_signin.py)
 
     @property
     def ip_precision(self) -> float | None:
@@ -99,6 +100,7 @@ class Score:
             "compromised_reported": sorted(self.compromised_reported),
             "compromised_true": sorted(self.compromised_true),
             "secret_use": self.secret_use,
+            "app_signin": self.app_signin,
         }
 
 

@@ -166,9 +166,15 @@ class ClauseFields(dict):
         ips = {ip for f in self.fs for ip in f.source_ips}
         return plural(len(ips), "new address", "new addresses")
 
+    def _signed_in_apps(self) -> str:
+        """The applications that signed in, by the name their sign-ins carry (else the audit's)."""
+        actors = [(f.evidence.get("actor") or {}).get("name") for f in self.fs]
+        names = dict.fromkeys(a for a in actors if isinstance(a, str) and a)
+        return join([f'"{a}"' for a in names]) or self._apps()
+
     def _with_added_credential(self) -> str:
-        added = any(f.evidence.get("credential_added_by") for f in self.fs)
-        return " with the credential it added" if added else ""
+        fresh = any(f.evidence.get("credential_added_recently") for f in self.fs)
+        return " with the credential added to it" if fresh else ""
 
     def _titles(self) -> str:
         return join([f.title[:1].lower() + f.title[1:] for f in self.fs[:2]])

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from nightowl.simulate.app_signins import run_app_signins
 from nightowl.simulate.attacks import run_attack
 from nightowl.simulate.benign import DAY, BenignModel, Block, _epoch
 from nightowl.simulate.chain import run_chain
@@ -149,7 +150,14 @@ def simulate(config: SimConfig, out_dir: Path) -> SimResult:
     sink.close()
     files.update(sink.paths)
 
+    apps = run_app_signins(
+        tn, config.seed, chain_out.truth if chain_out else None,
+        chain_info[1].source_ips if chain_info else [], base, base + config.days * DAY,
+    )  # fmt: skip
+    files["app_signins"] = write_jsonl(out_dir / "app_signins.jsonl", apps.records)
+    truth.counts["app_signins"] = len(apps.records)
     if chain_out is not None:
+        truth.chain["app_signins"] = apps.truth
         used = run_secret_use(
             tn, config.seed, chain_out.truth, chain_info[1].source_ips, base, base + config.days * DAY
         )

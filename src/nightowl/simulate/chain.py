@@ -253,6 +253,7 @@ def credential_on_legacy_app(c: Chain) -> None:
         ua=kit.devices[0].user_agent,
     )
     c.record(c.t, "credential_added_to_legacy_app", victim.upn, legacy.name, r)
+    c.truth.setdefault("app_keys", {})["legacy"] = new_key  # the key its sign-ins use (app_signins.py)
 
 
 def new_application(c: Chain) -> None:
@@ -346,7 +347,7 @@ def credential_on_new_app(c: Chain) -> None:
                 evil.name,
                 "Application",
                 [
-                    ("KeyDescription", "[]", q([key_desc(uuid4(c.rng), "")])),
+                    ("KeyDescription", "[]", q([key_desc(evil_key := uuid4(c.rng), "")])),
                     ("Included Updated Properties", None, q("KeyDescription")),
                 ],
             )
@@ -354,6 +355,7 @@ def credential_on_new_app(c: Chain) -> None:
         ua=c.user_agent,
     )
     c.record(c.t, "credential_added_to_new_app", legacy.name, evil.name, r)
+    c.truth.setdefault("app_keys", {})["malicious"] = evil_key
 
 
 def new_admin_user(c: Chain) -> None:
@@ -620,7 +622,14 @@ def read_mailboxes(c: Chain) -> None:
 def benign_audit(c: Chain) -> None:
     """Directory churn by the helpdesk, and a routine credential rotation on an ordinary app."""
     helpdesk = [u for u in c.tn.users if u.kind == "admin"] or [c.tn.users[0]]
-    _benign_audit(c.au, c.rng, c.tn, c.start, c.end, c.apps["normal"], helpdesk)
+    normal = c.apps["normal"]
+    (old, new), rotated_at = _benign_audit(c.au, c.rng, c.tn, c.start, c.end, normal, helpdesk)
+    c.truth.setdefault("app_keys", {})["benign"] = {
+        "appId": normal.app_id,
+        "old": old,
+        "new": new,
+        "rotated_at": iso(rotated_at),
+    }
 
 
 def benign_mail_access(c: Chain) -> None:
@@ -809,7 +818,7 @@ def mail_record(
 
 def _benign_audit(
     au: Audit, rng, tn: Tenant, start: int, end: int, normal: App, helpdesk: list[User]
-) -> None:
+) -> tuple[tuple[str, str], float]:
     members = [u for u in tn.users if u.kind == "member"]
     groups = [
         (
@@ -987,6 +996,7 @@ def _benign_audit(
         )
 
     key_update(t, [old_key], [old_key, new_key])
+    rotation = (old_key, new_key), t
     key_update(t + rng.uniform(3600, DAY - 60), [old_key, new_key], [new_key])
     # a PIM activation, the benign way to gain a role
     adm = C.pick(rng, helpdesk)
@@ -1003,3 +1013,4 @@ def _benign_audit(
         ],
         service="PIM",
     )
+    return rotation

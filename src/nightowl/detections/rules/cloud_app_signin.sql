@@ -5,7 +5,7 @@ category = "app_signin"
 severity = "low"
 attack = ["T1078.004", "T1550.001"]
 evidence = [  # the keys of each finding's evidence; the rule lint checks them against the SQL
-  "actor", "credential_key_ids", "matched_by_key_id", "credential_added_by",
+  "actor", "credential_key_ids", "matched_by_key_id", "credential_added_by", "credential_added_recently",
   "credential_added_at", "added_by_compromised_account", "new_network", "new_country",
   "prior_signins", "resources", "audit_records", "sample_records",
 ]
@@ -97,7 +97,7 @@ SELECT
     printf('%s signed in from %s%s', any_value(app_name),
            CASE WHEN min(history) < $min_history_signins THEN 'its first addresses' ELSE 'a new network' END,
            CASE WHEN bool_or(by_compromised) THEN ' with a credential a compromised account added'
-                WHEN bool_or(other_added) THEN ' with a credential added days before by someone else' ELSE '' END) AS title,
+                WHEN bool_or(other_added) THEN ' with a credential someone else added recently' ELSE '' END) AS title,
     printf('%s (%s) signed in %d time(s) between %s and %s from %s (%s), to %s%s%s.',
            any_value(app_name), any_value(app_id), count(*), strftime(min(time), '%Y-%m-%d %H:%M:%S'),
            strftime(max(time), '%Y-%m-%d %H:%M:%S'), array_to_string(list(DISTINCT ip ORDER BY ip)[1:5], ', '),
@@ -113,7 +113,7 @@ SELECT
      'credential_key_ids': list(DISTINCT key_id) FILTER (WHERE key_id IS NOT NULL),
      'matched_by_key_id': coalesce(bool_or(by_key), false),
      'credential_added_by': list(DISTINCT actor_upn) FILTER (WHERE actor_upn IS NOT NULL),
-     'credential_added_at': min(added_at), 'added_by_compromised_account': bool_or(by_compromised),
+     'credential_added_at': min(added_at), 'credential_added_recently': bool_or(other_added), 'added_by_compromised_account': bool_or(by_compromised),
      'new_network': bool_or(new_network), 'new_country': bool_or(new_country), 'prior_signins': min(history),
      'resources': list(DISTINCT resource) FILTER (WHERE resource IS NOT NULL),
      'audit_records': list(DISTINCT audit_ref) FILTER (WHERE audit_ref IS NOT NULL),
