@@ -88,9 +88,11 @@ def run_app_signins(tn: Tenant, seed: int, chain: dict[str, Any] | None, spray_i
         b = keys["benign"]
         benign.append({"appId": b["appId"], "name": chain["benign_app_with_credential_rotation"],
                        "keys": [b["old"], b["new"]], "rotated_at": _epoch(b["rotated_at"])})  # fmt: skip
+    span = max(end - start, 2.0)
+    lo, hi = start + min(3 * 86400, span / 3), end - min(86400, span / 3)
     for name in BENIGN_NAMES[: int(rng.integers(2, 5))]:  # the app rotates its own secret
         benign.append({"appId": uuid4(rng), "name": name, "keys": [uuid4(rng), uuid4(rng)],
-                       "rotated_at": float(rng.uniform(start + 3 * 86400, end - 86400))})  # fmt: skip
+                       "rotated_at": float(rng.uniform(lo, hi))})  # fmt: skip
     for app in benign:
         sp_id, octets = uuid4(rng), rng.integers(1, 250, 3)
         net = f"{int(rng.choice([20, 40, 52, 13]))}.{octets[0]}.{octets[1]}"
