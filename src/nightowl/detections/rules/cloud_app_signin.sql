@@ -5,8 +5,8 @@ category = "app_signin"
 severity = "low"
 attack = ["T1078.004", "T1550.001"]
 evidence = [  # the keys of each finding's evidence; the rule lint checks them against the SQL
-  "actor", "credential_key_ids", "matched_by_key_id", "credential_added_by", "credential_added_recently",
-  "credential_added_at", "added_by_compromised_account", "new_network", "new_country",
+  "actor", "credential_key_ids", "matched_by_key_id", "credential_added_by",
+  "credential_added_at", "credential_added_recently", "added_by_compromised_account", "new_network", "new_country",
   "prior_signins", "resources", "audit_records", "sample_records",
 ]
 stage = 3  # reads flagged_users: the identity detections' verdicts on who added the credential
