@@ -4,6 +4,7 @@ events in every JSON shape AWS tools produce, the real Sentinel CSV and OTRF API
 from __future__ import annotations
 
 import gzip
+import json
 from datetime import datetime
 from pathlib import Path
 
@@ -138,12 +139,16 @@ def test_sniff_does_not_claim_other_json() -> None:
         assert not CSV_SRC.sniff(head, "x.csv")
 
 
-def test_truncated_document_is_quarantined(tmp_path: Path) -> None:
+def test_truncated_document_quarantines_only_its_last_record(tmp_path: Path) -> None:
     data = FIXTURE.read_bytes()
     path = tmp_path / "cut.json"
     path.write_bytes(data[: len(data) // 2])
+    records = json.loads(data)["Records"]
+    whole = [r for r in records if data.index(json.dumps(r["eventID"]).encode()) < len(data) // 2]
     rows, tally = read(JSON_SRC, path)
-    assert rows == [] and tally.quarantined == 1 and tally.quarantine[0].position == "file"
+    # every record that ends before the cut is read; the one the cut runs through is quarantined
+    assert len(rows) + tally.ignored == len(whole)
+    assert tally.quarantined == 1 and "ends inside" in tally.quarantine[0].reason
 
 
 def test_broken_lookup_event_and_non_objects(tmp_path: Path) -> None:

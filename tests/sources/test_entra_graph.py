@@ -206,7 +206,7 @@ def test_truncated_pretty_array_quarantines_the_rest(tmp_path):
     path.write_text(text[: third + 20])  # cut inside the third record
     rows, tally = read(path)
     assert len(rows) == 2 and tally.quarantined == 1
-    assert "rest of the file" in tally.quarantine[0].reason
+    assert "ends inside" in tally.quarantine[0].reason
 
 
 # ---- property tests ------------------------------------------------------------------------

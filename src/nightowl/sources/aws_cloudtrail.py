@@ -42,6 +42,7 @@ from nightowl import audit_schema
 from nightowl import schema as S
 from nightowl.sources.base import InputError, InputFile, ReadOptions, Tally, bounded_lines
 from nightowl.sources.records.csv_rows import header_fields, line_records
+from nightowl.sources.records.json_recover import located, looks_like_container
 from nightowl.sources.records.times import parse_sentinel_time, time_column
 
 BATCH_ROWS = 50_000
@@ -359,16 +360,9 @@ class CloudTrailJson:
         data = _strip_bom(data)
         try:
             out.container(orjson.loads(data), "", inp.name + "#")
-        except orjson.JSONDecodeError as exc:
-            lines = data.split(b"\n")
-            if len(lines) < 2 or not _is_whole(lines[0]):
-                tally.reject("file", f"not valid JSON (truncated download?): {exc}", data[:1000])
-                return
-            # several one-line documents whose lines exceed max_line_bytes (zcat *.json.gz)
-            for lineno, raw in enumerate(lines, 1):
-                if lineno == len(lines) and not raw.strip():
-                    break
-                _json_line(raw, lineno, inp.name, tally, out)
+        except orjson.JSONDecodeError:
+            # several one-line documents (zcat *.json.gz), or a damaged or cut one: record by record
+            _recover(data.decode("utf-8", errors="replace"), None, inp.name, tally, out)
         # rows are bounded by the document size; hand them over in batches
         while out.rows:
             chunk, out.rows = out.rows[:BATCH_ROWS], out.rows[BATCH_ROWS:]
@@ -394,9 +388,25 @@ def _json_line(raw: bytes, lineno: int, shown: str, tally: Tally, out: _Batcher)
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        tally.reject(f"line {lineno}", f"not valid JSON: {exc}", raw)
+        text = raw.decode("utf-8", errors="replace")
+        if looks_like_container(text):  # a damaged {"Records": [...]} line: its other records
+            _recover(text, lineno, shown, tally, out)
+        else:
+            tally.reject(f"line {lineno}", f"not valid JSON: {exc}", raw)
         return
     out.container(obj, f"line {lineno}", f"{shown}#line {lineno}")
+
+
+def _recover(text: str, at_line: int | None, shown: str, tally: Tally, out: _Batcher) -> None:
+    """Records of a document or line that does not parse: damaged records quarantined one by one."""
+    for loc in located(text, at_line):
+        ref = f"{shown}#{loc.where}"
+        if loc.reason is not None:
+            tally.reject(loc.where, loc.reason, loc.piece.text[:1000])
+        elif loc.piece.element:
+            out.event(loc.piece.value, loc.where, ref)
+        else:
+            out.container(loc.piece.value, loc.where, ref)
 
 
 def _first_line(inp: InputFile, opts: ReadOptions) -> bytes | None:

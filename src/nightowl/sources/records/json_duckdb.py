@@ -17,7 +17,7 @@ records it split itself.
 
 from __future__ import annotations
 
-import json
+import itertools
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -30,7 +30,8 @@ import pyarrow.compute as pc
 
 from nightowl.schema import AUTH_SCHEMA, COLUMN_NAMES, COLUMNS
 from nightowl.sources.base import InputFile, ReadOptions, Tally
-from nightowl.sources.records.sql import BLANK, CONTAINER, sql_str
+from nightowl.sources.records.json_recover import located
+from nightowl.sources.records.sql import BLANK, CONTAINER, DAMAGED_CONTAINER, sql_str
 
 BATCH_ROWS = 100_000
 CONTAINER_MAX_BYTES = (
@@ -40,6 +41,7 @@ PY_CHUNK_LINES = 50_000
 PY_CHUNK_BYTES = 64 << 20
 DOCUMENT_MAX_BYTES = 2 << 30  # pretty-printed JSON is parsed in memory; beyond this, refuse
 BOM = "\ufeff"
+MARKS = f"({sql_str(CONTAINER)}, {sql_str(BLANK)}, {sql_str(DAMAGED_CONTAINER)})"  # not records: dropped
 
 # What DuckDB raises on a file its CSV scanner refuses (bad UTF-8, stray CR, huge line, corrupt
 # gzip); programming errors (binder, parser) are not caught and fail loudly.
@@ -98,7 +100,9 @@ def records_sql(src: str, fmt: JsonFormat, opts: ReadOptions, *, expand: bool = 
     the splitter already knows. A UTF-8 BOM is gone already (DuckDB's scanner and
     :func:`python_lines` both drop it). One JSON parse per record (``try`` turns invalid JSON into a
     null list). Containers (a line holding an array or a Graph page) come out marked CONTAINER
-    with the whole line in ``raw``; ``expand`` is the second pass that unpacks them.
+    with the whole line in ``raw``; ``expand`` is the second pass that unpacks them. A container
+    that does not parse comes out marked DAMAGED_CONTAINER: it is split record by record in
+    Python (:func:`damaged_splits`) and its good records go through the same query.
     """
     maxb = int(opts.max_line_bytes)
     env = f"$.{fmt.envelope}"
@@ -125,10 +129,17 @@ SELECT lineno, sub, line, CAST(NULL AS BIGINT) AS k,
               THEN 'line longer than {maxb} bytes' END
   END AS bad
 FROM ({src})"""
+    damaged = (
+        "'invalid JSON'"
+        if expand
+        else f"""CASE WHEN starts_with({_head("rec")}, '[')
+                        OR regexp_matches(left(rec, 65536), '"(value|Records|records)"\\s*:\\s*\\[')
+                      THEN {sql_str(DAMAGED_CONTAINER)} ELSE 'invalid JSON' END"""
+    )
     return f"""
 SELECT rec, raw, lineno, sub, k, f,
   CASE WHEN bad IS NOT NULL THEN bad
-       WHEN f IS NULL THEN 'invalid JSON'
+       WHEN f IS NULL THEN {damaged}
        WHEN NOT starts_with(rec, '{{') AND starts_with({_head("rec")}, '[') THEN {cont}
        WHEN NOT starts_with(rec, '{{') AND NOT starts_with({_head("rec")}, '{{') THEN 'not a JSON object'
        WHEN starts_with(f[{nv}], '[') THEN
@@ -216,7 +227,7 @@ def _drain(
 ) -> Iterator[pa.RecordBatch]:
     """Number the staged rows, stream them out; then unpack the container lines set aside."""
     nm = sql_str(name + ":")
-    marks = f"({sql_str(CONTAINER)}, {sql_str(BLANK)})"
+    marks = MARKS
     con.execute(
         "CREATE OR REPLACE TEMP VIEW _numbered AS "
         "SELECT * EXCLUDE (_lineno), coalesce(_lineno, row_number() OVER ()) AS _lineno FROM _stage"
@@ -236,6 +247,7 @@ SELECT *,
     'line ' || _lineno || coalesce(' value ' || _sub, '') || coalesce(' record ' || _k, '') END AS _pos
 FROM _numbered WHERE _reject IS NULL OR _reject NOT IN {marks}
 """
+    damaged = _set_aside_damaged(con, "_numbered", "_lineno")
     yield from _stream(con, out, tally)
     con.execute("DROP VIEW _numbered")
     con.execute("DROP TABLE _stage")
@@ -243,6 +255,46 @@ FROM _numbered WHERE _reject IS NULL OR _reject NOT IN {marks}
         _stage(con, fmt.normalize(records_sql("SELECT * FROM _containers", fmt, opts, expand=True)))
         con.execute("DROP TABLE _containers")
         yield from _drain(con, tally, fmt, name, opts)
+    if damaged is not None:
+        yield from _from_splitter(con, damaged_splits(con, damaged), name, tally, opts, fmt)
+
+
+_damaged_tables = itertools.count()
+DAMAGED_PREFIX = "_nightowl_damaged_"
+
+
+def _set_aside_damaged(con: duckdb.DuckDBPyConnection, table: str, lineno: str) -> str | None:
+    """Copy the damaged container lines of ``table`` to a table of their own (None when there are
+    none), so they can be split record by record after the staged rows are gone."""
+    if not con.execute(f"SELECT count(*) FROM {table} WHERE _reject = ?", [DAMAGED_CONTAINER]).fetchall()[0][
+        0
+    ]:
+        return None
+    name = f"{DAMAGED_PREFIX}{next(_damaged_tables)}"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {lineno} AS lineno, _excerpt AS line "
+        f"FROM {table} WHERE _reject = ? ORDER BY 1",
+        [DAMAGED_CONTAINER],
+    )
+    return name
+
+
+def damaged_splits(con: duckdb.DuckDBPyConnection, table: str) -> Iterator[Split]:
+    """The records of each damaged container line in ``table`` (then dropped): good ones as they are,
+    damaged ones with their reason and byte offset in the line. Lines are fetched one at a time."""
+    try:
+        linenos = [r[0] for r in con.execute(f"SELECT lineno FROM {table} ORDER BY lineno").fetchall()]
+        for lineno in linenos:
+            (line,) = con.execute(f"SELECT line FROM {table} WHERE lineno = ? LIMIT 1", [lineno]).fetchone()
+            yield from pieces_as_splits(line, lineno)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def pieces_as_splits(text: str, lineno: int) -> Iterator[Split]:
+    """One line's values, split by :func:`split_values`, as numbered splits ("line 3 value 7")."""
+    for k, loc in enumerate(located(text, lineno), 1):
+        yield lineno, loc.piece.text, k, loc.reason
 
 
 def _stream(con: duckdb.DuckDBPyConnection, query: str, tally: Tally) -> Iterator[pa.RecordBatch]:
@@ -269,13 +321,35 @@ def read_json_records(
                     yield from _drain(con, tally, fmt, inp.name, opts)
                     return
             splitter = python_lines(inp, tally) if lines_layout else python_documents(inp, tally)
-            yield from _from_splitter(con, splitter, inp, tally, opts, fmt)
+            yield from _from_splitter(con, splitter, inp.name, tally, opts, fmt)
         finally:
             con.close()
 
 
 STAGE_OUT = "_nightowl_json_staged"
 STAGE_PREFIX = "_nightowl_json_stage_"
+STAGE_SRC = "_nightowl_json_src"
+
+
+def _stage_passes(
+    con: duckdb.DuckDBPyConnection,
+    query: str,
+    parts: list[str],
+    damaged: list[str],
+    fmt: JsonFormat,
+    opts: ReadOptions,
+) -> None:
+    """Stage ``query`` into the next numbered table, then its container lines' records, pass after
+    pass; damaged container lines are set aside in ``damaged`` for a Python split."""
+    next_query: str | None = query
+    while next_query is not None:
+        table = f"{STAGE_PREFIX}{len(parts)}"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {next_query}")
+        parts.append(table)
+        aside = _set_aside_damaged(con, table, "coalesce(_lineno, rowid + 1)")
+        if aside is not None:
+            damaged.append(aside)
+        next_query = _container_pass(con, table, fmt, opts)
 
 
 def stage_json_records(
@@ -293,12 +367,21 @@ def stage_json_records(
     parts: list[str] = []
     try:
         with tempfile.TemporaryDirectory(prefix="nightowl-link-") as tmp:
-            query: str | None = fmt.normalize(records_sql(_fast_src(inp, tmp), fmt, opts))
-            while query is not None:
-                table = f"{STAGE_PREFIX}{len(parts)}"
-                con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {query}")
-                parts.append(_collect(con, trial, table, inp.name))
-                query = _container_pass(con, table, fmt, opts)
+            damaged: list[str] = []
+            _stage_passes(
+                con, fmt.normalize(records_sql(_fast_src(inp, tmp), fmt, opts)), parts, damaged, fmt, opts
+            )
+        split_query = fmt.normalize(
+            records_sql(f"SELECT lineno, line, sub, bad0 FROM {STAGE_SRC}", fmt, opts)
+        )
+        for table in damaged:  # damaged pages: their records one by one, through the same query
+            for chunk in _chunks(damaged_splits(con, table)):
+                con.register(STAGE_SRC, _chunk_table(chunk))
+                try:
+                    _stage_passes(con, split_query, parts, damaged, fmt, opts)
+                finally:
+                    con.unregister(STAGE_SRC)
+        parts[:] = [_collect(con, trial, table, inp.name) for table in parts]
     except FAST_PATH_REFUSALS:
         unstage_json_records(con)
         return None
@@ -312,8 +395,9 @@ def stage_json_records(
 def unstage_json_records(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"DROP VIEW IF EXISTS {STAGE_OUT}")
     for (table,) in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE temporary AND starts_with(table_name, ?)",
-        [STAGE_PREFIX],
+        "SELECT table_name FROM duckdb_tables() WHERE temporary "
+        "AND (starts_with(table_name, ?) OR starts_with(table_name, ?))",
+        [STAGE_PREFIX, DAMAGED_PREFIX],
     ).fetchall():
         con.execute(f"DROP TABLE IF EXISTS {table}")
     con.execute("DROP TABLE IF EXISTS _containers")
@@ -325,7 +409,7 @@ def _collect(con: duckdb.DuckDBPyConnection, tally: Tally, table: str, name: str
     Lines are numbered by the staged table's row order (``rowid``), which is file order (see
     :func:`_fast_src`); container passes carry their line numbers already."""
     nm = sql_str(name + ":")
-    marks = f"({sql_str(CONTAINER)}, {sql_str(BLANK)})"
+    marks = MARKS
     line = "coalesce(_lineno, rowid + 1)"
     for reason, n in con.execute(
         f"SELECT _ignore, count(*) FROM {table} WHERE _reject IS NULL AND _ignore IS NOT NULL GROUP BY 1"
@@ -368,7 +452,7 @@ def read_split_records(
     with tempfile.TemporaryDirectory(prefix="nightowl-duckdb-") as tmp:
         con = connect(tmp)
         try:
-            yield from _from_splitter(con, splitter, inp, tally, opts, fmt)
+            yield from _from_splitter(con, splitter, inp.name, tally, opts, fmt)
         finally:
             con.close()
 
@@ -376,7 +460,7 @@ def read_split_records(
 def _from_splitter(
     con: duckdb.DuckDBPyConnection,
     splitter: Iterator[Split],
-    inp: InputFile,
+    name: str,
     tally: Tally,
     opts: ReadOptions,
     fmt: JsonFormat,
@@ -388,7 +472,7 @@ def _from_splitter(
             _stage(con, query)
         finally:
             con.unregister("_src")
-        yield from _drain(con, tally, fmt, inp.name, opts)
+        yield from _drain(con, tally, fmt, name, opts)
 
 
 def _chunks(items: Iterator[Split]) -> Iterator[list]:
@@ -463,62 +547,14 @@ def python_documents(inp: InputFile, tally: Tally) -> Iterator[Split]:
     yield from split_document(inp.document_text(DOCUMENT_MAX_BYTES))
 
 
-_WS = " \t\r\n"
-
-
 def split_document(text: str) -> Iterator[Split]:
-    dec = json.JSONDecoder()
-    n = len(text)
-    idx = 0
-    line, line_at = 1, 0  # line number of position line_at
+    """Top-level values numbered by the line they start on (``sub`` counts values sharing a line);
+    arrays and damaged pages split into their records, a damaged record quarantined alone with
+    its byte offset (see :mod:`json_recover`)."""
     last_line, sub = 0, 0
-
-    def line_of(pos: int) -> int:
-        nonlocal line, line_at
-        line += text.count("\n", line_at, pos)
-        line_at = pos
-        return line
-
-    def skip(pos: int) -> int:
-        while pos < n and text[pos] in _WS:
-            pos += 1
-        return pos
-
-    def value(start: int) -> tuple[Split, int]:
-        nonlocal last_line, sub
-        ln = line_of(start)
-        sub = sub + 1 if ln == last_line else 1
-        last_line = ln
-        _, end = dec.raw_decode(text, start)
-        return (ln, text[start:end], sub if sub > 1 else None, None), end
-
-    try:
-        idx = skip(idx)
-        while idx < n:
-            if text[idx] != "[":
-                item, end = value(idx)
-                yield item
-                idx = skip(end)
-                continue
-            idx = skip(idx + 1)
-            if idx < n and text[idx] == "]":
-                idx = skip(idx + 1)
-                continue
-            while True:
-                item, end = value(idx)
-                yield item
-                idx = skip(end)
-                if idx < n and text[idx] == ",":
-                    idx = skip(idx + 1)
-                elif idx < n and text[idx] == "]":
-                    idx = skip(idx + 1)
-                    break
-                else:
-                    raise ValueError("expected , or ] in array")
-    except (ValueError, RecursionError):
-        yield (
-            line_of(min(idx, n)),
-            text[idx : idx + 4096],
-            None,
-            "invalid JSON: the rest of the file cannot be split into records",
-        )
+    for loc in located(text):
+        line = int(loc.ref.split(":", 1)[0])
+        sub = sub + 1 if line == last_line else 1
+        last_line = line
+        text_ = loc.piece.text if loc.reason is None else loc.piece.text[:4096]
+        yield line, text_, sub if sub > 1 else None, loc.reason

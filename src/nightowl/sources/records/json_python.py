@@ -20,6 +20,7 @@ import pyarrow as pa
 from nightowl import audit_schema
 from nightowl.schema import row_batches
 from nightowl.sources.base import InputFile, ReadOptions, Tally, excerpt
+from nightowl.sources.records.json_recover import located, looks_like_container
 
 BATCH_ROWS = 20_000
 CONTAINER_MAX_BYTES = 64 << 20  # one line holding a whole Graph page or JSON array
@@ -115,7 +116,11 @@ def _json_lines(inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[Rec
                 try:
                     value = _loads(raw)
                 except (orjson.JSONDecodeError, RecursionError):
-                    tally.reject(pos, "invalid JSON", raw)
+                    text = raw.decode("utf-8", errors="replace")
+                    if looks_like_container(text):  # a damaged page or array: its other records
+                        yield from _pieces(text, tally, inp.name, lineno)
+                    else:
+                        tally.reject(pos, "invalid JSON", raw)
                     continue
                 if not isinstance(value, list | dict) and len(raw) > opts.max_line_bytes:
                     tally.reject(pos, f"record longer than {opts.max_line_bytes} bytes", raw)
@@ -134,26 +139,23 @@ def _json_document(inp: InputFile, tally: Tally) -> Iterator[Record]:
     else:
         yield from _emit(value, "document", inp.name, tally)
         return
-    # Several concatenated documents, or a broken one: split top-level values until it fails.
-    dec = json.JSONDecoder()
-    idx, n, k = 0, len(text), 0
-    while True:
-        while idx < n and text[idx] in " \t\r\n":
-            idx += 1
-        if idx >= n:
-            return
-        k += 1
-        line = text.count("\n", 0, idx) + 1
-        try:
-            value, idx = dec.raw_decode(text, idx)
-        except (ValueError, RecursionError):
-            tally.reject(
-                f"line {line}",
-                "invalid JSON: the rest of the file cannot be split into records",
-                text[idx : idx + 400],
-            )
-            return
-        yield from _emit(value, f"line {line}", f"{inp.name}:{line}", tally)
+    # Several concatenated documents, or a damaged one: split record by record, skipping the damage.
+    yield from _pieces(text, tally, inp.name, None)
+
+
+def _pieces(text: str, tally: Tally, name: str, at_line: int | None) -> Iterator[Record]:
+    """The records of a document (or of one line, ``at_line``) that does not parse as a whole: each
+    damaged record quarantined alone with its byte offset, the others read (see json_recover)."""
+    for loc in located(text, at_line):
+        piece, ref = loc.piece, f"{name}:{loc.ref}"
+        if loc.reason is not None:
+            tally.reject(loc.where, loc.reason, piece.text[:400])
+        elif not piece.element:
+            yield from _emit(piece.value, loc.where, ref, tally)
+        elif isinstance(piece.value, dict):
+            yield loc.where, ref, piece.value
+        else:
+            tally.reject(loc.where, "not a JSON object", excerpt(json.dumps(piece.value, default=str)))
 
 
 def read_rows(

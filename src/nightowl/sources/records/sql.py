@@ -11,6 +11,9 @@ MIN_YEAR, MAX_YEAR = 1900, 2999  # anything else is a garbled timestamp, not an 
 # pre_reject marker of a line that holds an array or a Graph page: expanded in a second pass.
 CONTAINER = "<container>"
 BLANK = "<blank>"  # pre_reject marker of an empty line: not a record, dropped silently
+# pre_reject marker of a line holding an array or page that does not parse: split in Python,
+# record by record (see json_recover), so one damaged record does not cost the line's others.
+DAMAGED_CONTAINER = "<damaged container>"
 
 
 def sql_str(value: str) -> str:
@@ -43,7 +46,8 @@ def reject_sql(no_user_ok: str = "FALSE") -> str:
 
 def excerpt_sql(rej: str = "rej") -> str:
     """The quarantine excerpt; a container line is kept whole for its second pass."""
-    return f"CASE WHEN {rej} = {sql_str(CONTAINER)} THEN raw WHEN {rej} IS NOT NULL THEN left(raw, 400) END"
+    whole = f"({sql_str(CONTAINER)}, {sql_str(DAMAGED_CONTAINER)})"
+    return f"CASE WHEN {rej} IN {whole} THEN raw WHEN {rej} IS NOT NULL THEN left(raw, 400) END"
 
 
 # the bookkeeping columns every JSON reader's normalizing query ends with (see json_duckdb.JsonFormat)
