@@ -4,6 +4,8 @@ built from the repository's fixtures (written from the vendors' documented schem
 from __future__ import annotations
 
 import copy
+import csv
+import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,7 +15,17 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from nightowl.sources import aws_cloudtrail, entra_audit, entra_graph, okta
+from nightowl.sources import (
+    aws_cloudtrail,
+    entra_accounts,
+    entra_audit,
+    entra_graph,
+    entra_loganalytics,
+    entra_portal_csv,
+    office_activity,
+    okta,
+    windows_securityevent_csv,
+)
 from nightowl.sources.base import InputFile, ReadOptions, Source, Tally
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures"
@@ -86,3 +98,88 @@ def table(source: Source, path: Path) -> pa.Table:
     schema = getattr(source, "schema", None)
     batches = list(source.read(InputFile(path.name, path), tally, ReadOptions()))
     return pa.Table.from_batches(batches, schema=schema or batches[0].schema)
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+@dataclass(frozen=True)
+class CsvFormat:
+    name: str
+    source: Source
+    header: list[str]
+    row: list[str]  # one data row that the source reads
+    id_column: str  # varied per row, so no two rows are duplicates
+
+
+def _csv_fixture(path: Path) -> tuple[list[str], list[str]]:
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    return rows[0], rows[1]
+
+
+def _csv_format(name: str, source: Source, fixture: str, id_column: str) -> CsvFormat:
+    header, row = _csv_fixture(FIX / fixture)
+    return CsvFormat(name, source, header, row, id_column)
+
+
+_TRAIL_HEADER = [
+    "TimeGenerated [UTC]", "EventName", "EventSource", "AwsEventId", "UserIdentityType",
+    "UserIdentityUserName", "SourceIpAddress", "UserAgent", "ResponseElements", "AdditionalEventData",
+    "RecipientAccountId",
+]  # fmt: skip
+_TRAIL_ROW = [
+    "2024-07-16T15:49:27Z", "ConsoleLogin", "signin.amazonaws.com", "trail-0", "IAMUser", "alice",
+    "192.0.2.10", "Mozilla/5.0", '{"ConsoleLogin": "Failure"}', '{"MFAUsed": "No"}', "111122223333",
+]  # fmt: skip
+
+CSV_FORMATS = (
+    _csv_format("entra-la-csv", entra_loganalytics.LogAnalyticsCsv(), "entra/la_signinlogs.csv", "Id"),
+    _csv_format(
+        "entra-portal-csv",
+        entra_portal_csv.PortalCsv(),
+        "entra/InteractiveSignIns_2024-03-04_2024-03-05.csv",
+        "Request ID",
+    ),
+    _csv_format("entra-audit-csv", entra_audit.EntraAuditCsv(), "cloud/loganalytics_auditlogs.csv", "Id"),
+    _csv_format(
+        "office365-audit-csv",
+        office_activity.OfficeActivityCsv(),
+        "cloud/purview_audit_export.csv",
+        "RecordId",
+    ),
+    _csv_format(
+        "entra-accounts-csv", entra_accounts.EntraAccountsCsv(), "cloud/user_registration_details.csv", "Id"
+    ),
+    _csv_format(
+        "windows-securityevent-csv",
+        windows_securityevent_csv.SOURCES[0],
+        "windows/securityevent_failures.csv",
+        "EventOriginId",
+    ),
+    CsvFormat(
+        "aws-cloudtrail-csv", aws_cloudtrail.CloudTrailSentinelCsv(), _TRAIL_HEADER, _TRAIL_ROW, "AwsEventId"
+    ),
+)
+
+
+def csv_rows(fmt: CsvFormat, n: int) -> list[list[str]]:
+    """``n`` copies of the format's row, each with its own id (also inside JSON cells)."""
+    at = fmt.header.index(fmt.id_column)
+    old = fmt.row[at]
+    out = []
+    for i in range(n):
+        new = f"{old[:-6]}{i:06d}" if len(old) > 6 else f"id-{i:06d}"
+        out.append([cell.replace(old, new) if old else cell for cell in fmt.row])
+        out[-1][at] = new
+    return out
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[str]], *, newline: str = "\r\n") -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator=newline)
+    writer.writerow(header)
+    writer.writerows(rows)
+    text = buf.getvalue()
+    path.write_text(text, encoding="utf-8", newline="")
+    return text

@@ -141,13 +141,14 @@ def physical_lines(data: bytes) -> int:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lines=st.lists(LINE, max_size=30), encoding=st.sampled_from(["utf-8", "latin-1", "utf-16-le"]))
 def test_garbage_rows_are_accounted(tmp_path: Path, lines: list[str], encoding: str) -> None:
-    """Without quotes spanning lines, every physical line after the header is one record."""
+    """Without quotes spanning lines, every non-blank physical line after the header is one record
+    (blank lines are no rows, as a CSV reader counts them)."""
     header = FIXTURE.read_text().splitlines()[0]
     body = "\n".join(lines).encode(encoding, errors="replace")
     path = tmp_path / "garbage.csv"
     path.write_bytes((header + "\n").encode() + body)
     rows, tally = read(path, ReadOptions(max_line_bytes=1024))
-    assert tally.records == physical_lines(body)
+    assert tally.records == sum(1 for line in body.split(b"\n") if line.strip())
     assert all(r["time"] is not None for r in rows)
 
 

@@ -63,3 +63,35 @@ def test_rows_as_json_rewrites_slash_dates_per_file(tmp_path):
         "2025-04-03T10:00:00Z",
     ]
     assert [line for line, *_ in out] == [2, 3]
+
+
+def _rows(tmp_path, text, limit=1 << 20):
+    tally = Tally()
+    got = list(csv_rows.table_rows(_inp(tmp_path, text), tally, ReadOptions(max_line_bytes=limit)))
+    return [(line, row) for line, _, row in got], tally
+
+
+def test_table_rows_quoted_line_breaks_are_one_row(tmp_path):
+    got, tally = _rows(tmp_path, 'a,b\n1,"x\ny, ""z"""\n\n2,3\n')
+    assert got == [(2, ["1", 'x\ny, "z"']), (5, ["2", "3"])] and tally.records == 0
+
+
+def test_table_rows_unbalanced_quote_costs_one_line(tmp_path):
+    got, tally = _rows(tmp_path, 'a,b,c\n1,2,"oops\n2,3,4\n4,"5",6\n6,7,8\n')
+    assert [line for line, _ in got] == [3, 4, 5]
+    assert [q.position for q in tally.quarantine] == ["line 2"]
+
+
+def test_table_rows_oversized_and_empty_rows(tmp_path):
+    got, tally = _rows(tmp_path, "a,b\n1," + "x" * 300 + "\n,\n3,4\n", limit=100)
+    assert got == [(4, ["3", "4"])]
+    assert [q.position for q in tally.quarantine] == ["line 2"] and tally.ignored == 1
+
+
+def test_table_rows_header_damage_is_one_clear_error(tmp_path):
+    import pytest
+
+    from nightowl.sources.base import InputError
+
+    with pytest.raises(InputError, match="unreadable CSV header"):
+        _rows(tmp_path, "a," + "x" * 300 + "\n1,2\n", limit=100)

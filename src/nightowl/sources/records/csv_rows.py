@@ -1,16 +1,18 @@
 """CSV readers for exports: header sniffing, and rows with damage quarantined instead of fatal.
 
+One reader, :func:`table_rows`, splits every CSV into rows (and quarantines damaged ones); the
+others only shape its rows for a kind of mapper:
+
 * :func:`line_records`: ``(line, {column: text})`` (Sentinel SecurityEvent, AWSCloudTrail);
 * :func:`keyed_records`: ``(position, record_ref, {column: text})`` for the Python JSON reader's
   mappers (``[UTC]`` header suffixes removed);
-* :func:`raw_rows` / :func:`rows_as_json`: rows as JSON texts of canonical fields for the DuckDB
-  JSON reader (portal and Log Analytics sign-in CSVs; headers matched after :func:`norm_header`).
+* :func:`rows_as_json`: rows as JSON texts of canonical fields for the DuckDB JSON reader (portal
+  and Log Analytics sign-in CSVs; headers matched after :func:`norm_header`).
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import re
 from collections.abc import Callable, Iterator
 
@@ -56,118 +58,142 @@ def header_fields(head: bytes) -> list[str]:
         return []
 
 
-def line_records(inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, row as {column: text}) for each well-formed data row.
+MAX_ROW_LINES = 1000  # a quoted field running over more lines is taken for an unbalanced quote
+EMPTY_ROW = "empty row (every field blank)"
+BLANKS = " \t\r\n\x0b\x0c"  # a line of only these is no row
 
-    Malformed rows (bad quoting, wrong field count, oversized lines) are quarantined.
-    """
-    where = {"line": 0}
 
-    def lines() -> Iterator[str]:
-        for lineno, raw, problem in bounded_lines(inp, opts.max_line_bytes):
-            where["line"] = lineno
-            if problem:
-                tally.reject(f"line {lineno}", problem, raw)
-                continue
+class _Abort(Exception):
+    """The row being read is given up (too long, too many lines, an oversized line in it)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _Feed:
+    """The lines handed to :mod:`csv`, which pulls exactly those of one row at a time; remembers
+    them (line number, text) so a row that turns out malformed can be given back but its first line."""
+
+    def __init__(self, lines: Iterator[tuple[int, bytes, str | None]], limit: int) -> None:
+        self.lines = lines
+        self.limit = limit
+        self.row: list[tuple[int, str]] = []
+        self.size = 0
+        self.back: list[tuple[int, str, str | None]] = []  # given back, read again first (reversed)
+
+    def start_row(self) -> None:
+        self.row, self.size = [], 0
+
+    def give_back(self, lines: list[tuple[int, str]]) -> None:
+        self.back.extend((n, text, None) for n, text in reversed(lines))
+
+    def __iter__(self) -> _Feed:
+        return self
+
+    def __next__(self) -> str:
+        if self.back:
+            lineno, text, problem = self.back.pop()
+        else:
+            lineno, raw, problem = next(self.lines)
             text = decode(raw)
             if lineno == 1:
                 text = text.removeprefix("\ufeff")
-            yield text + "\n"
+        self.row.append((lineno, text))
+        self.size += len(text)
+        if problem is not None:
+            raise _Abort(problem)
+        if len(self.row) > MAX_ROW_LINES or self.size > self.limit:
+            raise _Abort(f"row longer than {self.limit} bytes or {MAX_ROW_LINES} lines (unbalanced quote?)")
+        return text + "\n"
 
-    reader = csv.reader(lines())
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        return
-    except csv.Error as exc:
-        raise InputError(f"{inp.name}: unreadable CSV header: {exc}") from exc
+
+def table_rows(inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[tuple[int, list[str], list[str]]]:
+    """(line where the row starts, header, cells) for every data row, as a CSV reader counts rows.
+
+    The one CSV reader of every CSV format. A row is quarantined with its line number, and reading
+    goes on, when it is longer than ``max_line_bytes``, does not have the header's number of
+    fields, or opens a quote that no later line closes (then only its first line is quarantined
+    and the lines after it are read again as rows). Rows are never split or merged: a quoted
+    field may hold line breaks. Blank lines are no rows; a UTF-8 BOM is dropped.
+    """
+    if csv.field_size_limit() < opts.max_line_bytes + 1:
+        csv.field_size_limit(opts.max_line_bytes + 1)  # process-wide; rows are capped by _Feed
+    feed = _Feed(bounded_lines(inp, opts.max_line_bytes), opts.max_line_bytes)
+    reader = csv.reader(feed)
+    header: list[str] | None = None
     while True:
+        feed.start_row()
         try:
             row = next(reader)
         except StopIteration:
             return
-        except csv.Error as exc:
-            tally.reject(f"line {where['line']}", f"malformed CSV row: {exc}")
+        except (_Abort, csv.Error) as exc:
+            reason = exc.reason if isinstance(exc, _Abort) else f"malformed CSV row ({exc})"
+            _give_up(feed, tally, reason, inp.name, header is None)
             continue
-        if not row or (len(row) == 1 and not row[0].strip()):
-            tally.ignore("blank line")
+        if not row or (len(row) == 1 and not row[0].strip(BLANKS)):
+            continue  # a blank line
+        start = feed.row[0][0]
+        if header is None:
+            header = row
             continue
         if len(row) != len(header):
+            if len(feed.row) > 1 and _is_row(feed.row[1][1], len(header)):
+                # a quote opened on this line swallowed the next ones, which are rows of their own
+                _give_up(
+                    feed, tally, f"{len(row)} fields where the header has {len(header)}", inp.name, False
+                )
+                continue
             tally.reject(
-                f"line {where['line']}",
-                f"row has {len(row)} fields, the header has {len(header)}",
-                ",".join(row),
+                f"line {start}", f"{len(row)} fields where the header has {len(header)}", feed.row[0][1]
             )
             continue
-        yield where["line"], dict(zip(header, row, strict=True))
+        if not any(cell.strip() for cell in row):
+            tally.ignore(EMPTY_ROW)
+            continue
+        yield start, header, row
+
+
+def _is_row(line: str, width: int) -> bool:
+    """True when ``line`` looks like a row of its own: it parses alone into ``width`` fields and its
+    quotes are balanced (the line that closes a quoted field spanning lines has an odd number)."""
+    if line.count('"') % 2:
+        return False
+    try:
+        return len(next(csv.reader([line]), [])) == width
+    except csv.Error:
+        return False
+
+
+def _give_up(feed: _Feed, tally: Tally, reason: str, name: str, in_header: bool) -> None:
+    """Quarantine the first line of the row being read; its other lines are read again."""
+    (lineno, text), rest = feed.row[0], feed.row[1:]
+    if in_header:
+        raise InputError(f"{name}: unreadable CSV header (line {lineno}: {reason})")
+    tally.reject(f"line {lineno}", reason, text)
+    feed.give_back(rest)
+
+
+def line_records(inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, row as {column: text}) for each well-formed data row (see :func:`table_rows`)."""
+    for line, header, row in table_rows(inp, tally, opts):
+        yield line, dict(zip([h.strip() for h in header], row, strict=True))
 
 
 def keyed_records(inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[Record]:
-    """Rows of a CSV export as dicts keyed by header (``[UTC]`` suffixes removed)."""
-    csv.field_size_limit(max(int(opts.max_line_bytes), 1 << 16))
-    try:
-        with inp.open() as fh:
-            text = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="replace", newline="")
-            reader = csv.reader(text)
-            header: list[str] | None = None
-            while True:
-                try:
-                    row = next(reader)
-                except StopIteration:
-                    break
-                except csv.Error as exc:
-                    tally.reject(f"line {reader.line_num}", f"invalid CSV ({exc})", None)
-                    continue
-                if header is None:
-                    header = [_clean_header(h) for h in row]
-                    continue
-                if not any(cell.strip() for cell in row):
-                    continue
-                pos, ref = f"line {reader.line_num}", f"{inp.name}:{reader.line_num}"
-                if len(row) != len(header):
-                    tally.reject(pos, f"{len(row)} fields where the header has {len(header)}", ",".join(row))
-                    continue
-                yield pos, ref, dict(zip(header, row, strict=True))
-    except (OSError, EOFError) as exc:
-        tally.reject("end of file", f"unreadable from here on ({exc.__class__.__name__})", None)
+    """Rows as (position, record_ref, {column: text}) for the Python mappers (``[UTC]`` suffixes
+    removed from the header)."""
+    clean: list[str] | None = None
+    for line, header, row in table_rows(inp, tally, opts):
+        if clean is None:
+            clean = [_clean_header(h) for h in header]
+        yield f"line {line}", f"{inp.name}:{line}", dict(zip(clean, row, strict=True))
 
 
 def _clean_header(name: str) -> str:
     name = name.strip().strip('"')
     return re.sub(r"\s*\[(UTC|Local Time)\]$", "", name)
-
-
-def raw_rows(inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[tuple[int, list[str], list[str]]]:
-    """(line where the row starts, raw header, cells) for every data row; damage is quarantined.
-
-    The csv module's field limit is raised to the per-line cap (it is process-wide; raising it
-    is harmless), so a giant cell is read, not fatal, and then rejected by the record checks.
-    """
-    if csv.field_size_limit() < opts.max_line_bytes:
-        csv.field_size_limit(opts.max_line_bytes)
-    line = 0
-    try:
-        with inp.open() as fh:
-            text = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="replace", newline="")
-            reader = csv.reader(text)
-            header = next(reader, None)
-            if header is None:
-                return
-            while True:
-                start = reader.line_num + 1
-                try:
-                    row = next(reader)
-                except StopIteration:
-                    break
-                except csv.Error as exc:
-                    tally.reject(f"line {start}", f"unreadable CSV ({exc})", None)
-                    return
-                line = start
-                if not any(cell.strip() for cell in row):
-                    continue
-                yield start, header, row
-    except (OSError, EOFError) as exc:
-        tally.reject(f"line {line + 1}", f"unreadable from here on ({exc.__class__.__name__})", None)
 
 
 def rows_as_json(
@@ -184,9 +210,9 @@ def rows_as_json(
     the ``time_headers`` cells; ``time_fields`` of each record are then rewritten as ISO 8601."""
     order = slash_date_order(
         next((c for k in time_headers if (c := _cell(_index(header), row, k))), "")
-        for _, header, row in raw_rows(inp, Tally(), opts)
+        for _, header, row in table_rows(inp, Tally(), opts)
     )
-    for line, header, row in raw_rows(inp, tally, opts):
+    for line, header, row in table_rows(inp, tally, opts):
         rec = to_record(_by_name(_index(header), row))
         for key in time_fields:
             rec[key] = iso_time(rec.get(key), order)
