@@ -22,6 +22,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import IO
 
 import duckdb
 import orjson
@@ -30,7 +31,7 @@ import pyarrow.compute as pc
 
 from nightowl.schema import AUTH_SCHEMA, COLUMN_NAMES, COLUMNS
 from nightowl.sources.base import InputFile, ReadOptions, Tally
-from nightowl.sources.records.json_recover import located
+from nightowl.sources.records.json_recover import located, looks_like_container
 from nightowl.sources.records.sql import BLANK, CONTAINER, DAMAGED_CONTAINER, sql_str
 
 BATCH_ROWS = 100_000
@@ -40,6 +41,8 @@ CONTAINER_MAX_BYTES = (
 PY_CHUNK_LINES = 50_000
 PY_CHUNK_BYTES = 64 << 20
 DOCUMENT_MAX_BYTES = 2 << 30  # pretty-printed JSON is parsed in memory; beyond this, refuse
+CONTAINER_KEY_SQL = sql_str(r'"(value|Records|records)"\s*:\s*\[')  # a page's records array
+BIG_LINE_MAX_BYTES = 1 << 30  # a page or array on one line is split in memory up to this size
 BOM = "\ufeff"
 MARKS = f"({sql_str(CONTAINER)}, {sql_str(BLANK)}, {sql_str(DAMAGED_CONTAINER)})"  # not records: dropped
 
@@ -51,6 +54,7 @@ FAST_PATH_REFUSALS = (
     duckdb.IOException,
     duckdb.OutOfRangeException,
     duckdb.OutOfMemoryException,
+    duckdb.NotImplementedException,  # "The Parallel CSV Reader currently does not support..." (a giant line)
 )
 
 
@@ -125,7 +129,8 @@ SELECT lineno, sub, line, CAST(NULL AS BIGINT) AS k,
        WHEN strlen(line) <= 16 THEN CASE WHEN trim(line, chr(32) || chr(9) || chr(13)) = '' THEN {sql_str(BLANK)} END
        WHEN strlen(line) > {maxb} THEN
          CASE WHEN NOT (starts_with({_head("line")}, '[') OR contains(left(line, 4096), '"@odata.')
-                        OR contains(left(line, 4096), '"{fmt.envelope}"'))
+                        OR contains(left(line, 4096), '"{fmt.envelope}"')
+                        OR regexp_matches(left(line, 65536), {CONTAINER_KEY_SQL}))
               THEN 'line longer than {maxb} bytes' END
   END AS bad
 FROM ({src})"""
@@ -133,7 +138,7 @@ FROM ({src})"""
         "'invalid JSON'"
         if expand
         else f"""CASE WHEN starts_with({_head("rec")}, '[')
-                        OR regexp_matches(left(rec, 65536), '"(value|Records|records)"\\s*:\\s*\\[')
+                        OR regexp_matches(left(rec, 65536), {CONTAINER_KEY_SQL})
                       THEN {sql_str(DAMAGED_CONTAINER)} ELSE 'invalid JSON' END"""
     )
     return f"""
@@ -167,6 +172,9 @@ def _fast_src(inp: InputFile, tmpdir: str) -> str:
     the scan keeps file order, so numbering the staged table gives the line numbers.
     """
     comp = "gzip" if inp.gzip else "none"
+    if not inp.gzip and _last_line_too_long(inp.path):
+        # DuckDB's scanner drops a final line longer than its buffer without a word
+        raise duckdb.InvalidInputException("last line longer than the fast path reads")
     # DuckDB treats * ? [ ] { } ~ in a path as a glob or home folder: read through a link with a
     # plain name so a hostile file name can never make it open a different file.
     link = os.path.join(tmpdir, "input")
@@ -183,6 +191,27 @@ def _fast_src(inp: InputFile, tmpdir: str) -> str:
         f"columns = {{'line': 'VARCHAR'}}, header = false, delim = chr(1), quote = '', escape = '', "
         f"auto_detect = false, max_line_size = {CONTAINER_MAX_BYTES}, compression = '{comp}')"
     )
+
+
+def _last_line_too_long(path: os.PathLike | str) -> bool:
+    """True when the file's last line is longer than CONTAINER_MAX_BYTES (read from the tail)."""
+    try:
+        with open(path, "rb") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            if size <= CONTAINER_MAX_BYTES:
+                return False
+            fh.seek(size - CONTAINER_MAX_BYTES - 2)
+            tail = fh.read().rstrip(b"\r\n")
+    except OSError:
+        return False
+    return b"\n" not in tail
+
+
+def _check_not_empty(con: duckdb.DuckDBPyConnection, table: str, inp: InputFile) -> None:
+    """DuckDB's scanner returns no rows at all for a file that is one giant line: refuse the fast
+    path when a file with content gave nothing (gzip files cannot be checked from the tail)."""
+    if not con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] and inp.head(4096).strip():
+        raise duckdb.InvalidInputException("the fast path read nothing from a file with content")
 
 
 def split_batch(batch: pa.RecordBatch, tally: Tally) -> pa.RecordBatch | None:
@@ -293,7 +322,7 @@ def damaged_splits(con: duckdb.DuckDBPyConnection, table: str) -> Iterator[Split
 
 def pieces_as_splits(text: str, lineno: int) -> Iterator[Split]:
     """One line's values, split by :func:`split_values`, as numbered splits ("line 3 value 7")."""
-    for k, loc in enumerate(located(text, lineno), 1):
+    for k, loc in enumerate(located(text, lineno, open_containers=True), 1):
         yield lineno, loc.piece.text, k, loc.reason
 
 
@@ -315,6 +344,7 @@ def read_json_records(
             if lines_layout and not force_python:
                 try:
                     _stage(con, fmt.normalize(records_sql(_fast_src(inp, tmp), fmt, opts)))
+                    _check_not_empty(con, "_stage", inp)
                 except FAST_PATH_REFUSALS:
                     pass  # a hostile file: the robust path below gives the same rows
                 else:
@@ -371,6 +401,7 @@ def stage_json_records(
             _stage_passes(
                 con, fmt.normalize(records_sql(_fast_src(inp, tmp), fmt, opts)), parts, damaged, fmt, opts
             )
+            _check_not_empty(con, parts[0], inp)
         split_query = fmt.normalize(
             records_sql(f"SELECT lineno, line, sub, bad0 FROM {STAGE_SRC}", fmt, opts)
         )
@@ -519,7 +550,9 @@ def layout(head: bytes) -> str:
 
 
 def python_lines(inp: InputFile, tally: Tally) -> Iterator[Split]:
-    """Split on LF only (CR stripped at the end), bounded: a giant line is cut, not loaded."""
+    """Split on LF only (CR stripped at the end), bounded. A line longer than CONTAINER_MAX_BYTES is
+    read whole only when it starts like a page or an array (up to BIG_LINE_MAX_BYTES) and is then
+    split record by record; any other giant line is cut, not loaded, and quarantined."""
     lineno = 0
     try:
         with inp.open() as fh:
@@ -528,18 +561,51 @@ def python_lines(inp: InputFile, tally: Tally) -> Iterator[Split]:
                 if not raw:
                     break
                 lineno += 1
-                bad0 = None
-                if len(raw) > CONTAINER_MAX_BYTES and not raw.endswith(b"\n"):
-                    bad0 = f"line longer than {CONTAINER_MAX_BYTES} bytes"
-                    raw = raw[:4096]
-                    while (more := fh.readline(1 << 20)) and not more.endswith(b"\n"):
-                        pass
-                raw = raw.rstrip(b"\n").rstrip(b"\r")
                 if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
                     raw = raw[3:]
-                yield lineno, raw.decode("utf-8", errors="replace"), None, bad0
+                if len(raw) > CONTAINER_MAX_BYTES and not raw.endswith(b"\n"):
+                    yield from _big_line(fh, raw, lineno)
+                    continue
+                raw = raw.rstrip(b"\n").rstrip(b"\r")
+                yield lineno, raw.decode("utf-8", errors="replace"), None, None
     except (OSError, EOFError) as exc:  # corrupt gzip stream: keep what was read, flag the rest
         tally.reject(f"line {lineno + 1}", f"unreadable from here on ({exc.__class__.__name__})", None)
+
+
+def _big_line(fh: IO[bytes], start: bytes, lineno: int) -> Iterator[Split]:
+    """The records of one line longer than CONTAINER_MAX_BYTES (a Graph page of 999 large sign-ins,
+    a whole export on one line), or one quarantined record when it is no container or too big."""
+    head = start[:65536].decode("utf-8", errors="replace")
+    parts = [start]
+    size = len(start)
+    container = looks_like_container(head)
+    while True:
+        more = fh.readline(1 << 24)
+        if container and size <= BIG_LINE_MAX_BYTES:
+            parts.append(more)
+        size += len(more)
+        if not more or more.endswith(b"\n"):
+            break
+    if not container:
+        yield (
+            lineno,
+            head[:4096],
+            None,
+            f"line longer than {CONTAINER_MAX_BYTES} bytes that is no page or array",
+        )
+        return
+    if size > BIG_LINE_MAX_BYTES:
+        yield (
+            lineno,
+            head[:4096],
+            None,
+            f"line of {size} bytes, longer than {BIG_LINE_MAX_BYTES >> 20} MiB: split it into one record "
+            "per line (jq -c '.value[]')",
+        )
+        return
+    text = b"".join(parts).rstrip(b"\r\n").decode("utf-8", errors="replace")
+    del parts
+    yield from pieces_as_splits(text, lineno)
 
 
 def python_documents(inp: InputFile, tally: Tally) -> Iterator[Split]:

@@ -76,12 +76,12 @@ class Located:
     reason: str | None
 
 
-def located(text: str, at_line: int | None = None) -> Iterator[Located]:
+def located(text: str, at_line: int | None = None, *, open_containers: bool = False) -> Iterator[Located]:
     """:func:`split_values` with positions: lines counted in ``text``, or all ``at_line`` when
     ``text`` is one line of a file (byte offsets are then within the line)."""
     lines = Lines(text)
     found = False
-    for piece in split_values(text):
+    for piece in split_values(text, open_containers=open_containers):
         found = True
         line, byte = lines.at(piece.offset)
         ln = at_line if at_line is not None else line
@@ -126,14 +126,22 @@ def _decode(text: str, pos: int) -> tuple[Any, int] | None:
         return None
 
 
-def split_values(text: str) -> Iterator[Piece]:
-    """Every top-level value of ``text``, arrays and damaged containers split into their records."""
+def split_values(text: str, *, open_containers: bool = False) -> Iterator[Piece]:
+    """Every top-level value of ``text``, arrays and damaged containers split into their records;
+    ``open_containers`` splits every container into its records without parsing it whole first
+    (for a page of hundreds of megabytes)."""
     n = len(text)
     pos = _skip(text, 0)
     while pos < n:
         if text[pos] == "[":
             pos = yield from _elements(text, pos)
             continue
+        if open_containers and text[pos] == "{":
+            inner = _container_array(text, pos)
+            if inner is not None:
+                after = yield from _elements(text, inner)
+                pos = _skip(text, _object_end(text, after))
+                continue
         got = _decode(text, pos)
         if got is not None:
             value, end = got
