@@ -40,7 +40,8 @@ its connection close, or the end of file decides. ``rhost`` is often a host name
 it goes to ``src_endpoint_hostname`` and ``src_endpoint_ip`` stays empty.
 
 ``message repeated N times: [ msg ]`` counts as N records of ``msg``, each with the time of
-the repeat line (syslog does not keep the individual times). ``Failed none`` (the client
+the repeat line (syslog does not keep the individual times), up to MAX_REPEAT_ROWS_PER_FILE
+added rows per file; repeats beyond are counted as ignored (REPEAT_CAPPED), never materialised. ``Failed none`` (the client
 asking which methods exist) is not an attempt.
 """
 
@@ -63,6 +64,12 @@ from nightowl.sources.records.times import iso_in_zone, to_utc
 SOURCE_FORMAT = "sshd-syslog"
 BATCH_ROWS = 50_000
 MAX_REPEAT = 1_000_000  # a larger "message repeated" count is not from a real syslog daemon
+# Rows that "message repeated" lines may add per file: beyond it (ten lines of 999999 repeats in a
+# 1 KB file would be 10M rows) the repeats are counted as ignored with REPEAT_CAPPED, not stored.
+MAX_REPEAT_ROWS_PER_FILE = 1_000_000
+REPEAT_CAPPED = (
+    f"message repeated beyond {MAX_REPEAT_ROWS_PER_FILE} rows per file (expansion cap; counted, not stored)"
+)
 MAX_PENDING = 100_000  # open "Invalid user" lines waiting for their Failed line
 
 _MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -223,6 +230,7 @@ class _State:
         self.prev_month: int | None = None
         self.zone = zone
         self.pending: dict[tuple[str, str], dict] = {}
+        self.repeat_budget = MAX_REPEAT_ROWS_PER_FILE
         self.pam_pending: dict[tuple[str, str], dict] = {}  # PAM failures awaiting a Failed line
         self.pam_unknown: set[tuple[str, str]] = set()  # "check pass; user unknown" just seen
         self.ignored: Counter[str] = Counter()
@@ -336,6 +344,11 @@ class SshdSyslog:
                     tally.reject(f"line {lineno}", f"implausible repeat count {rep.group(1)}", line)
                     return
                 msg = rep.group(2)
+                extra = min(count - 1, st.repeat_budget)
+                if extra < count - 1:
+                    st.ignored[REPEAT_CAPPED] += count - 1 - extra
+                st.repeat_budget -= extra
+                count = 1 + extra
         if program in PAM_PROGRAMS or msg.startswith("pam_unix(sshd:auth)"):
             if self._pam(msg, count, stamp, host, pid, f"{shown}#line {lineno}", st, rows):
                 return
