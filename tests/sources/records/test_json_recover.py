@@ -72,7 +72,8 @@ def test_one_damaged_record_never_costs_another(recs, pretty, page, which, cut_a
     good += [r for p in pieces if p.problem is None and not p.element for r in p.value["value"]]
     others = [r for i, r in enumerate(recs) if i != which]
     assert all(r in good for r in others)  # no good record lost
-    assert len(pieces) <= len(recs) + 1  # nothing invented beyond the damaged piece
+    # the damage may leave a valid prefix of its record and a stray value: never more
+    assert len(pieces) <= len(recs) + 2
 
 
 @settings(max_examples=40, deadline=None)
