@@ -99,6 +99,9 @@ class _Feed:
             text = decode(raw)
             if lineno == 1:
                 text = text.removeprefix("\ufeff")
+            if "\r" in text:  # a lone CR ends a line too (old Mac exports, damage)
+                text, *more = text.split("\r")
+                self.back.extend((lineno, part, None) for part in reversed(more))
         self.row.append((lineno, text))
         self.size += len(text)
         if problem is not None:
