@@ -135,6 +135,8 @@ LINE = st.one_of(
 
 
 def physical_lines(data: bytes) -> int:
+    """Lines as a CSV reader splits them: LF, CRLF or a lone CR ends one."""
+    data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     return 0 if not data else data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
 
 

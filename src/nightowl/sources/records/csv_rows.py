@@ -161,12 +161,35 @@ def table_rows(inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[tupl
 def _is_row(line: str, width: int) -> bool:
     """True when ``line`` looks like a row of its own: it parses alone into ``width`` fields and its
     quotes are balanced (the line that closes a quoted field spanning lines has an odd number)."""
-    if line.count('"') % 2:
+    if line.count('"') % 2 or not _well_quoted(line):
         return False
     try:
         return len(next(csv.reader([line]), [])) == width
     except csv.Error:
         return False
+
+
+def _well_quoted(line: str) -> bool:
+    """True when every quote of ``line`` opens a field, closes it before a comma or the end, or is
+    doubled inside it: what a CSV writer writes (``0",,,"`` is the tail of a quoted field)."""
+    in_q, at_start, i, n = False, True, 0, len(line)
+    while i < n:
+        ch = line[i]
+        if in_q:
+            if ch == '"':
+                if i + 1 < n and line[i + 1] == '"':
+                    i += 2
+                    continue
+                in_q = False
+                if i + 1 < n and line[i + 1] != ",":
+                    return False
+        elif ch == '"':
+            if not at_start:
+                return False
+            in_q = True
+        at_start = ch == "," and not in_q
+        i += 1
+    return not in_q
 
 
 def _give_up(feed: _Feed, tally: Tally, reason: str, name: str, in_header: bool) -> None:
