@@ -197,6 +197,12 @@ CREDENTIAL_USES_COLUMNS: list[tuple[str, pa.DataType, str]] = [
     ("outcome", pa.string(), "success or failure (failure: an AWS errorCode)"),
     ("error_code", pa.string(), "errorCode (AWS: AccessDenied, InvalidClientTokenId, ...)"),
     ("transport", pa.string(), "transport_protocol_name for git events: http or ssh (GitHub)"),
+    (
+        "issued_credential_id",
+        pa.string(),
+        "the temporary key this call obtained (AWS GetSessionToken / AssumeRole / GetFederationToken "
+        "responseElements.credentials.accessKeyId): its uses are this credential's uses",
+    ),
 ]
 
 

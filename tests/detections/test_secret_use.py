@@ -276,3 +276,13 @@ def test_without_source_ip_disclosure_a_use_is_known_but_not_called_new(tmp_path
     with store_with(tmp_path, github=events) as store:
         assert secret_use(store, [spray(), tok]) == []
     assert tok.extra["use"]["status"] == "used" and tok.extra["use"]["addresses"] == []
+
+
+def test_calls_made_with_a_temporary_key_the_stolen_key_obtained_are_its_uses(tmp_path: Path) -> None:
+    key_id = secret("aws.access-key-id", KEY_ID)
+    session = ct("2024-12-03T02:30:00", "GetSessionToken", SPRAY_IPS[0])
+    session["responseElements"] = {"credentials": {"accessKeyId": "ASIAZXCVBNMQWERTYUIO", "expiration": "x"}}
+    derived = ct("2024-12-03T02:35:00", "GetObject", SPRAY_IPS[2], key="ASIAZXCVBNMQWERTYUIO")
+    with store_with(tmp_path, cloudtrail=[session, derived]) as store:
+        (f,) = secret_use(store, [spray(), key_id])
+    assert f.counts["attempts"] == 2 and sorted(f.source_ips) == sorted([SPRAY_IPS[0], SPRAY_IPS[2]])

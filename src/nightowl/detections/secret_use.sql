@@ -14,12 +14,19 @@
 -- flagged when the address is an attack finding's).
 
 CREATE OR REPLACE TEMP TABLE secret_matches AS
-SELECT k.secret_id, u.*
-FROM credential_uses u JOIN _secret_keys k ON u.credential_hash = k.hash_b64
-UNION ALL
-SELECT k.secret_id, u.*
-FROM credential_uses u JOIN _secret_keys k ON sha256(u.credential_id) = k.sha256_hex
-WHERE u.credential_id IS NOT NULL;
+WITH direct AS (
+    SELECT k.secret_id, u.*
+    FROM credential_uses u JOIN _secret_keys k ON u.credential_hash = k.hash_b64
+    UNION ALL
+    SELECT k.secret_id, u.*
+    FROM credential_uses u JOIN _secret_keys k ON sha256(u.credential_id) = k.sha256_hex
+    WHERE u.credential_id IS NOT NULL
+)
+SELECT * FROM direct
+UNION ALL  -- calls signed with a temporary key the secret obtained (sts:GetSessionToken, AssumeRole)
+SELECT d.secret_id, u.*
+FROM (SELECT DISTINCT secret_id, issued_credential_id FROM direct WHERE issued_credential_id IS NOT NULL) d
+JOIN credential_uses u ON u.credential_id = d.issued_credential_id;
 
 CREATE OR REPLACE TEMP TABLE secret_owner_nets AS
 WITH owners AS (

@@ -234,7 +234,15 @@ def api_call(ev: dict, ref: str, source_format: str) -> dict | str:
         "region": ev.get("awsRegion"),
         "outcome": "failure" if error else "success",
         "error_code": error,
+        "issued_credential_id": _issued_key(ev),
     }
+
+
+def _issued_key(ev: dict) -> str | None:
+    """The temporary access key id an STS call handed out (the caller's next calls sign with it)."""
+    creds = _json_field(ev.get("responseElements")).get("credentials")
+    key = creds.get("accessKeyId") if isinstance(creds, dict) else None
+    return key if isinstance(key, str) and key else None
 
 
 class _Batcher:
