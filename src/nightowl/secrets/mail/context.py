@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
 import re
 from dataclasses import dataclass, field
+from datetime import UTC
+from email.message import Message
 
 from nightowl.secrets.blob import Blob, Problem
 from nightowl.secrets.mail.limits import MailLimits, MailStats
@@ -78,6 +81,17 @@ class Where:
 
 
 _WS = re.compile(r"\s+")
+
+
+def message_date(msg: Message) -> str | None:
+    """The Date header as ISO 8601 UTC (when a secret in the message was sent); None when absent or unreadable."""
+    try:
+        when = email.utils.parsedate_to_datetime(str(msg.get("Date") or ""))
+    except Exception:  # hostile headers: a date we cannot read is no date
+        return None
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def clean_message_id(value: object) -> str | None:

@@ -11,16 +11,14 @@ from __future__ import annotations
 import base64
 import email.parser
 import email.policy
-import email.utils
 import re
 from collections.abc import Iterator
-from datetime import UTC
 from email.header import decode_header, make_header
 from email.message import Message
 
 from nightowl.secrets.blob import Blob, Problem
 from nightowl.secrets.mail import attachments
-from nightowl.secrets.mail.context import Run, Where, clean_message_id, synthetic_id
+from nightowl.secrets.mail.context import Run, Where, clean_message_id, message_date, synthetic_id
 from nightowl.secrets.mail.text import clean_name, decode, html_charset, html_to_text, rtf_to_text
 
 _NOT_B64 = re.compile(rb"[^A-Za-z0-9+/]")
@@ -39,17 +37,6 @@ def message_id_of(msg: Message, raw: bytes, kind: str) -> str:
     except Exception:
         value = None
     return clean_message_id(value) or synthetic_id(raw, kind)
-
-
-def message_date(msg: Message) -> str | None:
-    """The Date header as ISO 8601 UTC (when a secret in the message was sent); None when absent or unreadable."""
-    try:
-        when = email.utils.parsedate_to_datetime(header_text(msg, "Date"))
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if when.tzinfo is not None:
-        when = when.astimezone(UTC)
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def header_text(msg: Message, name: str) -> str:

@@ -22,7 +22,7 @@ import olefile
 
 from nightowl.secrets.blob import Blob, Problem
 from nightowl.secrets.mail import attachments
-from nightowl.secrets.mail.context import Run, Where, clean_message_id
+from nightowl.secrets.mail.context import Run, Where, clean_message_id, message_date
 from nightowl.secrets.mail.text import (
     clean_name,
     codec_for,
@@ -93,13 +93,17 @@ def _top(ole: olefile.OleFileIO, run: Run, where: Where, shown: str | None) -> I
     if not ole.exists(_PROPS):
         yield run.problem(where.path, "OLE file without MAPI properties: not an Outlook message")
         return
-    if shown is not None:  # a top-level file: its own Message-ID names it
+    if shown is not None:  # a top-level file: its own Message-ID names it, its Date dates it
         try:
-            mid = _message_id(ole, [], _codepage(ole, [], 32), run)
+            codepage = _codepage(ole, [], 32)
+            mid = _message_id(ole, [], codepage, run)
+            headers = _string(ole, [], PR_TRANSPORT_HEADERS, codepage, run)
+            date = message_date(
+                email.parser.HeaderParser(policy=email.policy.compat32).parsestr(headers or "")
+            )
         except Exception:
-            mid = None
-        if mid:
-            where = Where(where.path, mid)
+            mid = date = None
+        where = Where(where.path, mid or where.message_id, date=date)
     yield from _message(ole, [], run, where, 32)
 
 

@@ -11,6 +11,7 @@ import contextlib
 import email.parser
 import email.policy
 from collections.abc import Iterator
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import pypff
 
 from nightowl.secrets.blob import Blob, Problem
 from nightowl.secrets.mail import attachments
-from nightowl.secrets.mail.context import Run, Where, clean_message_id
+from nightowl.secrets.mail.context import Run, Where, clean_message_id, message_date
 from nightowl.secrets.mail.text import clean_name, codec_for, decode, html_charset, html_to_text, rtf_to_text
 
 PR_ATTACH_METHOD = 0x3705
@@ -64,7 +65,10 @@ def _folder(folder: Any, names: list[str], run: Run, shown: str, depth: int) -> 
             continue
         run.stats.messages += 1
         fallback = "<pst:" + "/".join([*names, str(i + 1)]) + ">"
-        yield from _message(message, run, Where(path, _message_id(message) or fallback))
+        headers = _headers(message)
+        mid = clean_message_id(headers.get("Message-ID")) if headers is not None else None
+        date = (message_date(headers) if headers is not None else None) or _submitted(message)
+        yield from _message(message, run, Where(path, mid or fallback, date=date))
     try:
         subfolders = folder.number_of_sub_folders
     except Exception:
@@ -83,15 +87,25 @@ def _folder(folder: Any, names: list[str], run: Run, shown: str, depth: int) -> 
         yield from _folder(sub, [*names, name], run, shown, depth + 1)
 
 
-def _message_id(message: Any) -> str | None:
+def _submitted(message: Any) -> str | None:
+    """When the message was sent (else delivered), as pypff reads it (naive UTC FILETIME)."""
+    for name in ("client_submit_time", "delivery_time"):
+        with contextlib.suppress(Exception):
+            when = getattr(message, name)
+            if when is not None:
+                return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return None
+
+
+def _headers(message: Any) -> Message | None:
+    """The message's saved transport headers (Message-ID, Date), None when the PST has none."""
     try:
         headers = message.transport_headers
     except Exception:
         return None
     if not headers:
         return None
-    parsed = email.parser.HeaderParser(policy=email.policy.compat32).parsestr(str(headers)[: 1 << 20])
-    return clean_message_id(parsed.get("Message-ID"))
+    return email.parser.HeaderParser(policy=email.policy.compat32).parsestr(str(headers)[: 1 << 20])
 
 
 def _message(message: Any, run: Run, where: Where) -> Iterator[Blob | Problem]:
