@@ -104,7 +104,7 @@ def use_row(rec: dict[str, Any], ref: str) -> dict[str, Any] | str:
 
 def _epoch(value: Any) -> Any:
     """Epoch milliseconds arrive as numbers in JSON and as digit strings in CSV."""
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():  # not "²"
         return int(value.strip())
     return value
 
