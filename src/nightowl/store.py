@@ -1,4 +1,9 @@
-"""The DuckDB store: in memory by default, a file with ``--store`` so work survives between runs.
+"""The DuckDB store: in memory by default, a file with ``--store`` so work survives between runs
+(and a temporary file, removed on close, when a large input is hunted without ``--store``).
+
+Memory stays flat whatever the number of events: DuckDB gets a memory limit
+(:func:`default_memory_limit`, or ``--memory-limit``) and spills joins, sorts and tables beyond it
+to a temporary folder.
 
 Tables: ``auth_events`` (the normalized schema), ``inputs`` (one row per ingested file, with its
 content hash so the same file is never ingested twice) and ``quarantine`` (records that could
@@ -8,6 +13,8 @@ not be read, with position, reason and a short excerpt).
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -16,6 +23,7 @@ import duckdb
 import pyarrow as pa
 
 from nightowl.schema import duckdb_table_ddl
+from nightowl.sources.base import InputError
 
 _DDL = [
     duckdb_table_ddl("auth_events"),
@@ -29,23 +37,86 @@ _DDL = [
 ]
 
 
+# Inputs larger than this, hunted without --store, go to a temporary on-disk store (an in-memory
+# database keeps every event in RAM; a file lets DuckDB evict them under its memory limit).
+SCRATCH_INPUT_BYTES = 256 << 20
+_LIMIT = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.I)
+
+
+def default_memory_limit() -> str:
+    """A quarter of the machine's memory, between 1 and 2 GB: enough for DuckDB to hash and sort a
+    day of a large tenant in memory, small enough to leave a laptop usable; beyond it DuckDB spills,
+    so a month needs the same memory as a day (only time grows)."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        total = 8 << 30
+    return f"{min(max(total // 4, 1 << 30), 2 << 30) >> 20}MB"
+
+
+def check_memory_limit(value: str) -> str:
+    """``value`` if DuckDB can take it as a memory limit (e.g. ``2GB``, ``512MB``); else a one-line error."""
+    if not _LIMIT.match(value):
+        raise InputError(f"--memory-limit: {value!r} is not a size like 2GB or 512MB")
+    return value.replace(" ", "")
+
+
+def input_bytes(paths: list[str]) -> int:
+    """Total size of the regular files under ``paths`` (stdin and unreadable entries count 0)."""
+    total = 0
+    for path in paths:
+        p = Path(path)
+        if p.is_file():
+            total += p.stat().st_size
+        elif p.is_dir():
+            for root, _dirs, files in os.walk(p):
+                total += sum((Path(root) / f).stat().st_size for f in files if (Path(root) / f).is_file())
+    return total
+
+
+LAKE_TABLES = ("auth_events", "directory_audit", "mail_access", "accounts")
+
+
 class Store:
     """One DuckDB connection and the tables every stage shares."""
 
-    def __init__(self, path: str | Path | None = None, memory_limit: str | None = None) -> None:
+    def __init__(
+        self, path: str | Path | None = None, memory_limit: str | None = None, *, scratch: bool = False
+    ) -> None:
+        """``scratch``: with no ``path``, keep the events in a temporary file removed on close."""
+        self._scratch_dir = tempfile.mkdtemp(prefix="nightowl-store-") if scratch and not path else None
+        if self._scratch_dir:
+            path = Path(self._scratch_dir) / "scratch.duckdb"
         self.path = str(path) if path else ":memory:"
+        self.memory_limit = check_memory_limit(memory_limit) if memory_limit else default_memory_limit()
         self.con = duckdb.connect(self.path)
         self.con.execute("SET TimeZone = 'UTC'")
+        # DuckDB's own progress bar writes to stdout after 2 s and would corrupt --format json.
+        self.con.execute("SET enable_progress_bar = false")
         # Spill to disk instead of failing when a month of a large tenant exceeds memory.
         spill = Path(tempfile.gettempdir()) / f"nightowl-spill-{os.getpid()}"
         self.con.execute(f"SET temp_directory = '{spill.as_posix()}'")
-        if memory_limit:
-            self.con.execute(f"SET memory_limit = '{memory_limit}'")
+        self.con.execute(f"SET memory_limit = '{self.memory_limit}'")
         for ddl in _DDL:
             self.con.execute(ddl)
 
+    @classmethod
+    def for_hunt(cls, path: Path | None, paths: list[str], memory_limit: str | None = None) -> Store:
+        """The store a hunt uses: ``path`` if given; else memory, or a temporary file for large inputs."""
+        scratch = path is None and input_bytes(paths) > SCRATCH_INPUT_BYTES
+        return cls(path, memory_limit, scratch=scratch)
+
+    def describe(self) -> str:
+        """One line for --debug: where the events are kept and DuckDB's memory limit."""
+        where = (
+            "temporary file" if self._scratch_dir else ("memory" if self.path == ":memory:" else self.path)
+        )
+        return f"store: {where}; DuckDB memory limit {self.memory_limit} (spills beyond it)"
+
     def close(self) -> None:
         self.con.close()
+        if self._scratch_dir:
+            shutil.rmtree(self._scratch_dir, ignore_errors=True)
 
     def __enter__(self) -> Store:
         return self
@@ -93,12 +164,14 @@ class Store:
         ]
 
     def row_count(self, table: str) -> int:
-        return self.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] if self.has_table(table) else 0
+        return (
+            self.con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] if self.has_table(table) else 0
+        )
 
     def seen_sha256(self, sha256: str) -> str | None:
         """The path under which content with this hash was ingested before, if any."""
-        row = self.con.execute("SELECT path FROM inputs WHERE sha256 = ? LIMIT 1", [sha256]).fetchone()
-        return row[0] if row else None
+        row = self.con.execute("SELECT path FROM inputs WHERE sha256 = ? LIMIT 1", [sha256]).fetchall()
+        return row[0][0] if row else None
 
     def record_input(self, row: dict[str, Any], quarantined: list[tuple[str, str, str]]) -> None:
         self.con.execute(
@@ -143,4 +216,25 @@ class Store:
             target = out_dir / f"{table}.parquet"
             self.con.execute(f"COPY {table} TO '{target.as_posix()}' (FORMAT parquet, COMPRESSION zstd)")
             written.append(target)
+        return written
+
+    def write_lake(self, out_dir: Path) -> list[Path]:
+        """The normalized tables as a Parquet lake for the Spark engine: ``out_dir/<table>/``, sign-ins
+        partitioned by day (``auth_events/day=YYYY-MM-DD/``) so a daily job reads one folder.
+        Streams from DuckDB (no table is held in Python)."""
+        out_dir.mkdir(parents=True, exist_ok=True)
+        written = []
+        for table in LAKE_TABLES:
+            if not self.has_table(table):
+                continue
+            target = out_dir / table
+            if table == "auth_events":
+                query = "SELECT *, strftime(time, '%Y-%m-%d') AS day FROM auth_events"
+                options = "FORMAT parquet, COMPRESSION zstd, PARTITION_BY (day), OVERWRITE_OR_IGNORE"
+            else:
+                target.mkdir(parents=True, exist_ok=True)
+                query, options = f"SELECT * FROM {table}", "FORMAT parquet, COMPRESSION zstd"
+                target = target / "part-0.parquet"
+            self.con.execute(f"COPY ({query}) TO '{target.as_posix()}' ({options})")
+            written.append(out_dir / table)
         return written

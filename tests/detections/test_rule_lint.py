@@ -21,6 +21,7 @@ from nightowl.detections.runner import (
     register_flagged,
     run_detection,
 )
+from nightowl.engines import used_params
 from nightowl.findings import SEVERITY_RANK
 from nightowl.incidents.contract import EVIDENCE_FALLBACKS, EVIDENCE_READ
 from nightowl.store import Store
@@ -79,7 +80,8 @@ def test_every_rule_runs_against_the_schema_on_an_empty_store(empty_store):
 @pytest.mark.parametrize("det", DETECTIONS, ids=[d.id for d in DETECTIONS])
 def test_declared_evidence_keys_are_the_ones_the_sql_produces(empty_store, det):
     assert det.evidence is not None, "declare the evidence keys in the metadata block (evidence = [...])"
-    schema = execute_rule(empty_store, det).to_arrow_table().schema
+    engine, final = execute_rule(empty_store, det)
+    schema = engine.con.execute(final, used_params(final, det.params)).to_arrow_table().schema
     produced = []
     if "evidence" in schema.names:
         evidence = schema.field("evidence").type

@@ -12,7 +12,6 @@ A detection's final SELECT returns one row per finding with at least ``key``, ``
 from __future__ import annotations
 
 import importlib
-import ipaddress
 import re
 from datetime import datetime
 from typing import Any
@@ -21,8 +20,9 @@ import pyarrow as pa
 
 from nightowl.categories import campaign_categories
 from nightowl.detections.catalog import Detection, load_all, prepare_text
+from nightowl.engines import Engine, as_engine
+from nightowl.engines.ipkeys import source_key
 from nightowl.findings import Finding, iso, stable_id
-from nightowl.store import Store
 
 HOOK_MARKER = "-- @python"
 EXTRA_COLUMNS = ("applications", "mailboxes", "detection_group")  # copied into Finding.extra when present
@@ -36,70 +36,41 @@ def split_statements(sql: str) -> list[str]:
     return [p for p in parts if p and not all(line.strip().startswith("--") for line in p.splitlines())]
 
 
-def execute(store: Store, sql: str, params: dict[str, Any]) -> Any:
+def execute(engine: Engine, sql: str, params: dict[str, Any]) -> None:
     """Run one statement, passing only the named parameters it uses."""
-    used = {k: v for k, v in params.items() if re.search(rf"\${re.escape(k)}\b", sql)}
-    return store.con.execute(sql, used) if used else store.con.execute(sql)
+    engine.execute(sql, params)
 
 
-def source_key(ip: str | None) -> str | None:
-    """IPv4 as is; IPv6 grouped by /64 (one customer's allocation); IPv4-mapped IPv6 unwrapped."""
-    if not ip:
-        return None
-    try:
-        addr = ipaddress.ip_address(ip.strip().split("%")[0])
-    except ValueError:
-        return ip
-    if isinstance(addr, ipaddress.IPv6Address):
-        if addr.ipv4_mapped:
-            return str(addr.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{addr}/64", strict=False))
-    return str(addr)
-
-
-def build_ip_keys(store: Store) -> None:
-    ips = [
-        r[0]
-        for r in store.con.execute(
-            "SELECT DISTINCT src_endpoint_ip FROM auth_events WHERE src_endpoint_ip IS NOT NULL"
-        ).fetchall()
-    ]
-    table = pa.table(
-        {"ip": pa.array(ips, pa.string()), "src_key": pa.array([source_key(i) for i in ips], pa.string())}
-    )
-    store.con.register("_ip_keys", table)
-    store.con.execute("CREATE OR REPLACE TEMP TABLE ip_keys AS SELECT * FROM _ip_keys")
-    store.con.unregister("_ip_keys")
-
-
-def prepare(store: Store, overrides: dict[str, Any] | None = None) -> None:
-    build_ip_keys(store)
+def prepare(target: Any, overrides: dict[str, Any] | None = None) -> None:
+    engine = as_engine(target)
+    engine.build_ip_keys()
     sql, thresholds = prepare_text()
     params = {name: t.default for name, t in thresholds.items()} | (overrides or {})
     for statement in split_statements(sql):
-        execute(store, statement, params)
+        engine.execute(statement, params)
 
 
-def run_detection(store: Store, det: Detection) -> list[Finding]:
-    cur = execute_rule(store, det)
-    names = [d[0] for d in cur.description]
-    findings = [row_to_finding(det, dict(zip(names, row, strict=True))) for row in cur.fetchall()]
+def run_detection(target: Any, det: Detection) -> list[Finding]:
+    engine, final = execute_rule(target, det)
+    names, rows = engine.fetch(final, det.params)
+    findings = [row_to_finding(det, dict(zip(names, row, strict=True))) for row in rows]
     return [f for f in findings if f.detection not in det.disabled_variants]
 
 
-def execute_rule(store: Store, det: Detection) -> Any:
-    """Run a detection's statements (and its Python step); the cursor of its final SELECT."""
+def execute_rule(target: Any, det: Detection) -> tuple[Engine, str]:
+    """Run a detection's statements (and its graph step) up to its final SELECT; the engine and that SELECT."""
+    engine = as_engine(target)
     before, _, after = det.sql_body.partition(HOOK_MARKER)
     statements = split_statements(before)
     hook = _hook(det)
-    if hook:  # the Python step runs where the script says "-- @python"
+    if hook:  # the graph step runs where the script says "-- @python" (SQL driven from Python)
         for statement in statements:
-            execute(store, statement, det.params)
-        hook(store, det.params)
+            engine.execute(statement, det.params)
+        hook(engine, det.params)
         statements = split_statements(after)
     for statement in statements[:-1]:
-        execute(store, statement, det.params)
-    return execute(store, statements[-1], det.params)
+        engine.execute(statement, det.params)
+    return engine, statements[-1]
 
 
 def _hook(det: Detection):
@@ -148,36 +119,45 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def register_findings(store: Store, findings: list[Finding]) -> None:
+def register_findings(target: Any, findings: list[Finding]) -> None:
     """Stage 1 findings as tables stage 2 can join: one row per (finding, user) and (finding, source)."""
+    engine = as_engine(target)
     users = [(f.id, f.detection, f.category, u) for f in findings for u in f.users]
     sources = [(f.id, f.detection, f.category, source_key(ip)) for f in findings for ip in f.source_ips]
-    meta = [
-        (f.id, f.detection, f.category, f.first_seen, f.last_seen, f.evidence.get("fingerprint"))
-        for f in findings
-    ]
-    con = store.con
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE attack_users (finding_id VARCHAR, detection VARCHAR, "
-        "category VARCHAR, user_name VARCHAR)"
+    keyed = ("finding_id", "detection", "category")
+    engine.create_table("attack_users", _table((*keyed, "user_name"), users))
+    engine.create_table("attack_sources", _table((*keyed, "src_key"), sources))
+    engine.create_table(
+        "attack_findings",
+        _table(
+            (*keyed, "first_seen", "last_seen", "fingerprint"),
+            [
+                (
+                    f.id,
+                    f.detection,
+                    f.category,
+                    _ts(f.first_seen),
+                    _ts(f.last_seen),
+                    f.evidence.get("fingerprint"),
+                )
+                for f in findings
+            ],
+        ),
     )
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE attack_sources (finding_id VARCHAR, detection VARCHAR, "
-        "category VARCHAR, src_key VARCHAR)"
+
+
+def _ts(value: str | None) -> datetime | None:
+    """A finding's ISO time back as the naive UTC timestamp the store holds."""
+    return datetime.fromisoformat(value.rstrip("Z")) if value else None
+
+
+def _table(names: tuple[str, ...], rows: list[tuple]) -> pa.Table:
+    """A small Arrow table (findings, never events); ``first_seen``-like columns are timestamps."""
+    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
+    types = {"first_seen": pa.timestamp("us"), "last_seen": pa.timestamp("us"), "compromised": pa.bool_()}
+    return pa.table(
+        {n: pa.array(list(col), types.get(n, pa.string())) for n, col in zip(names, columns, strict=True)}
     )
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE attack_findings (finding_id VARCHAR, detection VARCHAR, "
-        "category VARCHAR, first_seen TIMESTAMP, last_seen TIMESTAMP, fingerprint VARCHAR)"
-    )
-    if users:
-        con.executemany("INSERT INTO attack_users VALUES (?, ?, ?, ?)", users)
-    if sources:
-        con.executemany("INSERT INTO attack_sources VALUES (?, ?, ?, ?)", sources)
-    if meta:
-        con.executemany(
-            "INSERT INTO attack_findings VALUES (?, ?, ?, ?::TIMESTAMP, ?::TIMESTAMP, ?)",
-            [(a, b, c, d and d.rstrip("Z"), e and e.rstrip("Z"), f) for a, b, c, d, e, f in meta],
-        )
 
 
 CAMPAIGN_DETECTIONS = ("spray.distributed", "stuffing", "enumeration.distributed")
@@ -212,7 +192,7 @@ def fold_into_campaigns(findings: list[Finding]) -> list[Finding]:
     return kept
 
 
-def register_flagged(store: Store, attacks: list[Finding], compromises: list[Finding]) -> None:
+def register_flagged(target: Any, attacks: list[Finding], compromises: list[Finding]) -> None:
     """Accounts the identity detections flagged (targeted by a password attack, or compromised), for
     the stage 3 detections that judge what an account did next (cloud audit): one verdict, not a copy
     of the spray logic in every rule."""
@@ -222,30 +202,27 @@ def register_flagged(store: Store, attacks: list[Finding], compromises: list[Fin
             was_compromised, first = rows.get(user, (False, None))
             seen = min(filter(None, [first, f.first_seen]), default=None)
             rows[user] = (was_compromised or compromised, seen)
-    store.con.execute(
-        "CREATE OR REPLACE TEMP TABLE flagged_users (user_name VARCHAR, compromised BOOLEAN, first_seen TIMESTAMP)"
+    as_engine(target).create_table(
+        "flagged_users",
+        _table(("user_name", "compromised", "first_seen"), [(u, c, _ts(t)) for u, (c, t) in rows.items()]),
     )
-    if rows:
-        store.con.executemany(
-            "INSERT INTO flagged_users VALUES (?, ?, ?::TIMESTAMP)",
-            [(u, c, t and t.rstrip("Z")) for u, (c, t) in rows.items()],
-        )
 
 
-def run_all(store: Store, config: dict[str, Any] | None = None) -> list[Finding]:
+def run_all(target: Any, config: dict[str, Any] | None = None) -> list[Finding]:
     """Every enabled detection whose tables hold data, in three stages: password attacks (1), the
     compromises they led to (2, which also marks the attack findings), and what flagged accounts did
     next in the cloud audit logs (3)."""
-    detections = [d for d in load_all(config) if d.enabled and all(store.row_count(t) for t in d.tables)]
+    engine = as_engine(target)
+    detections = [d for d in load_all(config) if d.enabled and all(engine.row_count(t) for t in d.tables)]
     if not detections:
         return []
-    if store.event_count():
-        prepare(store, (config or {}).get("prepare"))
-    stage1 = fold_into_campaigns([f for d in detections if d.stage == 1 for f in run_detection(store, d)])
+    if engine.event_count():
+        prepare(engine, (config or {}).get("prepare"))
+    stage1 = fold_into_campaigns([f for d in detections if d.stage == 1 for f in run_detection(engine, d)])
     campaigns = campaign_categories()
     attacks = [f for f in stage1 if f.category in campaigns]
-    register_findings(store, attacks)
-    stage2 = [f for d in detections if d.stage == 2 for f in run_detection(store, d)]
+    register_findings(engine, attacks)
+    stage2 = [f for d in detections if d.stage == 2 for f in run_detection(engine, d)]
     by_id = {f.id: f for f in attacks}
     for comp in stage2:
         for attack_id in comp.evidence.get("attack_finding_ids", []):
@@ -255,6 +232,6 @@ def run_all(store: Store, config: dict[str, Any] | None = None) -> list[Finding]
                 target.counts["compromised_users"] = len(target.compromised_users)
                 if target.severity in ("high", "medium", "low"):
                     target.severity = "critical" if comp.severity == "critical" else "high"
-    register_flagged(store, attacks, stage2)
-    stage3 = [f for d in detections if d.stage == 3 for f in run_detection(store, d)]
+    register_flagged(engine, attacks, stage2)
+    stage3 = [f for d in detections if d.stage == 3 for f in run_detection(engine, d)]
     return stage1 + stage2 + stage3

@@ -82,11 +82,9 @@ SELECT group_id, any_value(fingerprint) AS fingerprint,
        list(DISTINCT src_key) AS sources_list
 FROM dist_members GROUP BY group_id;
 
--- Filled by the Python hook: group_id -> campaign_id (connected components).
-CREATE OR REPLACE TEMP TABLE dist_campaign_of (group_id VARCHAR, campaign_id VARCHAR);
-
 -- @python
--- (campaigns.merge_groups runs here)
+-- (campaigns.merge_groups runs here: the group graph's connected components, in SQL, fill
+-- dist_campaign_of: group_id -> campaign_id)
 
 -- A campaign must look like one, not like the background of a large tenant (people failing once
 -- from a new network and giving up, under the most common fingerprint): it hits accounts again from
