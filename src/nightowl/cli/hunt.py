@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +16,7 @@ from nightowl.cli.common import (
     OptionalPathsArg,
     OutputFormat,
     PathsArg,
+    State,
     StoreOpt,
     StrictOpt,
     TzOpt,
@@ -34,6 +36,26 @@ from nightowl.sources.base import InputError
 from nightowl.store import Store
 from nightowl.textsafe import term
 
+MemoryOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--memory-limit", help="DuckDB's memory limit, e.g. 2GB (default: a quarter of RAM, 1-2 GB)."
+    ),
+]
+
+
+class Engine(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+def _open_store(store: Path | None, paths: list[str], memory_limit: str | None) -> Store:
+    """The store for ingest/hunt (a temporary file for large inputs without --store); --debug says which."""
+    st = Store.for_hunt(store, paths, memory_limit)
+    if State.debug:
+        err.print(st.describe())
+    return st
+
 
 def ingest(
     paths: PathsArg,
@@ -42,11 +64,21 @@ def ingest(
     year: YearOpt = None,
     timezone: TzOpt = None,
     strict: StrictOpt = False,
+    memory_limit: MemoryOpt = None,
+    parquet: Annotated[
+        Path | None,
+        typer.Option(
+            "--parquet",
+            help="Also write the normalized tables as Parquet (sign-ins by day) for --engine spark.",
+        ),
+    ] = None,
     fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
 ) -> None:
     """Read sign-in logs into the normalized store and report what was read, ignored and quarantined."""
-    with Store(store) as st:
+    with _open_store(store, paths, memory_limit) as st:
         inputs = ingest_with_progress(st, paths, input_format, year, timezone, strict)
+        if parquet is not None:
+            st.write_lake(parquet)
         if fmt is OutputFormat.json:
             print_json(document([], inputs))
             return
@@ -65,6 +97,17 @@ def hunt(
     config: ConfigOpt = None,
     fail_on: FailOnOpt = None,
     details: Annotated[int, typer.Option("--details", help="How many top findings to explain in full.")] = 3,
+    memory_limit: MemoryOpt = None,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            "--engine", help="duckdb (this machine) or spark (PATHS: Parquet folders from ingest --parquet)."
+        ),
+    ] = Engine.duckdb,
+    master: Annotated[
+        str | None,
+        typer.Option("--master", help="Spark master, e.g. local[4] (default: spark-submit's, or local[*])."),
+    ] = None,
     fmt: Annotated[
         OutputFormat, typer.Option("--format", help="table for people, json for machines")
     ] = OutputFormat.table,
@@ -79,16 +122,21 @@ def hunt(
 ) -> None:
     """Ingest sign-in logs and hunt for password spray, brute force, stuffing and compromised accounts."""
     cfg = read_config(config)
-    if not paths and store is None:
-        raise InputError("hunt: give log files to read, or --store FILE to hunt what a store already holds")
-    if store is not None and not paths and not store.exists():
-        raise InputError(f"{store}: no such store")
-    with Store(store) as st:
-        inputs = ingest_with_progress(st, paths or [], input_format, year, timezone, strict)
-        leaked = _secret_findings(secrets or [])
-        with status("running detections"):
-            findings = detect(st, cfg, leaked)
-        ov = overview(st)
+    leaked = _secret_findings(secrets or [])
+    if engine is Engine.spark:
+        from nightowl.engines.spark import hunt_lake
+
+        if not paths:
+            raise InputError(
+                "hunt --engine spark: give the Parquet folder(s) written by `nightowl ingest --parquet`"
+            )
+        with status("running detections on Spark"):
+            findings = hunt_lake(paths, cfg, master, leaked)
+        inputs, ov = [{"path": p, "format": "nightowl-parquet"} for p in paths], None
+    else:
+        inputs, findings, ov = _hunt_duckdb(
+            paths, store, input_format, year, timezone, strict, cfg, memory_limit, leaked
+        )
     if fmt is OutputFormat.json:
         from nightowl.incidents import build_incidents, incidents_document
 
@@ -96,10 +144,11 @@ def hunt(
             document(findings, inputs, overview=ov, incidents=incidents_document(build_incidents(findings)))
         )
     else:
-        out.print(terminal.inputs_table(inputs))
-        terminal.print_quarantine(out, inputs)
-        terminal.print_overview(out, ov)
-        out.print()
+        if ov is not None:
+            out.print(terminal.inputs_table(inputs))
+            terminal.print_quarantine(out, inputs)
+            terminal.print_overview(out, ov)
+            out.print()
         if findings:
             out.print(terminal.findings_table(findings))
             for f in findings[:details]:
@@ -109,6 +158,20 @@ def hunt(
             out.print("[green]No findings.[/]")
     if fail_on and at_or_above(findings, fail_on.value):
         raise typer.Exit(1)
+
+
+def _hunt_duckdb(paths, store, input_format, year, timezone, strict, cfg, memory_limit, leaked):
+    """Ingest (unless hunting a store as it is) and detect on this machine."""
+    if not paths and store is None:
+        raise InputError("hunt: give log files to read, or --store FILE to hunt what a store already holds")
+    if store is not None and not paths and not store.exists():
+        raise InputError(f"{store}: no such store")
+    with _open_store(store, paths or [], memory_limit) as st:
+        inputs = ingest_with_progress(st, paths or [], input_format, year, timezone, strict)
+        with status("running detections"):
+            findings = detect(st, cfg, leaked)
+        ov = overview(st)
+    return inputs, findings, ov
 
 
 def _secret_findings(paths: list[str]) -> list[Finding]:

@@ -1,0 +1,262 @@
+"""The Spark engine: the same rules, translated from DuckDB's dialect to Spark SQL by sqlglot.
+
+Each rule statement ``CREATE OR REPLACE TEMP TABLE name AS <query>`` becomes a DataFrame from the
+translated query, checkpointed locally (materialized like DuckDB's temporary table, and its
+lineage cut so the graph step's rounds do not pile up) and published as the temporary view
+``name``. Parameters are written into the SQL as literals before translation. Only the last
+SELECT of a rule (its findings) and a few counts come back to the driver; events and candidates
+never do. Where sqlglot's output differs from DuckDB's meaning, :data:`REWRITES` fixes the
+translated SQL in one place (see :func:`translate`), so no rule has a second copy.
+
+Input: the normalized tables as Parquet (``nightowl ingest --parquet DIR`` writes
+``DIR/<table>/day=YYYY-MM-DD/...``), local or on ``s3a://`` / ``abfss://``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from functools import lru_cache
+from typing import Any
+
+import pyarrow as pa
+
+from nightowl.engines import _PARAM
+from nightowl.engines.ipkeys import UDF_NAME, ip_keys_sql, source_key
+from nightowl.sources.base import InputError
+
+INSTALL_HINT = (
+    "--engine spark needs PySpark 4 and Java 17+: pip install 'nightowl[spark]' "
+    "(and e.g. apt-get install openjdk-17-jre-headless)"
+)
+TABLES = ("auth_events", "directory_audit", "mail_access", "accounts")
+
+
+def require_spark() -> None:
+    """Exit with one line (exit code 2) when PySpark or Java is missing."""
+    import shutil
+
+    try:
+        import pyspark  # noqa: F401
+        import sqlglot  # noqa: F401
+    except ImportError:
+        raise InputError(INSTALL_HINT) from None
+    import os
+
+    java_home = os.environ.get("JAVA_HOME")
+    if not shutil.which("java") and not (
+        java_home and os.path.exists(os.path.join(java_home, "bin", "java"))
+    ):
+        raise InputError(INSTALL_HINT)
+
+
+def session(master: str | None = None, app_name: str = "nightowl"):
+    """A SparkSession: the cluster's own when run by spark-submit / a Databricks or EMR job (the
+    master and conf come from there), else a local one on ``master`` (default ``local[*]``)."""
+    require_spark()
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.appName(app_name)
+    if master:
+        builder = builder.master(master)
+    spark = builder.getOrCreate()
+    configure(spark)
+    return spark
+
+
+def configure(spark) -> None:
+    """Session settings the rules' meaning depends on: UTC, timestamps without time zone (DuckDB's
+    TIMESTAMP), ANSI off for DuckDB's lenient casts."""
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+    spark.conf.set("spark.sql.timestampType", "TIMESTAMP_NTZ")
+    spark.conf.set("spark.sql.parquet.inferTimestampNTZ.enabled", "true")
+    spark.conf.set("spark.sql.ansi.enabled", "false")
+    spark.conf.set("spark.sql.legacy.allowNegativeScaleOfDecimal", "false")
+
+
+def literal(value: Any) -> str:
+    """A threshold value as a SQL literal (DOUBLE for fractions, as DuckDB binds a Python float)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return f"CAST({value!r} AS DOUBLE)"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def bind(sql: str, params: dict[str, Any] | None) -> str:
+    return _PARAM.sub(
+        lambda m: literal((params or {})[m.group(1)]) if m.group(1) in (params or {}) else m.group(0), sql
+    )
+
+
+# DuckDB functions sqlglot passes through unchanged, as Spark SQL templates over the arguments.
+FUNCTIONS: dict[str, str] = {
+    "to_minutes": "make_dt_interval(0, 0, {0}, 0)",
+    "to_hours": "make_dt_interval(0, {0}, 0, 0)",
+    "to_days": "make_dt_interval({0}, 0, 0, 0)",
+}
+
+
+def _rewrite(node):
+    """sqlglot tree transform: DuckDB-only functions into their Spark equivalents."""
+    import sqlglot
+    from sqlglot import exp
+
+    if isinstance(node, exp.Anonymous) and node.name.lower() in FUNCTIONS:
+        args = [a.sql(dialect="spark") for a in node.expressions]
+        return sqlglot.parse_one(FUNCTIONS[node.name.lower()].format(*args), read="spark")
+    return node
+
+
+@lru_cache(maxsize=1024)
+def translate(sql: str) -> str:
+    """One DuckDB statement (parameters already bound) in Spark SQL."""
+    import sqlglot
+
+    tree = sqlglot.parse_one(sql, read="duckdb").transform(_rewrite)
+    return tree.sql(dialect="spark")
+
+
+def split_create(sql: str) -> tuple[str | None, str]:
+    """``CREATE OR REPLACE TEMP TABLE name AS query`` -> (name, query); anything else -> (None, sql)."""
+    import sqlglot
+    from sqlglot import exp
+
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    if isinstance(tree, exp.Create) and tree.args.get("kind") == "TABLE" and tree.expression is not None:
+        return tree.this.name, tree.expression.sql(dialect="duckdb")
+    return None, sql
+
+
+class SparkEngine:
+    name = "spark"
+
+    def __init__(self, spark, tables: dict[str, Any] | None = None) -> None:
+        """``tables``: name -> DataFrame of the normalized tables (see :func:`read_parquet_tables`)."""
+        self.spark = spark
+        configure(spark)
+        self._counts: dict[str, int] = {}
+        for name, df in (tables or {}).items():
+            df.createOrReplaceTempView(name)
+        self._udf = False
+
+    # -- the Engine protocol --------------------------------------------------------------------
+    def execute(self, sql: str, params: dict[str, Any] | None = None) -> None:
+        name, query = split_create(bind(sql, params))
+        if name is None:
+            self.spark.sql(translate(query)).collect()
+            return
+        df = self.spark.sql(translate(query)).localCheckpoint(eager=True)
+        df.createOrReplaceTempView(name)
+
+    def fetch(self, sql: str, params: dict[str, Any] | None = None) -> tuple[list[str], list[tuple]]:
+        df = self.spark.sql(translate(bind(sql, params)))
+        names = df.columns
+        return names, [tuple(_python(v) for v in row) for row in df.collect()]
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        names, rows = self.fetch(sql, params)
+        return [dict(zip(names, r, strict=True)) for r in rows]
+
+    def create_table(self, name: str, table: pa.Table) -> None:
+        from pyspark.sql.types import StructField, StructType
+
+        if table.num_rows:
+            df = self.spark.createDataFrame(table)
+        else:
+            df = self.spark.createDataFrame(
+                [], StructType([StructField(f.name, _spark_type(f.type)) for f in table.schema])
+            )
+        df.createOrReplaceTempView(name)
+
+    def has_table(self, table: str) -> bool:
+        return self.spark.catalog.tableExists(table)
+
+    def row_count(self, table: str) -> int:
+        if table not in self._counts:
+            self._counts[table] = self.spark.table(table).count() if self.has_table(table) else 0
+        return self._counts[table]
+
+    def event_count(self) -> int:
+        return self.row_count("auth_events")
+
+    def build_ip_keys(self) -> None:
+        if not self._udf:
+            self.spark.udf.register(UDF_NAME, source_key, "string")
+            self._udf = True
+        self.execute(ip_keys_sql(f"{UDF_NAME}(ip)"))
+
+
+def read_parquet_tables(spark, root: str) -> dict[str, Any]:
+    """The normalized tables under ``root`` (``root/<table>/``), those that exist."""
+    tables = {}
+    for name in TABLES:
+        path = f"{root.rstrip('/')}/{name}"
+        try:
+            tables[name] = spark.read.parquet(path)
+        except Exception as exc:  # AnalysisException: path does not exist
+            if "PATH_NOT_FOUND" in str(exc) or "does not exist" in str(exc):
+                continue
+            raise
+    if "auth_events" in tables and "day" in tables["auth_events"].columns:
+        tables["auth_events"] = tables["auth_events"].drop("day")
+    return tables
+
+
+def _spark_type(t: pa.DataType):
+    from pyspark.sql import types as T
+
+    if pa.types.is_timestamp(t):
+        return T.TimestampNTZType()
+    if pa.types.is_boolean(t):
+        return T.BooleanType()
+    if pa.types.is_integer(t):
+        return T.LongType()
+    if pa.types.is_floating(t):
+        return T.DoubleType()
+    return T.StringType()
+
+
+def _python(value: Any) -> Any:
+    """Spark's Python values as DuckDB's: Row -> dict, Decimal -> float/int."""
+    from pyspark.sql import Row
+
+    if isinstance(value, Row):
+        return {k: _python(v) for k, v in value.asDict().items()}
+    if isinstance(value, dict):
+        return {k: _python(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_python(v) for v in value]
+    if isinstance(value, decimal.Decimal):
+        return (
+            int(value)
+            if value == value.to_integral_value() and value.as_tuple().exponent >= 0
+            else float(value)
+        )
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value
+
+
+def hunt_lake(paths: list[str], config: dict[str, Any] | None = None, master: str | None = None) -> list:
+    """Every detection and the exposure join on the normalized Parquet lake(s) under ``paths``."""
+    from functools import reduce
+
+    from nightowl.pipeline import detect
+
+    spark = session(master)
+    lakes = [read_parquet_tables(spark, p) for p in paths]
+    tables: dict[str, Any] = {}
+    for lake in lakes:
+        for name, df in lake.items():
+            tables.setdefault(name, []).append(df)
+    if "auth_events" not in tables and "directory_audit" not in tables and "accounts" not in tables:
+        raise InputError(
+            f"{paths[0]}: no nightowl Parquet tables here (write them with `nightowl ingest --parquet DIR`)"
+        )
+    merged = {
+        n: reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), dfs) for n, dfs in tables.items()
+    }
+    return detect(SparkEngine(spark, merged), config)
