@@ -71,7 +71,7 @@ def configure(spark) -> None:
     spark.conf.set("spark.sql.timestampType", "TIMESTAMP_NTZ")
     spark.conf.set("spark.sql.parquet.inferTimestampNTZ.enabled", "true")
     spark.conf.set("spark.sql.ansi.enabled", "false")
-    spark.conf.set("spark.sql.legacy.allowNegativeScaleOfDecimal", "false")
+    spark.conf.set("spark.sql.legacy.sizeOfNull", "false")  # size(NULL) is NULL, as DuckDB's len
 
 
 def literal(value: Any) -> str:
@@ -99,14 +99,73 @@ FUNCTIONS: dict[str, str] = {
 }
 
 
-def _rewrite(node):
-    """sqlglot tree transform: DuckDB-only functions into their Spark equivalents."""
+def _spark(node) -> str:
+    """A sub-expression in Spark SQL, with the rewrites applied inside it too."""
+    return node.copy().transform(_rewrite).sql(dialect="spark")
+
+
+def _parse(sql: str):
     import sqlglot
+
+    return sqlglot.parse_one(sql, read="spark")
+
+
+def _list_agg(agg, where: str = "") -> str:
+    """DuckDB ``list([DISTINCT] x [ORDER BY k]) [FILTER (WHERE c)]`` as a Spark expression. Spark's
+    aggregates ignore ORDER BY: a distinct list sorted by itself is ``array_sort(collect_set)``, an
+    ordered list collects (key, value) structs, sorts them and keeps the values."""
+    from sqlglot import exp
+
+    inner, order = agg.this, None
+    if isinstance(inner, exp.Order):
+        order = inner.expressions[0].this if inner.expressions else None
+        inner = inner.this
+    distinct = isinstance(inner, exp.Distinct)
+    value = inner.expressions[0] if distinct else inner
+    v = _spark(value)
+    if distinct:
+        collected = f"collect_set({v}){where}"
+        if order is not None and _spark(order) == v:
+            return f"array_sort({collected})"
+        return collected
+    if order is None:
+        return f"collect_list({v}){where}"
+    return (
+        f"transform(array_sort(collect_list(named_struct('k', {_spark(order)}, 'v', {v})){where}), s -> s.v)"
+    )
+
+
+def _rewrite(node):
+    """sqlglot tree transform: what Spark spells or means differently from DuckDB."""
     from sqlglot import exp
 
     if isinstance(node, exp.Anonymous) and node.name.lower() in FUNCTIONS:
-        args = [a.sql(dialect="spark") for a in node.expressions]
-        return sqlglot.parse_one(FUNCTIONS[node.name.lower()].format(*args), read="spark")
+        args = [_spark(a) for a in node.expressions]
+        return _parse(FUNCTIONS[node.name.lower()].format(*args))
+    if isinstance(node, exp.Filter) and isinstance(node.this, exp.ArrayAgg):
+        return _parse(_list_agg(node.this, f" FILTER ({_spark(node.expression)})"))
+    if isinstance(node, exp.ArrayAgg) and not isinstance(node.parent, exp.Filter):
+        return _parse(_list_agg(node))
+    if (
+        isinstance(node, exp.Bracket)
+        and len(node.expressions) == 1
+        and isinstance(node.expressions[0], exp.Slice)
+    ):
+        lo, hi = node.expressions[0].this, node.expressions[0].expression
+        # DuckDB slices are 1-based and inclusive: l[1:5] is the first five
+        return _parse(f"slice({_spark(node.this)}, {_spark(lo)}, {_spark(hi)} - {_spark(lo)} + 1)")
+    if (
+        isinstance(node, exp.Window)
+        and isinstance(node.this, exp.Count)
+        and isinstance(node.this.this, exp.Distinct)
+    ):
+        # Spark has no DISTINCT in window aggregates: the size of the window's set
+        value = node.this.this.expressions[0]
+        window = node.copy()
+        window.set("this", _parse(f"collect_set({_spark(value)})"))  # no longer COUNT(DISTINCT)
+        return _parse(f"size({_spark(window)})")
+    if isinstance(node, exp.Length):
+        return _parse(f"size({_spark(node.this)})")  # rules use len() on lists only (lint: strlen for text)
     return node
 
 
@@ -240,11 +299,21 @@ def _python(value: Any) -> Any:
     return value
 
 
-def hunt_lake(paths: list[str], config: dict[str, Any] | None = None, master: str | None = None) -> list:
+def hunt_lake(
+    paths: list[str],
+    config: dict[str, Any] | None = None,
+    master: str | None = None,
+    secrets: list | None = None,
+) -> list:
     """Every detection and the exposure join on the normalized Parquet lake(s) under ``paths``."""
     from functools import reduce
 
     from nightowl.pipeline import detect
+
+    if secrets:
+        raise InputError(
+            "hunt --engine spark: --secrets (secret use) runs on the duckdb engine only, for now"
+        )
 
     spark = session(master)
     lakes = [read_parquet_tables(spark, p) for p in paths]
