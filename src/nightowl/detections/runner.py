@@ -20,9 +20,10 @@ import pyarrow as pa
 
 from nightowl.categories import campaign_categories
 from nightowl.detections.catalog import Detection, load_all, prepare_text
-from nightowl.engines import Engine, as_engine
+from nightowl.engines import as_engine, used_params
 from nightowl.engines.ipkeys import source_key
 from nightowl.findings import Finding, iso, stable_id
+from nightowl.store import Store
 
 HOOK_MARKER = "-- @python"
 EXTRA_COLUMNS = ("applications", "mailboxes", "detection_group")  # copied into Finding.extra when present
@@ -36,9 +37,12 @@ def split_statements(sql: str) -> list[str]:
     return [p for p in parts if p and not all(line.strip().startswith("--") for line in p.splitlines())]
 
 
-def execute(engine: Engine, sql: str, params: dict[str, Any]) -> None:
-    """Run one statement, passing only the named parameters it uses."""
-    engine.execute(sql, params)
+def execute(target: Any, sql: str, params: dict[str, Any]) -> Any:
+    """Run one statement, passing only the named parameters it uses; on a Store, its DuckDB cursor."""
+    if isinstance(target, Store):
+        used = used_params(sql, params)
+        return target.con.execute(sql, used) if used else target.con.execute(sql)
+    return target.execute(sql, params)
 
 
 def prepare(target: Any, overrides: dict[str, Any] | None = None) -> None:

@@ -96,7 +96,13 @@ FUNCTIONS: dict[str, str] = {
     "to_minutes": "make_dt_interval(0, 0, {0}, 0)",
     "to_hours": "make_dt_interval(0, {0}, 0, 0)",
     "to_days": "make_dt_interval({0}, 0, 0, 0)",
+    # value -> count, keys sorted (Spark's histogram_numeric is something else)
+    "histogram": "map_from_entries(transform(array_sort(array_distinct(collect_list({0}))), "
+    "h -> struct(h, size(filter(collect_list({0}), w -> w = h)))))",
 }
+
+
+INTERVAL_UNITS = {"to_minutes": "MINUTE", "to_hours": "HOUR", "to_days": "DAY"}
 
 
 def _spark(node) -> str:
@@ -139,6 +145,12 @@ def _rewrite(node):
     """sqlglot tree transform: what Spark spells or means differently from DuckDB."""
     from sqlglot import exp
 
+    if isinstance(node, exp.ToDays):  # sqlglot knows to_days but not its Spark spelling
+        node = exp.Anonymous(this="to_days", expressions=[node.this])
+    if isinstance(node, exp.Anonymous) and node.name.lower() in INTERVAL_UNITS:
+        (arg,) = node.expressions
+        if isinstance(arg, exp.Literal):  # a literal interval (window frame bounds must be literals)
+            return _parse(f"INTERVAL '{arg.this}' {INTERVAL_UNITS[node.name.lower()]}")
     if isinstance(node, exp.Anonymous) and node.name.lower() in FUNCTIONS:
         args = [_spark(a) for a in node.expressions]
         return _parse(FUNCTIONS[node.name.lower()].format(*args))

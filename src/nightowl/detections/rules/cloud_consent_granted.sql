@@ -37,7 +37,12 @@ FROM directory_audit d
 WHERE coalesce(d.result, 'success') = 'success'
   AND d.activity IN ('Consent to application', 'Add delegated permission grant', 'Add OAuth2PermissionGrant');
 
+-- The app's name from any audit record that targets it, when the consent records leave it out
+-- (a join, not a correlated subquery on an aggregate: Spark cannot run those).
 CREATE OR REPLACE TEMP TABLE cloud_consent_groups AS
+WITH target_names AS (
+    SELECT t.id, max(t.name) AS name FROM directory_audit a, unnest(a.targets) u(t) GROUP BY t.id
+), grouped AS (
 SELECT c.consent_key,
        min(c.time) AS first_seen, max(c.time) AS last_seen,
        list_distinct(flatten(list(c.perms))) AS perms,
@@ -46,8 +51,7 @@ SELECT c.consent_key,
        bool_or(c.consent_type = 'AllPrincipals') AS all_principals,
        bool_or(coalesce(c.is_app_only, false)) AS app_only,
        any_value(c.app_object_id) AS app_key,
-       coalesce(max(c.app_name), (SELECT max(t.name) FROM directory_audit a, unnest(a.targets) u(t)
-                                  WHERE t.id = any_value(c.app_object_id))) AS app_name, max(c.app_id) AS app_id,
+       max(c.app_name) AS named_app, max(c.app_id) AS app_id,
        max(c.resource_name) AS resource_name, max(c.resource_app_id) AS resource_app_id,
        any_value(c.actor_upn) AS actor_upn, any_value(c.actor_id) AS actor_id, any_value(c.actor_name) AS actor_name,
        any_value(c.actor_type) AS actor_type, any_value(c.actor_ip) AS actor_ip,
@@ -55,7 +59,13 @@ SELECT c.consent_key,
        list(DISTINCT c.activity) AS operations, list(c.record_ref ORDER BY c.time) AS record_refs,
        list(c.event_uid ORDER BY c.time) AS event_uids
 FROM cloud_consents c
-GROUP BY c.consent_key;
+GROUP BY c.consent_key
+)
+SELECT g.consent_key, g.first_seen, g.last_seen, g.perms, g.all_permissions, g.admin_consent, g.all_principals,
+       g.app_only, g.app_key, coalesce(g.named_app, n.name) AS app_name, g.app_id, g.resource_name,
+       g.resource_app_id, g.actor_upn, g.actor_id, g.actor_name, g.actor_type, g.actor_ip, g.target_upn,
+       g.operations, g.record_refs, g.event_uids
+FROM grouped g LEFT JOIN target_names n ON n.id = g.app_key;
 
 CREATE OR REPLACE TEMP TABLE cloud_consent_scored AS
 SELECT g.*,

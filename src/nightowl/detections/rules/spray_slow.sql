@@ -32,14 +32,15 @@ SELECT
     s.attempts, s.failures, s.distinct_users, len(s.source_ips) AS distinct_ips,
     s.unresolved_users AS n_unresolved_users,
     s.peak_window_users AS n_peak_window_users,
-    printf('Slow password spray from %s against %d accounts over %s', s.src_key, s.distinct_users,
-           CAST(date_trunc('minute', s.last_seen - s.first_seen) AS VARCHAR)) AS title,
+    printf('Slow password spray from %s against %d accounts over %d h %02d min', s.src_key, s.distinct_users,
+           CAST(floor((epoch(s.last_seen) - epoch(s.first_seen)) / 3600) AS BIGINT),
+           CAST(floor((epoch(s.last_seen) - epoch(s.first_seen)) / 60) AS BIGINT) % 60) AS title,
     printf('%s tried %d accounts (%d attempts, never more than %d in one window, %d never resolved) from %s to %s.',
            s.src_key, s.distinct_users, s.attempts, s.peak_window_users, s.unresolved_users,
            strftime(s.first_seen, '%Y-%m-%d %H:%M'), strftime(s.last_seen, '%Y-%m-%d %H:%M')) AS summary,
     {'fingerprint': s.fingerprint, 'top_user_agent': s.top_user_agent, 'top_application': s.top_service,
      'top_client': s.top_client, 'asn': s.src_asn, 'asn_org': s.src_asn_org, 'country': s.src_country,
-     'mean_minutes_between_attempts': round(epoch(s.last_seen - s.first_seen) / 60 / greatest(s.attempts - 1, 1), 1),
+     'mean_minutes_between_attempts': round((epoch(s.last_seen) - epoch(s.first_seen)) / 60 / greatest(s.attempts - 1, 1), 1),
      'ok_users_during': c.ok_users_during, 'sample_records': s.sample_records} AS evidence
 FROM source_sessions s
 JOIN session_context c USING (src_key, session_no)
