@@ -20,6 +20,10 @@ class DuckDBEngine:
         self.con = store.con
         self._udf = False
 
+    def __getattr__(self, name: str) -> Any:
+        """Anything else a rule's Python step asks of the store (e.g. ``ensure_table``)."""
+        return getattr(self.store, name)
+
     def _run(self, sql: str, params: dict[str, Any] | None):
         used = used_params(sql, params)
         return self.con.execute(sql, used) if used else self.con.execute(sql)
