@@ -93,6 +93,7 @@ def bind(sql: str, params: dict[str, Any] | None) -> str:
 
 # DuckDB functions sqlglot passes through unchanged, as Spark SQL templates over the arguments.
 FUNCTIONS: dict[str, str] = {
+    "to_seconds": "make_dt_interval(0, 0, 0, {0})",
     "to_minutes": "make_dt_interval(0, 0, {0}, 0)",
     "to_hours": "make_dt_interval(0, {0}, 0, 0)",
     "to_days": "make_dt_interval({0}, 0, 0, 0)",
@@ -102,7 +103,7 @@ FUNCTIONS: dict[str, str] = {
 }
 
 
-INTERVAL_UNITS = {"to_minutes": "MINUTE", "to_hours": "HOUR", "to_days": "DAY"}
+INTERVAL_UNITS = {"to_seconds": "SECOND", "to_minutes": "MINUTE", "to_hours": "HOUR", "to_days": "DAY"}
 
 
 def _spark(node) -> str:
@@ -209,6 +210,9 @@ class SparkEngine:
         self.spark = spark
         configure(spark)
         self._counts: dict[str, int] = {}
+        for view in spark.catalog.listTables():  # one hunt per engine: no table of an earlier one
+            if view.isTemporary:
+                spark.catalog.dropTempView(view.name)
         for name, df in (tables or {}).items():
             df.createOrReplaceTempView(name)
         self._udf = False
@@ -244,6 +248,11 @@ class SparkEngine:
 
     def has_table(self, table: str) -> bool:
         return self.spark.catalog.tableExists(table)
+
+    def ensure_table(self, table: str, schema: pa.Schema | None) -> None:
+        """An empty table of ``schema`` where the lake has none (a rule hook's stand-in, as on DuckDB)."""
+        if schema is not None and not self.has_table(table):
+            self.create_table(table, schema.empty_table())
 
     def row_count(self, table: str) -> int:
         if table not in self._counts:
