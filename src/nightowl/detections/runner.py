@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from nightowl.categories import campaign_categories
 from nightowl.detections.catalog import Detection, load_all, prepare_text
-from nightowl.engines import as_engine, used_params
+from nightowl.engines import Engine, as_engine, used_params
 from nightowl.engines.ipkeys import source_key
 from nightowl.findings import Finding, iso, stable_id
 from nightowl.store import Store
