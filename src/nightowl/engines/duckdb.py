@@ -18,7 +18,6 @@ class DuckDBEngine:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.con = store.con
-        self._udf = False
 
     def __getattr__(self, name: str) -> Any:
         """Anything else a rule's Python step asks of the store (e.g. ``ensure_table``)."""
@@ -59,9 +58,9 @@ class DuckDBEngine:
     def build_ip_keys(self) -> None:
         """IPv4 addresses are their own key and stay in SQL; the rest (IPv6, odd text) go through
         Python's ``ipaddress`` as a vectorised UDF, streamed by DuckDB (never a list of addresses)."""
-        if not self._udf:
+        if not getattr(self.store, "_ip_key_udf", False):  # once per connection, whatever engine made it
             self.con.create_function(UDF_NAME, _arrow_keys, [VARCHAR], VARCHAR, type="arrow")
-            self._udf = True
+            self.store._ip_key_udf = True
         self.con.execute(ip_keys_sql(f"{UDF_NAME}(ip)"))
 
 
