@@ -166,3 +166,16 @@ def test_damaged_diagnostic_records_are_accounted(tmp_path: Path, drop, prop_dro
     assert len(rows) + tally.ignored + tally.quarantined == 4
     assert all(r["time"] is not None for r in rows)
     assert any(r["event_uid"] == RECORD["properties"]["id"] for r in rows)
+
+
+def test_an_infinite_time_is_no_parseable_time(tmp_path: Path) -> None:
+    """'INF' casts to an infinite timestamp in DuckDB: the record is quarantined, the others are read
+    (hypothesis found it; before, the whole file failed with 'date value out of range')."""
+    rec = json.loads(json.dumps(RECORD))
+    rec["properties"]["createdDateTime"] = "INF"
+    rec.pop("time", None)
+    path = tmp_path / "PT1H.json"
+    path.write_text("\n".join(json.dumps(r) for r in [rec, RECORD]) + "\n")
+    _, rows, tally = read(path, "entra-diagnostic-json")
+    assert len(rows) == 1
+    assert [q.reason for q in tally.quarantine] == ["no parseable time"]

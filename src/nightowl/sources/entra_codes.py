@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nightowl import schema
-from nightowl.sources.records.sql import BOOKKEEPING_SQL, in_list, literal, reject_sql, sql_str
+from nightowl.sources.records.sql import BOOKKEEPING_SQL, in_list, literal, reject_sql, sql_str, utc_time
 
 
 @dataclass(frozen=True)
@@ -236,7 +236,7 @@ s1 AS NOT MATERIALIZED (
     {_key("protocol")} AS proto_k,
     {_key("auth_req")} AS req_k,
     {_key("interactive")} AS inter_k,
-    timezone('UTC', try_cast(time_raw AS TIMESTAMPTZ)) AS ts,
+    {utc_time("time_raw")} AS ts,
     {actor_case} AS actor_t,
     CASE WHEN {actor_case} IS NULL
          THEN lower(coalesce(nullif(trim(upn), ''), nullif(trim(user_id), ''))) END AS uname

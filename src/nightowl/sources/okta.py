@@ -24,7 +24,7 @@ from nightowl.sources.records.json_duckdb import (
     stage_json_records,
     unstage_json_records,
 )
-from nightowl.sources.records.sql import BOOKKEEPING_SQL, literal, reject_sql, sql_str
+from nightowl.sources.records.sql import BOOKKEEPING_SQL, literal, reject_sql, sql_str, utc_time
 
 OKTA_PATHS: dict[str, str] = {
     "uuid": "$.uuid",
@@ -88,7 +88,7 @@ r AS NOT MATERIALIZED (
     coalesce({f["session"]}, {f["transaction"]}) AS session, {f["device_id"]} AS device_id,
     lower({f["managed"]}) AS managed,
     lower({f["actor_type"]}) AS actor_type,
-    timezone('UTC', try_cast({f["published"]} AS TIMESTAMPTZ)) AS ts,
+    {utc_time(f["published"])} AS ts,
     lower(nullif(trim(CASE WHEN lower({f["alt_id"]}) IN ('unknown', '') THEN NULL ELSE {f["alt_id"]} END), '')) AS uname,
     try(list_filter(from_json({f["target"]}, '[{{"type":"VARCHAR","displayName":"VARCHAR"}}]'),
                     lambda t: t.type = 'AppInstance')[1].displayName) AS app

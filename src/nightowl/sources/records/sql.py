@@ -57,3 +57,10 @@ BOOKKEEPING_SQL = f"""rej AS _reject,
   lineno AS _lineno,
   sub AS _sub,
   k AS _k"""
+
+
+def utc_time(expr: str) -> str:
+    """A text time as a UTC timestamp; NULL when it does not parse or is infinite ('INF' casts to
+    infinity, which no reader can use and Python cannot hold): the record is then 'no parseable time'."""
+    ts = f"try_cast(({expr}) AS TIMESTAMPTZ)"
+    return f"CASE WHEN isfinite({ts}) THEN timezone('UTC', {ts}) END"
