@@ -38,6 +38,7 @@ STAGES: dict[str, str] = {
     "app_signin": "Application sign-in",
     "collection": "Mailbox access",
     "exposed_secrets": "Exposed secrets",
+    "secret_use": "Use of leaked secrets",
     "other": "Other activity",
 }
 STAGE_RANK = {s: i for i, s in enumerate(STAGES)}
@@ -198,6 +199,16 @@ register(
     Category("privilege_escalation", "privilege", attacker_sources=True, clause="{escalations}"),
     Category("mailbox_access", "collection", attacker_sources=True, clause="read {mailboxes} through {apps}"),
     Category("secret", "exposed_secrets", event=False),
+    Category(
+        "secret_used",
+        "secret_use",
+        action="Revoke first the secrets already used from the attacker's or unknown addresses (GitHub: "
+        "revoke the token; AWS: deactivate the access key), then review every call they made (the "
+        "findings' record references): repositories cloned or pushed to, buckets and objects read.",
+        action_targets="users",
+        advice="Revoke the credential now, then review what it touched: the actions, repositories and "
+        "resources in the evidence, and the raw records it points to.",
+    ),
     Category("exposure", event=False),
     Category(
         "stale_credentials",

@@ -14,6 +14,7 @@ from nightowl.incidents.graph import DEFAULT_MAX_SHARED, attach_secrets, compone
 from nightowl.incidents.model import Incident, Step
 from nightowl.incidents.prose import story, title
 
+CLOSING_STAGES = {"exposed_secrets": 1, "secret_use": 2}  # after the attack's events, in this order
 INCIDENT_MIN_SEVERITY = "medium"  # a component made only of low/info findings is not an incident
 
 
@@ -60,11 +61,12 @@ def app_names(findings: Iterable[Finding]) -> dict[str, str]:
 
 
 def _incident(group: list[Finding], names: dict[str, str]) -> Incident:
-    # Time order; secrets (found later in the read mail, not events of the attack) close the story.
+    # Time order; secrets (found later in the read mail, not events of the attack) close the story,
+    # followed by the uses of those secrets, in time order.
     steps = sorted(
         (Step(stage_of(f.category), f, f.first_seen) for f in group),
         key=lambda s: (
-            s.stage == "exposed_secrets",
+            CLOSING_STAGES.get(s.stage, 0),
             sort_time(s.when),
             STAGE_RANK[s.stage],
             SEVERITY_RANK[s.finding.severity],
@@ -100,7 +102,7 @@ def _entities(group: list[Finding], names: dict[str, str]) -> dict[str, Any]:
         {
             a
             for f in group
-            if not is_attack(f.category) and f.category not in ("secret", "mailbox_access")
+            if not is_attack(f.category) and f.category not in ("secret", "mailbox_access", "secret_used")
             for a in f.users
         }
         | set(compromised)

@@ -36,6 +36,9 @@ def title(group: list[Finding], ents: dict[str, Any]) -> str:
     post = [STAGES[s].lower() for s in stages if s in POST_COMPROMISE_STAGES]
     if ents["secrets"]:
         post.append(f"{len(ents['secrets'])} exposed secret{'s' if len(ents['secrets']) != 1 else ''}")
+    used = sum(1 for f in group if f.category == "secret_used")
+    if used:
+        post.append(f"the use of {plural(used, 'leaked secret')}")
     head = attack[0].upper() + attack[1:] if attack else ""
     if comp:
         who = comp[0] + (f" and {len(comp) - 1} more" if len(comp) > 1 else "")
@@ -93,6 +96,9 @@ def story(group: list[Finding], ents: dict[str, Any], names: dict[str, str]) -> 
             if ents["mailboxes"]
             else f"{plural(n_secrets, 'secret')} must be rotated."
         )
+    used = sorted((f for f in group if f.category == "secret_used"), key=lambda f: sort_time(f.first_seen))
+    if used:  # the end of the story: what the leaked secrets were used for, in time order
+        out.append("Then " + "; then ".join(f.summary for f in used if f.summary) + ".")
     if not out:
         top = sorted(group, key=lambda f: SEVERITY_RANK[f.severity])[0]
         out.append(top.summary or top.title)
@@ -205,7 +211,7 @@ def _post_compromise(group: list[Finding], names: dict[str, str]) -> list[str]:
     """What happened after the compromise, in time order; consecutive findings of one kind make one clause."""
     runs: list[tuple[str, list[Finding]]] = []
     for f in sorted(group, key=lambda f: (sort_time(f.first_seen), f.id)):
-        if is_attack(f.category) or f.category in ("account_compromise", "secret"):
+        if is_attack(f.category) or f.category in ("account_compromise", "secret", "secret_used"):
             continue
         if runs and runs[-1][0] == f.category:
             runs[-1][1].append(f)
