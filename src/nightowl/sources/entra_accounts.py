@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from nightowl import audit_schema
 from nightowl.sources.base import InputFile, ReadOptions, Tally, json_head
-from nightowl.sources.records.csv_rows import keyed_records
+from nightowl.sources.records.csv_rows import header_line, keyed_records
 from nightowl.sources.records.fields import boolean, content_uid, dyn, lower, text
 from nightowl.sources.records.json_python import RecordError, json_records, read_rows
 from nightowl.sources.records.times import parse_time
@@ -187,8 +187,8 @@ class EntraAccountsCsv:
     schema = audit_schema.ACCOUNTS_SCHEMA
 
     def sniff(self, head: bytes, name: str) -> bool:
-        line = head.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0]
-        if line[:1] in (b"{", b"[") or b"," not in line:
+        line = header_line(head)
+        if b"," not in line:
             return False
         return _has_markers(line)
 

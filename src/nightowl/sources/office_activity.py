@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from nightowl import audit_schema
 from nightowl.sources.base import InputFile, ReadOptions, Tally, json_head
-from nightowl.sources.records.csv_rows import keyed_records
+from nightowl.sources.records.csv_rows import header_line, keyed_records
 from nightowl.sources.records.fields import boolean, dyn, first, lower, text
 from nightowl.sources.records.json_python import RecordError, json_records, read_rows
 from nightowl.sources.records.times import parse_time
@@ -212,8 +212,8 @@ class OfficeActivityCsv:
     schema = audit_schema.MAIL_ACCESS_SCHEMA
 
     def sniff(self, head: bytes, name: str) -> bool:
-        line = head.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0]
-        if line[:1] in (b"{", b"["):
+        line = header_line(head)
+        if not line:
             return False
         return (
             (b"AuditData" in line and b"Operation" in line)

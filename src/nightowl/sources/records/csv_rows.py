@@ -36,6 +36,12 @@ def first_line(head: bytes) -> str:
     return text.split("\n", 1)[0].rstrip("\r")
 
 
+def header_line(head: bytes) -> bytes:
+    """A CSV sniff's view of the first line: BOM dropped; empty when the file starts like JSON."""
+    line = head.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0]
+    return b"" if line[:1] in (b"{", b"[") else line
+
+
 def header_names(head: bytes) -> list[str]:
     """Normalized header names of a CSV's first line (empty when it does not parse)."""
     try:
