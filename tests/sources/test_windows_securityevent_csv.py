@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from nightowl import schema
@@ -142,6 +142,7 @@ def physical_lines(data: bytes) -> int:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lines=st.lists(LINE, max_size=30), encoding=st.sampled_from(["utf-8", "latin-1", "utf-16-le"]))
+@example(lines=["0\U00013400"], encoding="utf-16-le")  # a surrogate pair holding a 0x0D byte: one line
 def test_garbage_rows_are_accounted(tmp_path: Path, lines: list[str], encoding: str) -> None:
     """Without quotes spanning lines, every non-blank physical line after the header is one record
     (blank lines are no rows, as a CSV reader counts them)."""

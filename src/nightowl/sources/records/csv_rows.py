@@ -105,7 +105,9 @@ class _Feed:
             text = decode(raw)
             if lineno == 1:
                 text = text.removeprefix("\ufeff")
-            if "\r" in text:  # a lone CR ends a line too (old Mac exports, damage)
+            if "\r" in text and b"\x00" not in raw:
+                # a lone CR ends a line too (old Mac exports, damage); in a line holding NUL bytes
+                # (UTF-16 or binary data) a 0x0D byte is part of a character, not a line ending
                 text, *more = text.split("\r")
                 self.back.extend((lineno, part, None) for part in reversed(more))
         self.row.append((lineno, text))
