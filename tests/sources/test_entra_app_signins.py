@@ -23,6 +23,11 @@ GRAPH = FIX / "graph_beta_app_signins.json"
 DIAG = FIX / "diagnostic_signins_records.json"
 LAYOUT = FIX / "diagnostic_layout"
 LA = FIX / "la_app_signins.jsonl"
+PORTAL_SP = FIX / "ApplicationSignIns_2024-03-05_2024-03-06.csv"
+PORTAL_MI = FIX / "MSISignIns_2024-03-05_2024-03-06.csv"
+# what Graph carries and the portal's application downloads do not (no ASN, authentication
+# requirement or device columns); the portal's "Date (UTC)" has whole seconds
+NOT_IN_PORTAL = ("src_asn", "is_mfa", "is_managed")
 # columns that name where a row came from, not what it says
 PROVENANCE = ("source_format", "record_ref")
 
@@ -113,6 +118,86 @@ def test_diagnostic_dated_folder_is_one_input_with_the_same_rows():
         table = store.con.sql("SELECT * FROM auth_events").to_arrow_table()
     _, graph, _ = read(GRAPH)
     assert content(table.to_pylist()) == content(graph)
+
+
+def _portal_view(rows):
+    return [
+        {**{k: v for k, v in r.items() if k not in NOT_IN_PORTAL}, "time": r["time"].replace(microsecond=0)}
+        for r in content(rows)
+    ]
+
+
+def test_portal_application_and_msi_downloads_give_the_graph_rows():
+    """The Service principal / Managed identity sign-ins tabs downloaded as CSV: the Graph rows."""
+    rows, tallies = [], []
+    for path in (PORTAL_SP, PORTAL_MI):
+        fmt, got, tally = read(path)
+        assert fmt == "entra-portal-csv"
+        rows += got
+        tallies.append((tally.quarantined, tally.ignored))
+    assert tallies == [(0, 0), (0, 0)]
+    _, graph, _ = read(GRAPH)
+    assert _portal_view(rows) == _portal_view([r for r in graph if r["actor_type"] != "user"])
+    by_app = {r["actor_app_name"]: r for r in rows}
+    assert by_app["vm-backup"]["actor_type"] == "managed_identity"
+    assert by_app["legacy-test-app"]["credential_key_id"] == "c0ffee00-1d2e-4f3a-8b4c-5d6e7f8a9b0c"
+    assert {r["user_name"] for r in rows} == {None}
+
+
+def test_portal_app_rows_in_a_renamed_file_keep_their_actor(tmp_path: Path):
+    """Without the portal's file name, the columns say it: a managed identity type, or a service
+    principal and no user."""
+    for src, want in ((PORTAL_SP, "service_principal"), (PORTAL_MI, "managed_identity")):
+        path = tmp_path / "export.csv"
+        path.write_bytes(src.read_bytes())
+        _, rows, tally = read(path)
+        assert tally.quarantined == 0 and rows
+        assert {r["actor_type"] for r in rows} == {want}
+        assert {r["logon_type"] for r in rows} == {"non_interactive"}
+
+
+def test_portal_user_download_is_not_an_app(tmp_path: Path):
+    """A user row with a service principal id (the user download names the app it signed in to)
+    stays a user's sign-in."""
+    header = "Date (UTC),Request ID,Correlation ID,User ID,Username,Service principal ID,IP address,Status,Sign-in error code"
+    row = "2024-03-05T10:00:00Z,r1,c1,u1,Adele@contoso.com,2c9e1f4a,198.51.100.10,Failure,50126"
+    path = tmp_path / "signins.csv"
+    path.write_text(header + "\n" + row + "\n")
+    fmt, rows, _ = read(path)
+    assert fmt == "entra-portal-csv"
+    assert [(r["actor_type"], r["user_name"]) for r in rows] == [("user", "adele@contoso.com")]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    blank=st.sets(st.integers(0, 25), max_size=8),
+    junk=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30),
+    name=st.sampled_from(["ApplicationSignIns_x.csv", "MSISignIns_x.csv", "export.csv"]),
+)
+def test_property_damaged_portal_app_rows_are_accounted(tmp_path: Path, blank, junk, name):
+    """Cells blanked or replaced by junk: every row is normalized or quarantined, never a user's,
+    and a row kept has its time and its application."""
+    import csv
+    import io
+
+    text = PORTAL_MI.read_text(encoding="utf-8-sig")
+    header, *lines = list(csv.reader(io.StringIO(text)))
+    damaged = []
+    for line in lines * 3:
+        cells = list(line)
+        for i in blank:
+            if i < len(cells):
+                cells[i] = junk if i % 2 else ""
+        damaged.append(cells)
+    out = io.StringIO()
+    csv.writer(out).writerows([header, *damaged])
+    path = tmp_path / name
+    path.write_text(out.getvalue())
+    _, rows, tally = read(path, "entra-portal-csv")
+    assert len(rows) + tally.quarantined + tally.ignored == 3
+    for r in rows:
+        assert r["time"] is not None and r["user_name"] is None and r["actor_type"] != "user"
+        assert r["actor_app_name"] or r["actor_app_uid"]
 
 
 def test_sniff_routes_each_shape():

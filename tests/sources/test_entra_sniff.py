@@ -37,6 +37,8 @@ EXPECTED = {
     },
     "entra/InteractiveSignIns_2024-03-04_2024-03-05.csv": "entra-portal-csv",
     "entra/NonInteractiveSignIns_2024-03-04_2024-03-05.csv": "entra-portal-csv",
+    "entra/ApplicationSignIns_2024-03-05_2024-03-06.csv": "entra-portal-csv",
+    "entra/MSISignIns_2024-03-05_2024-03-06.csv": "entra-portal-csv",
     "okta/system_log.json": "okta-system-log",
     "okta/system_log.jsonl": "okta-system-log",
 }

@@ -1,10 +1,22 @@
 """The Azure portal's sign-in CSV download (Sign-in logs -> Download -> CSV).
 
-Headers are matched after normalization (trim, collapse spaces, case-fold), because the portal
-writes "Application ID " and "Resource ID " with a trailing space, "Autonomous system  number"
-with two spaces, "Incoming token type" twice, and adds or drops columns over time. Each row is
-turned into a JSON object of the canonical Entra columns and goes through the same query as
-the Graph reader, so the mapping (codes, legacy protocols, MFA) is the one in entra_codes.
+The download writes one file per tab: ``InteractiveSignIns_*``, ``NonInteractiveSignIns_*``,
+``ApplicationSignIns_*`` (service principal sign-ins) and ``MSISignIns_*`` (managed identity
+sign-ins). Headers are matched after normalization (trim, collapse spaces, case-fold), because
+the portal writes "Application ID " and "Resource ID " with a trailing space, "Autonomous system
+number" with two spaces, "Incoming token type" twice, and adds or drops columns over time. Each
+row is turned into a JSON object of the canonical Entra columns and goes through the same query
+as the Graph reader, so the mapping (codes, legacy protocols, MFA, the app as the actor) is the
+one in entra_codes.
+
+The application files have no user columns: "Service principal ID", "Service principal name",
+"Credential key ID", "Credential thumbprint", "Application", "Application ID ", "Resource", ...
+(headers of real ApplicationSignIns downloads as published with a public IR tool's schema
+reference; Microsoft documents the tabs, not the file). Microsoft does not publish the MSISignIns
+headers; public parsers read them like ApplicationSignIns, and the 56-column user download adds
+"Managed Identity type" / "Associated Resource Id" / "Federated Token Id" / "Federated Token
+Issuer". So the actor is decided, first match wins: the file name the portal gives each tab, a
+"Managed Identity type" other than none, a "Service principal ID" on a row without a user.
 """
 
 from __future__ import annotations
@@ -59,7 +71,16 @@ PORTAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "asn": ("autonomous system number",),
     "tenant": ("resource tenant id", "tenant id"),
     "home_tenant": ("home tenant id",),
+    # applications signing in with their own credential (ApplicationSignIns / MSISignIns)
+    "app_id": ("application id",),
+    "sp_name": ("service principal name",),
+    "resource": ("resource",),
+    "cred_key_id": ("credential key id",),
 }
+
+# file-name words of the portal's four downloads -> the actor they hold (entra_codes.ACTOR_KINDS)
+_APP_FILES = (("msisignins", "managedIdentity"), ("applicationsignins", "servicePrincipal"))
+_USER_HEADERS = ("username", "user principal name", "user", "user id")
 
 
 def split_location(text: str) -> tuple[str | None, str | None]:
@@ -72,13 +93,31 @@ def split_location(text: str) -> tuple[str | None, str | None]:
     return parts[0], parts[-1]
 
 
-def portal_record(cells: dict[str, str], interactive: str | None) -> dict[str, str | None]:
+def portal_record(
+    cells: dict[str, str], interactive: str | None, file_actor: str | None = None
+) -> dict[str, str | None]:
     rec: dict[str, str | None] = {}
     for col, names in PORTAL_COLUMNS.items():
         rec[col] = next((cells[n] for n in names if cells.get(n)), None)
     rec["city"], rec["country"] = split_location(cells.get("location", ""))
     rec["interactive"] = interactive
+    rec["actor_kind"] = file_actor or row_actor(cells)
     return rec
+
+
+def row_actor(cells: dict[str, str]) -> str | None:
+    """The actor of a row from a file whose name does not say (renamed, merged downloads)."""
+    if cells.get("managed identity type", "none").strip().casefold() not in ("", "none"):
+        return "managedIdentity"
+    if cells.get("service principal id") and not any(cells.get(h) for h in _USER_HEADERS):
+        return "servicePrincipal"
+    return None
+
+
+def actor_from_name(name: str) -> str | None:
+    """ApplicationSignIns_* hold service principal sign-ins, MSISignIns_* managed identity ones."""
+    base = name.rsplit("/", 1)[-1].casefold()
+    return next((actor for word, actor in _APP_FILES if word in base), None)
 
 
 def interactive_from_name(name: str) -> str | None:
@@ -99,21 +138,23 @@ class PortalCsv:
     title = "Microsoft Entra ID sign-ins (Azure portal CSV download)"
     export_hint = (
         "Entra admin center > Monitoring & health > Sign-in logs > Download > CSV "
-        "(InteractiveSignIns_*.csv / NonInteractiveSignIns_*.csv)"
+        "(InteractiveSignIns_*.csv / NonInteractiveSignIns_*.csv); the Service principal and Managed "
+        "identity sign-ins tabs download as ApplicationSignIns_*.csv / MSISignIns_*.csv"
     )
 
     def sniff(self, head: bytes, name: str) -> bool:
         headers = set(header_names(head))
-        has_user = bool(headers & {"username", "user", "user id"})
-        return all(h in headers for h in _PORTAL_KEY_HEADERS) and has_user
+        has_actor = bool(headers & {"username", "user", "user id", "service principal id"})
+        return all(h in headers for h in _PORTAL_KEY_HEADERS) and has_actor
 
     def read(self, inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[pa.RecordBatch]:
         interactive = interactive_from_name(inp.name)
+        file_actor = actor_from_name(inp.name)
         splitter = rows_as_json(
             inp,
             tally,
             opts,
-            lambda cells: portal_record(cells, interactive),
+            lambda cells: portal_record(cells, interactive, file_actor),
             ("date (utc)", "date"),
             ("time_raw",),
         )
