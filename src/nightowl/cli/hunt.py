@@ -39,7 +39,7 @@ from nightowl.textsafe import term
 MemoryOpt = Annotated[
     str | None,
     typer.Option(
-        "--memory-limit", help="DuckDB's memory limit, e.g. 2GB (default: a quarter of RAM, 1-2 GB)."
+        "--memory-limit", help="DuckDB's memory limit, e.g. 2GB (default 1GB, or a quarter of RAM if less)."
     ),
 ]
 
