@@ -106,7 +106,7 @@ def ingest_file(
 ) -> InputReport:
     """Read one file into its table in one transaction. The content hash is computed in a thread
     while the reader runs (hashlib and DuckDB both release the GIL); a file seen before is rolled back."""
-    source = forced or sources.detect(inp)
+    source = sources.detect(inp) if inp.problem or not forced else forced  # a corrupt member: quarantined
     table = getattr(source, "table", "auth_events")
     con = store.con
     with ThreadPoolExecutor(max_workers=1) as pool:

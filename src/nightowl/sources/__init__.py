@@ -7,9 +7,12 @@ for sniffing: more specific formats come first.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
 from functools import cache
 
-from nightowl.sources.base import InputError, InputFile, Source, UnknownFormat
+import pyarrow as pa
+
+from nightowl.sources.base import InputError, InputFile, ReadOptions, Source, Tally, UnknownFormat
 
 SOURCE_MODULES = (
     "windows_evtx",
@@ -46,8 +49,29 @@ def by_name(name: str) -> Source:
     raise InputError(f"unknown input format {name!r} (known: {known})")
 
 
+class Unreadable:
+    """What an input that cannot be read at all (a corrupt zip member) is read as: one quarantined
+    record with the reason, so the run goes on and the report says what was lost."""
+
+    name = "unreadable"
+    title = "An input that could not be read"
+    export_hint = ""
+
+    def sniff(self, head: bytes, name: str) -> bool:
+        return False
+
+    def read(self, inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[pa.RecordBatch]:
+        tally.reject("file", inp.problem or "unreadable")
+        return iter(())
+
+
+UNREADABLE = Unreadable()
+
+
 def detect(inp: InputFile) -> Source:
     """The first source whose sniff accepts the file; InputError naming the formats tried."""
+    if inp.problem is not None:
+        return UNREADABLE
     head = inp.head()
     if not head.strip():
         raise UnknownFormat(f"{inp.name}: empty file")

@@ -10,6 +10,8 @@ not be read; kept with its position, reason and a short excerpt).
 from __future__ import annotations
 
 import gzip
+import io
+import os
 import zlib
 from collections import Counter
 from collections.abc import Iterator
@@ -36,6 +38,47 @@ class UnknownFormat(InputError):
     """No reader recognises the file (or it is empty): skipped inside a folder, an error when named."""
 
 
+# Decompression limits (gzip inputs; zip members have theirs in inputs.py): past RATIO_CHECK_AFTER
+# decompressed bytes, a stream expanding more than MAX_GZIP_RATIO times its compressed size is a
+# bomb (real logs compress 10-50x; a gzip of newlines 1000x); nothing expands past MAX_EXPANDED.
+MAX_GZIP_RATIO = 500
+RATIO_CHECK_AFTER = 32 << 20
+MAX_EXPANDED_BYTES = 64 << 30
+
+
+class _Inflation(io.RawIOBase):
+    """Counts what a decompressor produces and stops a bomb early with one clear line."""
+
+    def __init__(self, inner: IO[bytes], raw: IO[bytes], compressed: int, name: str) -> None:
+        super().__init__()
+        self.inner = inner
+        self.raw = raw
+        self.compressed = max(compressed, 1)
+        self.name_ = name
+        self.total = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:  # type: ignore[no-untyped-def, override]
+        n = self.inner.readinto(buf)  # type: ignore[attr-defined]
+        self.total += n
+        if self.total > MAX_EXPANDED_BYTES or (
+            self.total > RATIO_CHECK_AFTER and self.total > MAX_GZIP_RATIO * self.compressed
+        ):
+            raise InputError(
+                f"{self.name_}: refused, decompresses to more than {self.total // self.compressed}x its "
+                f"size ({self.compressed} bytes to over {self.total}): a decompression bomb? "
+                f"(limits: {MAX_GZIP_RATIO}x, {MAX_EXPANDED_BYTES >> 30} GiB)"
+            )
+        return n
+
+    def close(self) -> None:
+        self.inner.close()
+        self.raw.close()  # GzipFile leaves the file it was given open
+        super().close()
+
+
 @dataclass(frozen=True)
 class InputFile:
     """One logical input: a plain or gzip file on disk (zip members and stdin are spooled).
@@ -47,12 +90,15 @@ class InputFile:
     path: Path
     gzip: bool = False
     in_folder: bool = False  # found by walking a folder (or an archive), not named by the user
+    problem: str | None = None  # why it cannot be read at all (a corrupt zip member): one quarantine
 
     def open(self) -> IO[bytes]:
-        """Binary stream of the decompressed content."""
+        """Binary stream of the decompressed content; a gzip stream that expands like a bomb ends
+        with an InputError naming the file (see :class:`_Inflation`)."""
         raw = open(self.path, "rb")  # noqa: SIM115 - caller closes
         if self.gzip:
-            return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
+            size = os.fstat(raw.fileno()).st_size
+            return io.BufferedReader(_Inflation(gzip.GzipFile(fileobj=raw), raw, size, self.name), 1 << 20)
         return raw
 
     def head(self, n: int = SNIFF_BYTES) -> bytes:
