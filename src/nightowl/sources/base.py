@@ -61,7 +61,9 @@ class _Inflation(io.RawIOBase):
         return True
 
     def readinto(self, buf) -> int:  # type: ignore[no-untyped-def, override]
-        n = self.inner.readinto(buf)  # type: ignore[attr-defined]
+        data = self.inner.read1(len(buf))  # type: ignore[attr-defined]  # read1: what is there, so a
+        n = len(data)  # truncated stream still gives every byte before the damage
+        buf[:n] = data
         self.total += n
         if self.total > MAX_EXPANDED_BYTES or (
             self.total > RATIO_CHECK_AFTER and self.total > MAX_GZIP_RATIO * self.compressed
