@@ -29,6 +29,21 @@ def printable(value: object, limit: int = 200) -> str:
     return result
 
 
+# C0 and C1 control characters but tab, line feed and carriage return -> U+FFFD (for HTML text)
+_HTML_CONTROLS = {
+    c: "\N{REPLACEMENT CHARACTER}" for c in (*range(0x20), *range(0x7F, 0xA0)) if c not in (9, 10, 13)
+}
+
+
+def visible(value: object) -> object:
+    """A value the HTML report renders, with control characters (ESC, NUL, ...) shown as U+FFFD;
+    markup stays markup, numbers stay numbers. Jinja2's ``finalize`` applies it to every output."""
+    if isinstance(value, str):
+        cleaned = value.translate(_HTML_CONTROLS)
+        return type(value)(cleaned) if type(value) is not str else cleaned
+    return value
+
+
 def term(value: object, limit: int = 200) -> str:
     """Safe for a Rich console: control characters neutralised and markup escaped."""
     return _rich_escape(printable(value, limit))

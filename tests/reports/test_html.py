@@ -273,6 +273,8 @@ def test_any_findings_document_renders_safely(items):
     assert len(SCRIPT_TAG.findall(html)) == 2
     data = html.split('id="nightowl-data">', 1)[1].split("</script>", 1)[0]
     assert len(orjson.loads(data)["findings"]) == len(findings)
+    # issue 14: no control character (ESC, NUL) anywhere in the page, data block included
+    assert not any(ch in html for ch in ("\x1b", "\x00", "\x07", "\x9b"))
 
 
 def test_non_finite_numbers_next_to_a_huge_integer_still_give_valid_json():

@@ -35,7 +35,7 @@ from nightowl.findings import SEVERITIES, Finding, iso, sort_findings
 from nightowl.incidents import Incident, as_list, build_incidents, mailboxes, parse_time
 from nightowl.reports import charts
 from nightowl.reports.report_data import ReportData, from_findings
-from nightowl.textsafe import printable
+from nightowl.textsafe import printable, visible
 
 TEMPLATES = Path(__file__).parent / "templates"
 FULL_INCIDENTS = 20  # incidents shown with their whole timeline; the rest in a compact table
@@ -49,6 +49,7 @@ def _env() -> Environment:
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=visible,  # no control character reaches the page, whatever the template forgets
     )
     env.filters["t"] = lambda value, limit=200: printable(value, limit)
     env.filters["when"] = _when
