@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 
 from nightowl import sources
@@ -122,6 +123,7 @@ def ingest_file(
             raise
         except Exception as exc:
             source.unstage(con)
+            _interrupted(exc)
             raise InputError(
                 f"{inp.name}: could not be read as {source.name} ({type(exc).__name__}: {exc})"
             ) from exc
@@ -150,6 +152,7 @@ def ingest_file(
             raise
         except Exception as exc:
             con.execute("ROLLBACK")
+            _interrupted(exc)
             raise InputError(
                 f"{inp.name}: could not be read as {source.name} ({type(exc).__name__}: {exc})"
             ) from exc
@@ -157,6 +160,13 @@ def ingest_file(
             if staged:
                 source.unstage(con)
     return report
+
+
+def _interrupted(exc: Exception) -> None:
+    """Ctrl-C while DuckDB runs a query arrives as DuckDB's InterruptException: an interruption
+    (exit 130), not a file that could not be read."""
+    if isinstance(exc, duckdb.InterruptException):
+        raise KeyboardInterrupt from exc
 
 
 def _load_side(store: Store, side: sources.Source, inp: InputFile, tally: Tally, opts: ReadOptions) -> None:

@@ -13,6 +13,14 @@ import sys
 
 
 def main() -> None:
+    try:
+        _main()
+    except KeyboardInterrupt:  # Ctrl-C before the command line is loaded (imports take a moment)
+        print("nightowl: interrupted", file=sys.stderr)
+        sys.exit(130)
+
+
+def _main() -> None:
     args = sys.argv[1:]
     if args == ["--version"]:
         from nightowl import __version__

@@ -76,6 +76,33 @@ def input_bytes(paths: list[str]) -> int:
 
 
 LAKE_TABLES = ("auth_events", "directory_audit", "mail_access", "accounts")
+STORE_IN_USE = "the store is in use by another nightowl process; wait or use another --store"
+
+
+def _connect(path: str) -> duckdb.DuckDBPyConnection:
+    """DuckDB's connection, or one line saying why the store cannot be opened (held by another
+    process, a folder, not a DuckDB file), without DuckDB's PID and interpreter path."""
+    if path != ":memory:" and Path(path).is_dir():
+        raise InputError(f"{path}: is a folder, not a store file")
+    try:
+        con = duckdb.connect(path)
+        if path != ":memory:":  # a cut copy opens, then fails at the first read of a missing block
+            size, blocks = con.execute(
+                "SELECT block_size, total_blocks FROM pragma_database_size()"
+            ).fetchone()
+            if os.path.getsize(path) < size * blocks:
+                con.close()
+                raise InputError(f"{path}: the store is truncated (a cut copy?); use another --store")
+        return con
+    except duckdb.Error as exc:
+        text = str(exc)
+        if "lock" in text.lower():
+            raise InputError(f"{path}: {STORE_IN_USE}") from exc
+        if "not a valid DuckDB database" in text or isinstance(exc, duckdb.SerializationException):
+            raise InputError(f"{path}: not a nightowl store (not a DuckDB database file)") from exc
+        raise InputError(
+            f"{path}: cannot open the store ({type(exc).__name__}: {text.splitlines()[0]})"
+        ) from exc
 
 
 class Store:
@@ -90,14 +117,14 @@ class Store:
             path = Path(self._scratch_dir) / "scratch.duckdb"
         self.path = str(path) if path else ":memory:"
         self.memory_limit = check_memory_limit(memory_limit) if memory_limit else default_memory_limit()
-        self.con = duckdb.connect(self.path)
+        self.con = _connect(self.path)
         self.con.execute("SET TimeZone = 'UTC'")
         # DuckDB's own progress bar writes to stdout after 2 s and would corrupt --format json.
         self.con.execute("SET enable_progress_bar = false")
         # Spill to disk instead of failing when a month of a large tenant exceeds memory.
         spill = Path(tempfile.gettempdir()) / f"nightowl-spill-{os.getpid()}"
-        self.con.execute(f"SET temp_directory = '{spill.as_posix()}'")
-        self.con.execute(f"SET memory_limit = '{self.memory_limit}'")
+        self.con.execute("SET temp_directory = ?", [spill.as_posix()])  # paths are bound, never pasted
+        self.con.execute("SET memory_limit = ?", [self.memory_limit])
         for ddl in _DDL:
             self.con.execute(ddl)
 
@@ -215,7 +242,7 @@ class Store:
         ]
         for table in tables:
             target = out_dir / f"{table}.parquet"
-            self.con.execute(f"COPY {table} TO '{target.as_posix()}' (FORMAT parquet, COMPRESSION zstd)")
+            self.con.execute(f"COPY {table} TO ? (FORMAT parquet, COMPRESSION zstd)", [target.as_posix()])
             written.append(target)
         return written
 
@@ -236,6 +263,6 @@ class Store:
                 target.mkdir(parents=True, exist_ok=True)
                 query, options = f"SELECT * FROM {table}", "FORMAT parquet, COMPRESSION zstd"
                 target = target / "part-0.parquet"
-            self.con.execute(f"COPY ({query}) TO '{target.as_posix()}' ({options})")
+            self.con.execute(f"COPY ({query}) TO ? ({options})", [target.as_posix()])
             written.append(out_dir / table)
         return written

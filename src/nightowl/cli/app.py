@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import sys
 
+import duckdb
+
 from nightowl.cli import demo, exposure, hunt, report, secrets
-from nightowl.cli.common import State, app, err
+from nightowl.cli.common import State, app, closed_pipe, err
 from nightowl.collect.cli import collect_app
 from nightowl.sources.base import InputError
 from nightowl.textsafe import term
@@ -49,7 +51,13 @@ def main() -> None:
             raise
         err.print(f"nightowl: error: {term(str(exc), 500)}", soft_wrap=True)
         sys.exit(2)
-    except KeyboardInterrupt:
+    except SystemExit as exc:
+        if exc.code == 130:  # Typer turns Ctrl-C into a silent exit 130: say why the run stopped
+            err.print("nightowl: interrupted")
+        raise
+    except BrokenPipeError:
+        closed_pipe()
+    except (KeyboardInterrupt, duckdb.InterruptException):  # DuckDB turns Ctrl-C in a query into its own
         err.print("nightowl: interrupted")
         sys.exit(130)
     except Exception as exc:  # a bug: say so in one line, keep the traceback for --debug

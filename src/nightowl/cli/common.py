@@ -7,11 +7,13 @@ progress and messages go to stderr; a bad input is one line naming the file and 
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import orjson
 import typer
@@ -33,6 +35,18 @@ app = typer.Typer(
 )
 err = terminal.console(stderr=True)  # the terminal's width; piped, lines never wrap
 out = terminal.console()
+PIPE_CLOSED = 141  # 128 + SIGPIPE: what a shell reports for a command whose reader went away
+
+
+def closed_pipe() -> NoReturn:
+    """The reader of stdout went away (``| head``): stop quietly, as Unix tools do. stdout goes to
+    /dev/null first so the interpreter's final flush does not complain either."""
+    with contextlib.suppress(OSError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    raise SystemExit(PIPE_CLOSED)
+
+
+out.on_broken_pipe = closed_pipe  # type: ignore[method-assign]  # Rich's default exits 1, the --fail-on code
 
 
 class State:
@@ -155,9 +169,12 @@ def status(message: str):
 
 
 def print_json(doc: dict) -> None:
-    """The document on stdout, and nothing else there."""
-    sys.stdout.buffer.write(
-        orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS, default=str)
-    )
-    sys.stdout.buffer.write(b"\n")
-    sys.stdout.flush()
+    """The document on stdout, and nothing else there (a reader that went away: a quiet exit)."""
+    try:
+        sys.stdout.buffer.write(
+            orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS, default=str)
+        )
+        sys.stdout.buffer.write(b"\n")
+        sys.stdout.flush()
+    except BrokenPipeError:  # before Typer sees it: it would exit 1, the --fail-on code
+        closed_pipe()

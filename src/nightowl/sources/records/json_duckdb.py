@@ -92,7 +92,7 @@ def connect(tmpdir: str) -> duckdb.DuckDBPyConnection:
     # Lines are numbered by the order of the staged rows. The in_clause optimizer turns long IN
     # lists into hash joins, which do not keep that order: off.
     con.execute("SET disabled_optimizers = 'in_clause'")
-    con.execute(f"SET temp_directory = {sql_str(tmpdir)}")
+    con.execute("SET temp_directory = ?", [tmpdir])
     return con
 
 
