@@ -205,8 +205,9 @@ def _load(
         read = con.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {staged}").fetchall()[0][0]
     else:
         read = _read_into(store, source, target, inp, tally, opts)
+    repeated = _drop_repeats(con, target)
     if fresh:
-        return read, read
+        return read, read - repeated
     cols = ", ".join(f'"{c}"' for c in store.columns(table))
     inserted = con.execute(
         f"""INSERT INTO {table} ({cols})
@@ -217,6 +218,24 @@ def _load(
     ).fetchall()[0][0]
     con.execute("DROP TABLE _staging")
     return read, inserted
+
+
+def _drop_repeats(con: duckdb.DuckDBPyConnection, target: str) -> int:
+    """Events a file holds more than once (an export that repeats a page) are kept once, like
+    events already in the store: the rows after the first with the same source id are deleted.
+    Only ``target``'s rows of this file are looked at (the table while it was empty, or staging)."""
+    key = "event_uid, source_format"
+    if not con.execute(
+        f"SELECT count(*) FROM (SELECT 1 FROM {target} WHERE event_uid IS NOT NULL "
+        f"GROUP BY {key} HAVING count(*) > 1 LIMIT 1)"
+    ).fetchall()[0][0]:
+        return 0
+    return con.execute(
+        f"""DELETE FROM {target} WHERE rowid IN (
+              SELECT rowid FROM (
+                SELECT rowid, row_number() OVER (PARTITION BY {key} ORDER BY rowid) AS n
+                FROM {target} WHERE event_uid IS NOT NULL) WHERE n > 1)"""
+    ).fetchall()[0][0]
 
 
 def _read_into(
