@@ -2,9 +2,10 @@
 
 Authentication events kept: 4624, 4625, 4648, 4768, 4771, 4776 (field mapping and code
 tables in :mod:`nightowl.sources.windows_codes`). Every other event id is counted as
-ignored. The parser recovers from damage chunk by chunk: a chunk it cannot read is
-quarantined record by record when its header still names the record ids, otherwise as one
-unreadable chunk; a single bad record is quarantined with its record number.
+ignored. The parser recovers from damage chunk by chunk; a single bad record is quarantined
+with its record number, and every record the headers declare that nobody read (a damaged chunk,
+a file cut short) is quarantined once (:mod:`nightowl.sources.windows_evtx_layout`). A chunk cut
+short is read padded, so its complete records are kept.
 """
 
 from __future__ import annotations
@@ -22,12 +23,10 @@ from nightowl import schema
 from nightowl.sources import windows_codes as wc
 from nightowl.sources.base import InputError, InputFile, ReadOptions, Tally
 from nightowl.sources.records.times import iso_utc
+from nightowl.sources.windows_evtx_layout import CHUNK_BYTES, FILE_HEADER_BYTES, Accounting, read_layout
 
 MAGIC = b"ElfFile\x00"
 BATCH_ROWS = 50_000
-MAX_RECORDS_PER_BAD_CHUNK = 10_000  # a chunk holds a few hundred; more means a garbage header
-
-_CHUNK_IDS = re.compile(r"record IDs (\d+)\.\.(\d+)")
 _RECORD_NO = re.compile(r"record number (\d+)")
 _CHUNK_NO = re.compile(r"chunk number (\d+)")
 
@@ -60,9 +59,20 @@ class WindowsEvtx:
             parser = evtx.PyEvtxParser(str(path))
         except (OSError, RuntimeError, ValueError) as exc:
             raise InputError(f"{shown}: not a readable EVTX file: {exc}") from exc
-        yield from schema.row_batches(self._rows(parser, shown, tally), BATCH_ROWS)
+        layout = read_layout(path)
+        seen = Accounting(layout)
+        yield from schema.row_batches(self._rows(parser, shown, tally, seen), BATCH_ROWS)
+        if layout.partial is not None:  # the parser skips a chunk cut short: read it padded
+            with tempfile.TemporaryDirectory(prefix="nightowl-evtx-") as tmp:
+                padded = _padded_last_chunk(path, layout.partial, Path(tmp))
+                rows = self._rows(evtx.PyEvtxParser(str(padded)), shown, tally, seen, chunk_errors=False)
+                yield from schema.row_batches(rows, BATCH_ROWS)
+        for record_id, reason in seen.lost():
+            tally.reject(f"record {record_id}", reason)
 
-    def _rows(self, parser, shown: str, tally: Tally) -> Iterator[dict]:
+    def _rows(
+        self, parser, shown: str, tally: Tally, seen: Accounting, chunk_errors: bool = True
+    ) -> Iterator[dict]:
         records = parser.records_json()
         last_id = 0
         while True:
@@ -71,9 +81,10 @@ class WindowsEvtx:
             except StopIteration:
                 break
             except (RuntimeError, OSError, ValueError) as exc:
-                _quarantine_error(str(exc), last_id, tally)
+                _quarantine_error(str(exc), last_id, tally, seen, chunk_errors)
                 continue
             last_id = rec.get("event_record_id") or last_id
+            seen.saw(rec.get("event_record_id"))
             row = self._record(rec, shown, tally)
             if row is not None:
                 yield row
@@ -125,22 +136,36 @@ def _event_id(raw: object) -> int | None:
         return None
 
 
-def _quarantine_error(message: str, last_id: int, tally: Tally) -> None:
-    """Turn a parser error into quarantined records (one per lost record when known)."""
-    ids = _CHUNK_IDS.search(message)
-    if ids:
-        first, last = int(ids.group(1)), int(ids.group(2))
-        if 0 <= last - first < MAX_RECORDS_PER_BAD_CHUNK:
-            for number in range(first, last + 1):
-                tally.reject(f"record {number}", "unreadable EVTX chunk", message)
-            return
+def _quarantine_error(message: str, last_id: int, tally: Tally, seen: Accounting, chunk_errors: bool) -> None:
+    """Turn a parser error into quarantined records. A record's error names it; a chunk whose header
+    names its ids is counted by :meth:`Accounting.lost` after the read (the ids nobody saw), a blank
+    chunk holds no records, and only a chunk damaged beyond naming its ids is one entry here."""
     rec = _RECORD_NO.search(message)
     if rec:
         tally.reject(f"record {rec.group(1)}", "unreadable EVTX record", message)
+        seen.saw(int(rec.group(1)))
         return
     chunk = _CHUNK_NO.search(message)
-    where = f"chunk {chunk.group(1)}" if chunk else f"after record {last_id}"
+    number = int(chunk.group(1)) if chunk else None
+    if not chunk_errors or number in seen.layout.blank:
+        return
+    if seen.layout.chunks and (number is None or number not in seen.layout.unknown or seen.spans_gaps):
+        return  # its ids are known (its header, or the gap it leaves): the ones not read are counted as lost
+    where = f"chunk {number}" if number is not None else f"after record {last_id}"
     tally.reject(where, "unreadable EVTX chunk (record count unknown)", message)
+
+
+def _padded_last_chunk(path: Path, number: int, tmp: Path) -> Path:
+    """A copy of the file header and the cut last chunk, padded with zeros to a whole chunk: the
+    parser reads its complete records and stops at the cut."""
+    start = FILE_HEADER_BYTES + number * CHUNK_BYTES
+    with open(path, "rb") as fh:
+        head = fh.read(FILE_HEADER_BYTES)
+        fh.seek(start)
+        part = fh.read(CHUNK_BYTES)
+    out = tmp / "last-chunk.evtx"
+    out.write_bytes(head + part + b"\x00" * (CHUNK_BYTES - len(part)))
+    return out
 
 
 SOURCES = [WindowsEvtx()]
