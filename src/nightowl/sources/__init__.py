@@ -28,6 +28,7 @@ SOURCE_MODULES = (
     "okta",
     "windows_securityevent_csv",
     "aws_cloudtrail",
+    "sshd_journal",
     "sshd",
 )
 

@@ -225,7 +225,10 @@ class _State:
     """Per-file parse state: the year walk, open 'Invalid user' lines by sshd process, and
     ignore counts (kept locally: most lines are ignored, and Tally.ignore per line is slow)."""
 
-    def __init__(self, first_year: int | None, zone: ZoneInfo | None) -> None:
+    def __init__(
+        self, first_year: int | None, zone: ZoneInfo | None, source_format: str = SOURCE_FORMAT
+    ) -> None:
+        self.source_format = source_format
         self.year = first_year
         self.prev_month: int | None = None
         self.zone = zone
@@ -237,8 +240,11 @@ class _State:
         self._stamp: tuple | str | None = None
         self._when: datetime | None = None
 
-    def time(self, stamp: tuple | str) -> datetime | None:
-        """UTC time of a classic (year, month, day, h, m, s, frac) tuple or an ISO string."""
+    def time(self, stamp: tuple | str | datetime) -> datetime | None:
+        """UTC time of a classic (year, month, day, h, m, s, frac) tuple, an ISO string, or an
+        absolute naive-UTC datetime (the journal's own clock)."""
+        if isinstance(stamp, datetime):
+            return stamp
         if stamp == self._stamp:
             return self._when
         if isinstance(stamp, str):
@@ -289,16 +295,28 @@ class SshdSyslog:
                 continue
             self._line(lineno, decode(raw), inp.name, state, tally, rows)
             if len(rows) >= BATCH_ROWS:
-                state.flush_ignored(tally)
-                yield S.batch_from_rows(rows)
+                yield self.batch(rows, state, tally)
                 rows = []
-        rows.extend(state.pending.values())  # Invalid user lines never followed by an attempt
-        rows.extend(state.pam_pending.values())  # PAM failures never followed by a Failed line
-        state.pending.clear()
-        state.pam_pending.clear()
-        state.flush_ignored(tally)
+        yield from self.finish(rows, state, tally)
+
+    def batch(self, rows: list[dict], st: _State, tally: Tally) -> pa.RecordBatch:
+        """The rows parsed so far as a batch (the ignore counts go to the tally with them)."""
+        st.flush_ignored(tally)
+        if st.source_format != SOURCE_FORMAT:
+            for row in rows:
+                row["source_format"] = st.source_format
+        return S.batch_from_rows(rows)
+
+    def finish(self, rows: list[dict], st: _State, tally: Tally) -> Iterator[pa.RecordBatch]:
+        """End of input: held Invalid user and PAM lines that no Failed line followed are attempts."""
+        rows.extend(st.pending.values())  # Invalid user lines never followed by an attempt
+        rows.extend(st.pam_pending.values())  # PAM failures never followed by a Failed line
+        st.pending.clear()
+        st.pam_pending.clear()
         if rows:
-            yield S.batch_from_rows(rows)
+            yield self.batch(rows, st, tally)
+        else:
+            st.flush_ignored(tally)
 
     # -- one line -----------------------------------------------------------------------
 
@@ -330,6 +348,14 @@ class SshdSyslog:
                 return
             host, prog, pid, msg = m.group("host", "prog", "pid", "msg")
             stamp = m.group("ts")
+        self.message(lineno, line, stamp, host, prog, pid, msg, shown, st, tally, rows)
+
+    def message(
+        self, lineno: int, line: str, stamp: tuple | str | datetime, host: str, prog: str,
+        pid: str | None, msg: str, shown: str, st: _State, tally: Tally, rows: list[dict],
+    ) -> None:  # fmt: skip
+        """One logged message of a program: the syslog line's parts, or a journal entry's fields
+        (``line`` is the raw record, for quarantine excerpts)."""
         program = _program(prog)
         if program not in _ALL_PROGRAMS:
             st.ignored["line from another program, not sshd"] += 1
@@ -426,7 +452,7 @@ class SshdSyslog:
     # -- PAM lines ------------------------------------------------------------------------
 
     def _pam(
-        self, msg: str, count: int, stamp: tuple | str, host: str, pid: str, ref: str, st: _State,
+        self, msg: str, count: int, stamp: tuple | str | datetime, host: str, pid: str, ref: str, st: _State,
         rows: list[dict],
     ) -> bool:  # fmt: skip
         """A pam_unix auth line of sshd; False when the message is not one we handle here."""
@@ -523,6 +549,11 @@ def _program(prog: str) -> str:
     return prog.rsplit("/", 1)[-1]
 
 
+def is_sshd(prog: str) -> bool:
+    """True for the program names of sshd and its PAM module (``/usr/sbin/sshd``, ``sshd-session``)."""
+    return _program(prog) in _ALL_PROGRAMS
+
+
 def _address_or_host(rhost: str | None) -> tuple[str | None, str | None]:
     """PAM's rhost as (ip, None) when it is an address, else (None, host name)."""
     if not rhost:
@@ -546,14 +577,14 @@ def _row(
         "user_exists": exists,
         "src_endpoint_ip": ip,
         "service_name": "sshd",
-        "dst_host": host,
+        "dst_host": host or None,
         "auth_protocol": protocol,
         "client_app": method,
         "status_id": status_id,
         "status_code": code,
         "status_detail": detail,
         "password_correct": pw,
-        "session_id": f"{host}:sshd[{pid}]",
+        "session_id": f"{host or '-'}:sshd[{pid}]",
     }
 
 
