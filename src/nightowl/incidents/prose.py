@@ -139,9 +139,11 @@ def app_label(f: Finding, names: dict[str, str]) -> str:
 class ClauseFields(dict):
     """The ``{fields}`` a category's story clause may use, each computed only when the clause asks."""
 
-    def __init__(self, fs: list[Finding], names: dict[str, str], given: set[tuple[str, str]]) -> None:
+    def __init__(
+        self, fs: list[Finding], names: dict[str, str], given: set[tuple[str, str]], attacks: list[Finding]
+    ) -> None:
         super().__init__()
-        self.fs, self.names, self.given = fs, names, given
+        self.fs, self.names, self.given, self.attacks = fs, names, given, attacks
 
     def __missing__(self, key: str) -> str:
         compute = getattr(self, f"_{key}", None)
@@ -169,8 +171,14 @@ class ClauseFields(dict):
         return plural(len(boxes), "mailbox", "mailboxes")
 
     def _new_addresses(self) -> str:
+        """ "5 new addresses, all of them used in the password spray": the link to the attack."""
         ips = {ip for f in self.fs for ip in f.source_ips}
-        return plural(len(ips), "new address", "new addresses")
+        text = plural(len(ips), "new address", "new addresses")
+        shared = len(ips & {ip for f in self.attacks for ip in f.source_ips})
+        if shared:
+            share = "all of them" if shared == len(ips) else f"{shared:,} of them"
+            text += f", {share} used in the {attack_phrase(self.attacks)}"
+        return text
 
     def _signed_in_apps(self) -> str:
         """The applications that signed in, by the name their sign-ins carry (else the audit's)."""
@@ -218,5 +226,6 @@ def _post_compromise(group: list[Finding], names: dict[str, str]) -> list[str]:
         else:
             runs.append((f.category, [f]))
     given: set[tuple[str, str]] = set()
-    parts = [category(cat).clause.format_map(ClauseFields(fs, names, given)) for cat, fs in runs]
+    attacks = [f for f in group if is_attack(f.category)]
+    parts = [category(cat).clause.format_map(ClauseFields(fs, names, given, attacks)) for cat, fs in runs]
     return [p for p in dict.fromkeys(parts) if p]
