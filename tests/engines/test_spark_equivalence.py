@@ -8,6 +8,7 @@ PySpark; ``.ci/run`` installs Java)."""
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -57,7 +58,7 @@ def test_spark_and_duckdb_give_the_same_findings(name, spark, tmp_path):
     files = [
         str(p)
         for k, p in sim.files.items()
-        if k in ("signins", "audit", "mail_access", "users", "registration")
+        if k in ("signins", "app_signins", "audit", "mail_access", "users", "registration")
     ]
     with Store() as store:
         ingest_paths(store, files)
@@ -66,4 +67,30 @@ def test_spark_and_duckdb_give_the_same_findings(name, spark, tmp_path):
     got = run_all(SparkEngine(spark, read_parquet_tables(spark, str(tmp_path / "lake"))))
     assert sorted(map(_key, got)) == sorted(map(_key, expected))
     if name != "benign":
-        assert {f.category for f in expected} >= {"password_spray", "brute_force", "credential_stuffing"}
+        assert {f.category for f in expected} >= {
+            "password_spray",
+            "brute_force",
+            "credential_stuffing",
+            "app_signin",
+        }
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def test_spark_finds_ipless_hosts_and_roastable_accounts_like_duckdb(spark, tmp_path):
+    """Sources named by host (host:NAME keys), the per-second burst window and Kerberos tickets
+    without pre-authentication, from the Windows and sshd fixtures."""
+    files = [
+        FIXTURES / "windows" / "securityevent_ipless_kerberos.csv",
+        FIXTURES / "sshd" / "pam_journal.log",
+        FIXTURES / "sshd" / "journal_sshd.json",
+    ]
+    with Store() as store:
+        ingest_paths(store, [str(p) for p in files])
+        expected = run_all(store)
+        store.write_lake(tmp_path / "lake")
+    got = run_all(SparkEngine(spark, read_parquet_tables(spark, str(tmp_path / "lake"))))
+    assert sorted(map(_key, got)) == sorted(map(_key, expected))
+    assert {(f.detection, tuple(f.source_ips)) for f in expected} >= {("bruteforce.burst", ("host:kali",))}
+    assert "kerberos.no_preauth" in {f.detection for f in expected}
