@@ -63,6 +63,17 @@ def test_table_and_sarif_never_show_the_secret_without_the_flag(tree):
         assert "ghp_…A4" in r.stdout
 
 
+def test_table_shows_severity_and_confidence_per_finding(tree):
+    r = runner.invoke(app, [str(tree)], env={"COLUMNS": "300"})
+    assert r.exit_code == 1
+    doc = json.loads(run(str(tree), "--format", "json").stdout)
+    header = next(line for line in r.stdout.splitlines() if "severity" in line)
+    assert "confidence" in header and header.index("severity") < header.index("confidence")
+    for f in doc["findings"]:  # each row carries the finding's severity and its confidence, 2 decimals
+        row = next(line for line in r.stdout.splitlines() if f["rule"] in line)
+        assert f["severity"] in row and f"{f['confidence']:.2f}" in row
+
+
 def test_show_secrets_flag_shows_them(tree):
     r = run(str(tree), "--format", "json", "--show-secrets")
     assert GH in r.stdout and PW in r.stdout

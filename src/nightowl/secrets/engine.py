@@ -58,6 +58,12 @@ class Engine:
         self._db = None
         self._db_open = None  # the database without path-restricted rules (see _build_open_db)
         self._restricted_ids = [i for i, r in enumerate(rules) if r.path_re is not None]
+        groups: dict[tuple[str, int], tuple[re.Pattern[str], list[int]]] = {}
+        for i in self._restricted_ids:  # many rules share one path pattern (every prose rule): test each once
+            pat = rules[i].path_re
+            assert pat is not None
+            groups.setdefault((pat.pattern, pat.flags), (pat, []))[1].append(i)
+        self._path_groups = [(pat, tuple(ids)) for pat, ids in groups.values()]
         self._path_cache: dict[str, frozenset[int]] = {}
         self._hs_rules: set[int] = set()
         if use_hyperscan is None:
@@ -143,7 +149,7 @@ class Engine:
         """Indexes of the path-restricted rules that read this path (cached: one lookup per blob)."""
         hit = self._path_cache.get(path)
         if hit is None:
-            hit = frozenset(i for i in self._restricted_ids if self.rules[i].applies_to(path))
+            hit = frozenset(i for pat, ids in self._path_groups if pat.search(path) for i in ids)
             if len(self._path_cache) > 4096:
                 self._path_cache.clear()
             self._path_cache[path] = hit

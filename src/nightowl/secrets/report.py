@@ -207,14 +207,12 @@ def print_table(
         from rich.table import Table
 
         table = Table(title=f"{len(findings)} secret(s) found", show_lines=False)
-        for col in (
-            "severity",
-            "rule",
-            "secret" if show_secrets else "redacted",
-            "where (first)",
-            "locations",
-        ):
-            table.add_column(col)
+        table.add_column("severity")
+        table.add_column("confidence", justify="right")
+        table.add_column("rule", overflow="fold")  # wrapped, never cut: the rule id is what users look up
+        table.add_column("secret" if show_secrets else "redacted")
+        table.add_column("where (first)", overflow="fold")
+        table.add_column("locations", justify="right")
         for f in sort_findings(findings):
             d = f.to_dict()
             first = d["locations"][0] if d["locations"] else {}
@@ -224,8 +222,14 @@ def print_table(
             if first.get("message_id"):
                 where += f" <{first['message_id']}>"
             value = d.get("secret", d["redacted"]) if show_secrets else d["redacted"]
+            sure = d.get("confidence")
             table.add_row(
-                f.severity, term(f.detection), term(value, 60), term(where, 120), str(len(d["locations"]))
+                f.severity,
+                f"{sure:.2f}" if isinstance(sure, (int, float)) else "",
+                term(f.detection),
+                term(value, 60),
+                term(where, 120),
+                str(len(d["locations"])),
             )
         console.print(table)
     else:
