@@ -303,14 +303,26 @@ def generic_value(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
     return _not_a_literal(c, s, low, arg)
 
 
+def _interface_text(s: bytes) -> bool:
+    """Two to six letter-only words in sentence or title case ("Mot de passe", "Current Password"): what
+    a form label or a translation file gives a password-named key. A generated or chosen password mixes
+    classes; a lower-case passphrase ("yfof olpz bdkb vdjm", an app password) is not caught here."""
+    words = s.decode("utf-8", "replace").rstrip(" ?:.!…").split(" ")
+    if not 2 <= len(words) <= 6 or not all(w.isalpha() for w in words) or not words[0][:1].isupper():
+        return False
+    return all(w[1:].islower() and (i == 0 or w.islower() or w.istitle()) for i, w in enumerate(words) if len(w) > 1)
+
+
 def _not_a_literal(c: Candidate, s: bytes, low: bytes, arg: str) -> str | None:
     """Shapes real code and documentation give a secret-named slot that are not secrets (see each reason)."""
     if _NUMBERISH.fullmatch(s):
         return "version number or time stamp"
     if _MD_REF_LINK.fullmatch(c.line):
         return "Markdown reference link"
-    if low.endswith((b"?", b"[]")) and low.rstrip(b"?[]") in _STOPWORDS:
-        return "type name"  # "password": "string?" (a protocol schema), "str[]"
+    if low.endswith((b"?", b"[]", b"!")) and low.rstrip(b"?[]!") in _STOPWORDS:
+        return "type name"  # "password": "string?" (a protocol schema), "str[]", GraphQL's "String!"
+    if c.quoted and _interface_text(s):
+        return "interface text (a label or its translation)"  # {"password": "Mot de passe"}
     if arg != "password" and _HOSTNAME.fullmatch(s):
         return "host name"
     if _DJANGO_HASH.match(s):
