@@ -310,7 +310,9 @@ def _interface_text(s: bytes) -> bool:
     words = s.decode("utf-8", "replace").rstrip(" ?:.!…").split(" ")
     if not 2 <= len(words) <= 6 or not all(w.isalpha() for w in words) or not words[0][:1].isupper():
         return False
-    return all(w[1:].islower() and (i == 0 or w.islower() or w.istitle()) for i, w in enumerate(words) if len(w) > 1)
+    return all(
+        w[1:].islower() and (i == 0 or w.islower() or w.istitle()) for i, w in enumerate(words) if len(w) > 1
+    )
 
 
 def _not_a_literal(c: Candidate, s: bytes, low: bytes, arg: str) -> str | None:
