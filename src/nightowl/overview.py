@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from nightowl.engines import Engine, as_engine
 from nightowl.findings import iso
-from nightowl.store import Store
 
 TOP_N = 10
 
 
-def overview(store: Store) -> dict[str, Any]:
-    con = store.con
-    total = con.execute(
+def overview(target: Any) -> dict[str, Any]:
+    """The overview of the store's (or an engine's, e.g. Spark's) ``auth_events``."""
+    store: Engine = as_engine(target)
+    _, (total,) = store.fetch(
         """SELECT count(*) AS events,
                   count(*) FILTER (WHERE status_id = 2) AS failures,
                   count(*) FILTER (WHERE status_id = 1) AS successes,
@@ -24,7 +25,7 @@ def overview(store: Store) -> dict[str, Any]:
                   count(DISTINCT src_endpoint_ip) AS source_ips,
                   min(time) AS first, max(time) AS last
            FROM auth_events"""
-    ).fetchone()
+    )
     events, failures, successes, users, ips, first, last = total
     per_source = store.query(
         """SELECT source_format AS format, count(*) AS events,

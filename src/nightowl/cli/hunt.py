@@ -101,7 +101,9 @@ def hunt(
     engine: Annotated[
         Engine,
         typer.Option(
-            "--engine", help="duckdb (this machine) or spark (PATHS: Parquet folders from ingest --parquet)."
+            "--engine",
+            help="duckdb (this machine) or spark (PATHS: Parquet lakes from ingest --parquet, or Entra "
+            "sign-in exports: Graph JSON, diagnostic-settings blobs; local, s3a://, abfss://).",
         ),
     ] = Engine.duckdb,
     master: Annotated[
@@ -128,11 +130,11 @@ def hunt(
 
         if not paths:
             raise InputError(
-                "hunt --engine spark: give the Parquet folder(s) written by `nightowl ingest --parquet`"
+                "hunt --engine spark: give Parquet lake folder(s) (`nightowl ingest --parquet`) "
+                "or Entra sign-in exports (files, folders, s3a:// or abfss:// URIs)"
             )
         with status("running detections on Spark"):
-            findings = hunt_lake(paths, cfg, master, leaked)
-        inputs, ov = [{"path": p, "format": "nightowl-parquet"} for p in paths], None
+            findings, inputs, ov = hunt_lake(paths, cfg, master, leaked, input_format)
     else:
         inputs, findings, ov = _hunt_duckdb(
             paths, store, input_format, year, timezone, strict, cfg, memory_limit, leaked

@@ -60,6 +60,7 @@ def session(master: str | None = None, app_name: str = "nightowl"):
     if master:
         builder = builder.master(master)
     spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")  # Spark's warnings are no user's business on stdout/stderr
     configure(spark)
     return spark
 
@@ -146,6 +147,9 @@ def _rewrite(node):
     """sqlglot tree transform: what Spark spells or means differently from DuckDB."""
     from sqlglot import exp
 
+    mapped = _rewrite_mapping(node)
+    if mapped is not None:
+        return mapped
     if isinstance(node, exp.ToDays):  # sqlglot knows to_days but not its Spark spelling
         node = exp.Anonymous(this="to_days", expressions=[node.this])
     if isinstance(node, exp.Anonymous) and node.name.lower() in INTERVAL_UNITS:
@@ -180,6 +184,45 @@ def _rewrite(node):
     if isinstance(node, exp.Length):
         return _parse(f"size({_spark(node.this)})")  # rules use len() on lists only (lint: strlen for text)
     return node
+
+
+def _rewrite_mapping(node):
+    """The constructs of the sources' normalizing SQL (see :mod:`nightowl.sources.entra_codes`), so
+    the raw-export reader on Spark runs the DuckDB readers' own mapping; None: not one of them."""
+    from sqlglot import exp
+
+    if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
+        node.set("materialized", None)  # Spark has no (NOT) MATERIALIZED hint
+        return node
+    if isinstance(node, exp.Try):  # Spark's functions give NULL where DuckDB's would raise (ANSI off)
+        return node.this
+    if isinstance(node, exp.DataType) and node.is_type(exp.DataType.Type.TIMESTAMPTZ):
+        # an instant: the session's timestampType makes plain TIMESTAMP the local (NTZ) one
+        return exp.DataType.build("TIMESTAMP_LTZ", dialect="spark")
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "timezone":
+        zone, value = node.expressions
+        if isinstance(zone, exp.Literal) and zone.this.upper() == "UTC":  # the session zone is UTC
+            return _parse(f"CAST({_spark(value)} AS TIMESTAMP_NTZ)")
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "isfinite":
+        return _parse(f"({_spark(node.expressions[0])} IS NOT NULL)")  # Spark has no infinite times
+    if isinstance(node, exp.RegexpLike) and node.args.get("flag") is not None:
+        flag = node.args["flag"]
+        if not isinstance(flag, exp.Literal) or set(flag.this) - set("i"):
+            raise ValueError(f"regexp flag {flag.sql()} has no Spark translation")
+        pattern = node.expression
+        inline = "(?i)" + pattern.this if isinstance(pattern, exp.Literal) else None
+        if inline is None:
+            raise ValueError("a case-insensitive regexp needs a literal pattern")
+        return exp.RegexpLike(this=node.this.transform(_rewrite), expression=exp.Literal.string(inline))
+    if isinstance(node, exp.JSONType):  # only OBJECT / ARRAY are compared
+        v = f"try_parse_json({_spark(node.this)})"
+        p = _spark(node.expression)
+        return _parse(
+            f"CASE WHEN try_variant_get({v}, {p}, 'map<string,variant>') IS NOT NULL THEN 'OBJECT' "
+            f"WHEN try_variant_get({v}, {p}, 'array<variant>') IS NOT NULL THEN 'ARRAY' "
+            f"WHEN {v} IS NOT NULL THEN 'OTHER' END"
+        )
+    return None
 
 
 @lru_cache(maxsize=1024)
@@ -274,6 +317,8 @@ def read_parquet_tables(spark, root: str) -> dict[str, Any]:
     tables = {}
     for name in TABLES:
         path = f"{root.rstrip('/')}/{name}"
+        if not exists(spark, path):
+            continue
         try:
             tables[name] = spark.read.parquet(path)
         except Exception as exc:  # AnalysisException: path does not exist
@@ -283,6 +328,18 @@ def read_parquet_tables(spark, root: str) -> dict[str, Any]:
     if "auth_events" in tables and "day" in tables["auth_events"].columns:
         tables["auth_events"] = tables["auth_events"].drop("day")
     return tables
+
+
+def spark_type_name(t: pa.DataType) -> str:
+    """The Spark SQL name of an Arrow column type (for CASTs to the normalized schema)."""
+    return _spark_type(t).simpleString()
+
+
+def exists(spark, path: str) -> bool:
+    """Whether ``path`` exists, asked of Hadoop's file system for its scheme (local, s3a, abfss)."""
+    jvm = spark._jvm
+    hpath = jvm.org.apache.hadoop.fs.Path(path)
+    return bool(hpath.getFileSystem(spark._jsc.hadoopConfiguration()).exists(hpath))
 
 
 def _spark_type(t: pa.DataType):
@@ -296,6 +353,8 @@ def _spark_type(t: pa.DataType):
         return T.LongType()
     if pa.types.is_floating(t):
         return T.DoubleType()
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return T.ArrayType(_spark_type(t.value_type))
     return T.StringType()
 
 
@@ -325,28 +384,57 @@ def hunt_lake(
     config: dict[str, Any] | None = None,
     master: str | None = None,
     secrets: list | None = None,
-) -> list:
-    """Every detection and the exposure join on the normalized Parquet lake(s) under ``paths``."""
-    from functools import reduce
-
+    input_format: str | None = None,
+) -> tuple[list, list[dict[str, Any]], dict[str, Any] | None]:
+    """Every detection and the exposure join on Spark: (findings, inputs report, overview). Each path
+    is a normalized Parquet lake (``nightowl ingest --parquet``) or raw sign-in exports (Graph JSON,
+    diagnostic-settings blobs; see :mod:`nightowl.engines.spark_raw`)."""
+    from nightowl.overview import overview
     from nightowl.pipeline import detect
 
     if secrets:
         raise InputError(
             "hunt --engine spark: --secrets (secret use) runs on the duckdb engine only, for now"
         )
-
     spark = session(master)
-    lakes = [read_parquet_tables(spark, p) for p in paths]
-    tables: dict[str, Any] = {}
-    for lake in lakes:
+    tables, inputs = read_inputs(spark, paths, input_format)
+    engine = SparkEngine(spark, tables)
+    findings = detect(engine, config)
+    return findings, inputs, overview(engine) if engine.has_table("auth_events") else None
+
+
+def read_inputs(
+    spark, paths: list[str], input_format: str | None = None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The normalized tables from lakes and raw exports under ``paths`` (merged), and the inputs report."""
+    from functools import reduce
+
+    from nightowl.engines.spark_raw import read_signins
+
+    tables: dict[str, list] = {}
+    inputs: list[dict[str, Any]] = []
+    raw = []
+    for path in paths:
+        lake = {} if input_format else read_parquet_tables(spark, path)
+        if not lake:
+            raw.append(path)
+            continue
+        rows = lake["auth_events"].count() if "auth_events" in lake else 0  # from Parquet footers
+        inputs.append({"path": path, "format": "nightowl-parquet", "records": rows, "normalized": rows,
+                       "ignored": 0, "quarantined": 0})  # fmt: skip
         for name, df in lake.items():
             tables.setdefault(name, []).append(df)
-    if "auth_events" not in tables and "directory_audit" not in tables and "accounts" not in tables:
+    if raw:
+        events, report = read_signins(spark, raw, input_format)
+        inputs += report
+        if events is not None:
+            tables.setdefault("auth_events", []).append(events)
+    if not tables:
         raise InputError(
-            f"{paths[0]}: no nightowl Parquet tables here (write them with `nightowl ingest --parquet DIR`)"
+            f"{paths[0]}: neither a nightowl Parquet lake (`nightowl ingest --parquet DIR`) "
+            "nor Entra sign-in exports (Graph JSON, diagnostic settings)"
         )
     merged = {
         n: reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), dfs) for n, dfs in tables.items()
     }
-    return detect(SparkEngine(spark, merged), config)
+    return merged, inputs
