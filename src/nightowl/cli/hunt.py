@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from nightowl import sources
+from nightowl import incremental, sources
 from nightowl.cli.common import (
     ConfigOpt,
     FailOnOpt,
@@ -29,6 +29,7 @@ from nightowl.cli.common import (
 )
 from nightowl.detections.catalog import read_config
 from nightowl.findings import Finding, at_or_above, document
+from nightowl.incremental import LOOKBACK_DAYS, HuntState
 from nightowl.overview import overview
 from nightowl.pipeline import detect
 from nightowl.reports import terminal
@@ -121,10 +122,34 @@ def hunt(
             "used, from the GitHub audit log and CloudTrail given.",
         ),
     ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help="YYYY-MM-DD: report what reaches this day or later; Spark reads the sign-in days from "
+            "--lookback-days before it (default with --state: the last day the previous run saw).",
+        ),
+    ] = None,
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--state",
+            help="Folder remembering what was reported: a finding is reported once, "
+            "again only when it changed.",
+        ),
+    ] = None,
+    lookback_days: Annotated[
+        int,
+        typer.Option(
+            "--lookback-days", help="Days before --since the windows read (slow sprays, baselines)."
+        ),
+    ] = LOOKBACK_DAYS,
 ) -> None:
     """Ingest sign-in logs and hunt for password spray, brute force, stuffing and compromised accounts."""
     cfg = read_config(config)
     leaked = _secret_findings(secrets or [])
+    state = HuntState.load(state_dir) if state_dir else None
+    start, from_day = incremental.window(since, state, lookback_days)
     if engine is Engine.spark:
         from nightowl.engines.spark import hunt_lake
 
@@ -134,11 +159,17 @@ def hunt(
                 "or Entra sign-in exports (files, folders, s3a:// or abfss:// URIs)"
             )
         with status("running detections on Spark"):
-            findings, inputs, ov = hunt_lake(paths, cfg, master, leaked, input_format)
+            findings, inputs, ov = hunt_lake(paths, cfg, master, leaked, input_format, from_day)
     else:
         inputs, findings, ov = _hunt_duckdb(
             paths, store, input_format, year, timezone, strict, cfg, memory_limit, leaked
         )
+    if start is not None or state is not None:
+        findings, repeated = incremental.select(findings, start, state, (ov or {}).get("last_seen"))
+        if state is not None:
+            state.save()
+        if repeated:
+            err.print(f"{repeated:,} finding(s) reported by an earlier run and unchanged: left out")
     if fmt is OutputFormat.json:
         from nightowl.incidents import build_incidents, incidents_document
 

@@ -312,8 +312,9 @@ class SparkEngine:
         self.execute(ip_keys_sql(f"{UDF_NAME}(ip)"))
 
 
-def read_parquet_tables(spark, root: str) -> dict[str, Any]:
-    """The normalized tables under ``root`` (``root/<table>/``), those that exist."""
+def read_parquet_tables(spark, root: str, from_day: dt.date | None = None) -> dict[str, Any]:
+    """The normalized tables under ``root`` (``root/<table>/``), those that exist; sign-ins only from
+    ``from_day`` on (the ``day=`` partitions before it are never read)."""
     tables = {}
     for name in TABLES:
         path = f"{root.rstrip('/')}/{name}"
@@ -326,7 +327,12 @@ def read_parquet_tables(spark, root: str) -> dict[str, Any]:
                 continue
             raise
     if "auth_events" in tables and "day" in tables["auth_events"].columns:
-        tables["auth_events"] = tables["auth_events"].drop("day")
+        events = tables["auth_events"]
+        if from_day is not None:  # a partition filter: Spark lists and reads only those folders
+            events = events.where(f"CAST(day AS STRING) >= '{from_day.isoformat()}'")
+        tables["auth_events"] = events.drop("day")
+    elif "auth_events" in tables and from_day is not None:
+        tables["auth_events"] = tables["auth_events"].where(f"time >= TIMESTAMP_NTZ '{from_day.isoformat()}'")
     return tables
 
 
@@ -385,6 +391,7 @@ def hunt_lake(
     master: str | None = None,
     secrets: list | None = None,
     input_format: str | None = None,
+    from_day: dt.date | None = None,
 ) -> tuple[list, list[dict[str, Any]], dict[str, Any] | None]:
     """Every detection and the exposure join on Spark: (findings, inputs report, overview). Each path
     is a normalized Parquet lake (``nightowl ingest --parquet``) or raw sign-in exports (Graph JSON,
@@ -397,16 +404,17 @@ def hunt_lake(
             "hunt --engine spark: --secrets (secret use) runs on the duckdb engine only, for now"
         )
     spark = session(master)
-    tables, inputs = read_inputs(spark, paths, input_format)
+    tables, inputs = read_inputs(spark, paths, input_format, from_day)
     engine = SparkEngine(spark, tables)
     findings = detect(engine, config)
     return findings, inputs, overview(engine) if engine.has_table("auth_events") else None
 
 
 def read_inputs(
-    spark, paths: list[str], input_format: str | None = None
+    spark, paths: list[str], input_format: str | None = None, from_day: dt.date | None = None
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The normalized tables from lakes and raw exports under ``paths`` (merged), and the inputs report."""
+    """The normalized tables from lakes and raw exports under ``paths`` (merged), and the inputs report;
+    sign-ins from ``from_day`` on when given (see :mod:`nightowl.incremental`)."""
     from functools import reduce
 
     from nightowl.engines.spark_raw import read_signins
@@ -415,7 +423,7 @@ def read_inputs(
     inputs: list[dict[str, Any]] = []
     raw = []
     for path in paths:
-        lake = {} if input_format else read_parquet_tables(spark, path)
+        lake = {} if input_format else read_parquet_tables(spark, path, from_day)
         if not lake:
             raw.append(path)
             continue
@@ -425,7 +433,7 @@ def read_inputs(
         for name, df in lake.items():
             tables.setdefault(name, []).append(df)
     if raw:
-        events, report = read_signins(spark, raw, input_format)
+        events, report = read_signins(spark, raw, input_format, from_day)
         inputs += report
         if events is not None:
             tables.setdefault("auth_events", []).append(events)

@@ -18,6 +18,7 @@ number lines of a split file), and a damaged Graph page costs its whole line.
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
 from typing import Any
 
 from nightowl.schema import COLUMNS
@@ -35,9 +36,11 @@ ENVELOPES = ("value", "records")
 
 
 def read_signins(
-    spark, paths: list[str], input_format: str | None = None
+    spark, paths: list[str], input_format: str | None = None, from_day: date | None = None
 ) -> tuple[Any, list[dict[str, Any]]]:
-    """(auth_events DataFrame, materialized; the inputs report) from raw exports under ``paths``."""
+    """(auth_events DataFrame, materialized; the inputs report) from raw exports under ``paths``;
+    with ``from_day``, sign-ins from that day on, and diagnostic-settings blobs of earlier days
+    (``y=/m=/d=`` folders) are not read at all."""
     from pyspark.sql import functions as F
 
     if input_format is not None and input_format not in FORMATS:
@@ -53,6 +56,8 @@ def read_signins(
             F.regexp_replace("value", "^" + BOM, "").alias("line"), F.col("_metadata.file_path").alias("file")
         )
     )
+    if from_day is not None:
+        lines = lines.where(_from_day_files(from_day))
     files = _file_kinds(lines, input_format)
     docs = [f for f, (doc, _) in files.items() if doc]
     if docs:  # pretty-printed files: whole, one value each
@@ -83,11 +88,21 @@ def read_signins(
     try:
         reports = _report(mapped, paths)
         good = mapped.filter("_reject IS NULL AND _ignore IS NULL").selectExpr(*_columns())
+        if from_day is not None:
+            good = good.where(f"time >= TIMESTAMP_NTZ '{from_day.isoformat()}'")
         events = _deduplicated(good).localCheckpoint(eager=True)
         _count_duplicates(reports, mapped, events)
     finally:
         mapped.unpersist()
     return events, reports
+
+
+def _from_day_files(from_day: date) -> str:
+    """SQL: the file is not in a dated storage folder (``.../y=YYYY/m=MM/d=DD/...``) of a day before
+    ``from_day``."""
+    day = r"regexp_extract(file, 'y=([0-9]{{4}})/m=([0-9]{{2}})/d=([0-9]{{2}})/', {})"
+    when = f"concat({day.format(1)}, '-', {day.format(2)}, '-', {day.format(3)})"
+    return f"({day.format(1)} = '' OR {when} >= '{from_day.isoformat()}')"
 
 
 def _file_kinds(lines, input_format: str | None) -> dict[str, tuple[bool, str]]:
