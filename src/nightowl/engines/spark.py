@@ -62,6 +62,11 @@ def session(master: str | None = None, app_name: str = "nightowl"):
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")  # Spark's warnings are no user's business on stdout/stderr
     configure(spark)
+    conf = spark.sparkContext.getConf()
+    if conf.get("spark.master", "").startswith("local") and not conf.contains("spark.sql.shuffle.partitions"):
+        # 200 shuffle partitions (Spark's default, sized for clusters) make every small step of a rule
+        # 200 tasks on one machine; a cluster's own setting (spark-submit --conf) is left alone
+        spark.conf.set("spark.sql.shuffle.partitions", str(2 * spark.sparkContext.defaultParallelism))
     return spark
 
 
