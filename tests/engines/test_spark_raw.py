@@ -151,3 +151,30 @@ def _diagnostic_layout(graph_ndjson: Path, root: Path) -> Path:
             else:
                 out.write(json.dumps({"records": records}, indent=2))
     return root
+
+
+def test_secret_use_on_spark_gives_duckdbs_findings(spark, sprays, tmp_path):
+    """--secrets on Spark: the leaked token used from an address of the spray (GitHub audit log)."""
+    import orjson
+
+    from nightowl.engines.spark import hunt_lake
+    from nightowl.pipeline import detect
+    from tests.detections.test_secret_use import TOKEN, gh, secret
+
+    signins = str(sprays.files["signins"])
+    with Store() as store:
+        ingest_paths(store, [signins])
+        attacker = next(ip for f in detect(store) if f.category == "password_spray" for ip in f.source_ips)
+    audit = tmp_path / "github-audit.json"
+    audit.write_bytes(orjson.dumps([
+        gh("2024-01-01T09:00:00", "git.clone", "198.51.100.7", "api"),  # the owner, before
+        gh("2030-01-02T03:00:00", "git.clone", attacker, "api"),  # the thief, from the spray's address
+    ]))  # fmt: skip
+    leaked = [secret("github.pat-classic", TOKEN, date="2024-06-01T00:00:00Z")]
+    with Store() as store:
+        ingest_paths(store, [signins, str(audit)])
+        expected = detect(store, None, [secret("github.pat-classic", TOKEN, date="2024-06-01T00:00:00Z")])
+    got, inputs, _ = hunt_lake([signins, str(audit)], secrets=leaked)
+    assert "secret_used" in {f.category for f in expected}
+    assert sorted(map(_key, got)) == sorted(map(_key, expected))
+    assert "github-audit-json" in {i["format"] for i in inputs}

@@ -404,15 +404,63 @@ def hunt_lake(
     from nightowl.overview import overview
     from nightowl.pipeline import detect
 
-    if secrets:
+    lake_paths, logs = split_credential_logs(paths) if secrets else (paths, [])
+    if not lake_paths:
         raise InputError(
-            "hunt --engine spark: --secrets (secret use) runs on the duckdb engine only, for now"
+            "hunt --engine spark: give sign-in exports or a Parquet lake besides the credential logs"
         )
     spark = session(master)
-    tables, inputs = read_inputs(spark, paths, input_format, from_day)
+    tables, inputs = read_inputs(spark, lake_paths, input_format, from_day)
     engine = SparkEngine(spark, tables)
     findings = detect(engine, config)
-    return findings, inputs, overview(engine) if engine.has_table("auth_events") else None
+    ov = overview(engine) if engine.has_table("auth_events") else None
+    if secrets:
+        findings, used_inputs = secret_use_locally(findings, secrets, logs)
+        inputs += used_inputs
+    return findings, inputs, ov
+
+
+CREDENTIAL_LOG_FORMATS = (
+    "github-audit-json",
+    "github-audit-csv",
+    "aws-cloudtrail-json",
+    "aws-cloudtrail-csv",
+)
+
+
+def split_credential_logs(paths: list[str]) -> tuple[list[str], list[str]]:
+    """(paths for Spark, local credential-use logs): a local file that is a GitHub audit log or
+    CloudTrail goes to the secret-use join on this machine (those logs are small next to sign-ins)."""
+    from pathlib import Path
+
+    from nightowl import sources
+    from nightowl.sources.base import InputFile
+
+    spark_paths, logs = [], []
+    for raw in paths:
+        path = Path(raw)
+        fmt = None
+        if "://" not in raw and path.is_file():
+            try:
+                fmt = sources.detect(InputFile(path.name, path, gzip=path.suffix == ".gz")).name
+            except InputError:
+                fmt = None
+        (logs if fmt in CREDENTIAL_LOG_FORMATS else spark_paths).append(raw)
+    return spark_paths, logs
+
+
+def secret_use_locally(findings: list, secrets: list, logs: list[str]) -> tuple[list, list[dict[str, Any]]]:
+    """The secret-use join (detections/secret_use.py) of Spark's findings with the credential logs,
+    in a local DuckDB store: it needs only the attack findings' addresses and those small logs."""
+    from nightowl.detections.secret_use import secret_use
+    from nightowl.findings import sort_findings
+    from nightowl.ingest import ingest_paths
+    from nightowl.store import Store
+
+    with Store() as local:
+        reports = ingest_paths(local, logs)
+        used = secret_use(local, findings + secrets)
+    return sort_findings(findings + secrets + used), [r.to_contract() for r in reports]
 
 
 def read_inputs(
