@@ -88,12 +88,12 @@ def read_signins(
     try:
         reports = _report(mapped, paths)
         good = mapped.filter("_reject IS NULL AND _ignore IS NULL").selectExpr(*_columns())
-        if from_day is not None:
-            good = good.where(f"time >= TIMESTAMP_NTZ '{from_day.isoformat()}'")
         events = _deduplicated(good).localCheckpoint(eager=True)
         _count_duplicates(reports, mapped, events)
     finally:
         mapped.unpersist()
+    if from_day is not None:  # after the counts: records of earlier days were read, not duplicates
+        events = events.where(f"time >= TIMESTAMP_NTZ '{from_day.isoformat()}'")
     return events, reports
 
 
