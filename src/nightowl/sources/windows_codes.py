@@ -11,6 +11,19 @@ numbers were re-checked against RFC 4120 section 7.5.9 and MS-KILE: 3.3.5.7.1 (t
 behind KDC_ERR_CLIENT_REVOKED) and the AS exchange section ("If Pre-AuthenticationNotRequired
 is set ... the KDC MUST issue a TGT without validating pre-authentication data").
 
+Checked code by code against the tables of Microsoft's own pages (their source,
+MicrosoftDocs/windows-itpro-docs auditing/event-4625.md "Windows logon status codes", event-4768.md
+"TGT/TGS issue error codes" and "Kerberos Pre-Authentication types"): every KERBEROS code below is
+in the 4768 table with the name and meaning given here (0x12: "account disabled, expired, or locked
+out"; 0x18 "the wrong password was provided"; PreAuthType 0 "Logon without Pre-Authentication", 2
+"standard password authentication"). Of NTSTATUS, the 17 codes the 4625 table lists agree
+(0xC000018C, a trust failure, was missing and is added), with one note: 0xC000006E reads "Unknown
+user name or bad password" there but is STATUS_ACCOUNT_RESTRICTION in ntstatus.h (where the table
+itself points); either way it does not say the password was wrong, so it stays OTHER. 0xC000018D,
+0xC0000199, 0xC000019A, 0xC0000371, 0xC000009A and 0xC00000E5 are not in Microsoft's table (names
+from ntstatus.h): all read OTHER, with no claim on the password. Unmapped codes (0xC00000DC, 0xC0000225,
+0xC00002EE, ...) are OTHER too.
+
 * A 4768 success with ``PreAuthType`` 0 (the account has "Do not require Kerberos
   preauthentication") proves nothing about a password: anyone may ask for that TGT and crack
   its encrypted part offline (AS-REP roasting). It stays a success (``status_id`` 1, a ticket
@@ -87,7 +100,8 @@ NTSTATUS: dict[int, tuple[str, bool | None, bool | None]] = {
     0xC000005E: (S.OTHER, None, None),
     # STATUS_NETLOGON_NOT_STARTED.
     0xC0000192: (S.OTHER, None, None),
-    # STATUS_TRUSTED_RELATIONSHIP_FAILURE.
+    # STATUS_TRUSTED_DOMAIN_FAILURE / STATUS_TRUSTED_RELATIONSHIP_FAILURE: the trust failed.
+    0xC000018C: (S.OTHER, None, None),
     0xC000018D: (S.OTHER, None, None),
     # STATUS_NOLOGON_WORKSTATION_TRUST_ACCOUNT / SERVER_TRUST_ACCOUNT: machine account used.
     0xC0000199: (S.OTHER, True, None),
@@ -112,7 +126,8 @@ KERBEROS: dict[int, tuple[str, bool | None, bool | None]] = {
     # KDC_ERR_PADATA_TYPE_NOSUPP: e.g. smart card logon without a KDC certificate.
     0x10: (S.OTHER, True, None),
     # KDC_ERR_CLIENT_REVOKED: MS-KILE 3.3.5.7.1 returns it when the account is disabled, expired,
-    # locked out, or outside its logon hours -- the event does not say which. Not counted as a
+    # locked out, or outside its logon hours (Microsoft's 4768 table: "account disabled, expired, or
+    # locked out") -- the event does not say which. Not counted as a
     # lockout: krbtgt, Guest and DefaultAccount (disabled by design) answer 0x12 to every request,
     # so a lockout wave would fire on any enumeration of built-in names. Mapped to ACCOUNT_DISABLED
     # ("the account cannot be used"), the one reading that holds in every case but a lockout.
