@@ -12,7 +12,9 @@ resolve_after_hours = { default = 12, anchor = "Entra typo-then-success and pass
 --   is_fail  wrong password, unknown user, locked, disabled: the password was not confirmed
 --   pw_ok    success, or an interruption that only follows a correct password (MFA, CA, expiry)
 --   is_unknown  outcome not recorded (Windows 4648 explicit-credential logons)
-CREATE OR REPLACE TEMP TABLE ev AS
+-- A view, not a table: a copy of every event would be the largest thing a hunt holds (beyond the
+-- memory limit it spills); each reader filters it (failures, successes) straight from the store.
+CREATE OR REPLACE TEMP VIEW ev AS
 SELECT
     e.time,
     e.record_ref,
