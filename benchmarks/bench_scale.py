@@ -117,7 +117,7 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     paths = {n: dataset(args.data, n, args.generate) for n in sizes}
-    planned = {n: args.runs if n <= 4_000_000 or args.large_runs is None else args.large_runs for n in sizes}
+    planned = {n: args.runs if n == sizes[0] or args.large_runs is None else args.large_runs for n in sizes}
     runs: dict[int, list[dict]] = {n: [] for n in sizes}
     started = datetime.now(UTC)
     for round_ in range(max(planned.values())):
