@@ -17,6 +17,7 @@ records it split itself.
 
 from __future__ import annotations
 
+import codecs
 import itertools
 import os
 import tempfile
@@ -165,7 +166,37 @@ def _head(col: str) -> str:
     return f"ltrim(left({col}, 256), chr(32) || chr(9) || chr(13) || chr(10))"
 
 
-def _fast_src(inp: InputFile, tmpdir: str) -> str:
+def _fast_path(inp: InputFile, tmpdir: str, run: Callable[[str], None]) -> bool:
+    """``run`` the fast path's query source; False when DuckDB's scanner refuses the file. A file
+    refused only for invalid UTF-8 (one bad byte in a large export) is not sent down the robust
+    path whole: a copy with each bad sequence replaced by U+FFFD, as the robust path decodes it,
+    is read fast instead (one streaming pass; plain files only, a gzip one takes the robust path)."""
+    try:
+        run(_fast_src(inp, tmpdir))
+        return True
+    except FAST_PATH_REFUSALS as exc:
+        if inp.gzip or "invalid unicode" not in str(exc).lower():
+            return False
+    repaired = _utf8_repaired(inp.path, tmpdir)
+    try:
+        run(_fast_src(InputFile(name=inp.name, path=repaired), tmpdir, link_name="repaired-input"))
+        return True
+    except FAST_PATH_REFUSALS:
+        return False
+
+
+def _utf8_repaired(path: os.PathLike | str, tmpdir: str) -> str:
+    """A copy of ``path`` in ``tmpdir`` decoded as UTF-8 with replacement characters, re-encoded."""
+    out = os.path.join(tmpdir, "repaired.jsonl")
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    with open(path, "rb") as src, open(out, "wb") as dst:
+        while chunk := src.read(16 << 20):
+            dst.write(decoder.decode(chunk).encode("utf-8"))
+        dst.write(decoder.decode(b"", final=True).encode("utf-8"))
+    return out
+
+
+def _fast_src(inp: InputFile, tmpdir: str, link_name: str = "input") -> str:
     """DuckDB's own CSV scanner used as a strict line splitter (one VARCHAR column), parallel.
 
     Lines are numbered later (``row_number`` here would make the whole query single-threaded);
@@ -177,7 +208,7 @@ def _fast_src(inp: InputFile, tmpdir: str) -> str:
         raise duckdb.InvalidInputException("last line longer than the fast path reads")
     # DuckDB treats * ? [ ] { } ~ in a path as a glob or home folder: read through a link with a
     # plain name so a hostile file name can never make it open a different file.
-    link = os.path.join(tmpdir, "input")
+    link = os.path.join(tmpdir, link_name)
     if not os.path.lexists(link):
         try:
             os.symlink(os.path.abspath(inp.path), link)
@@ -342,12 +373,12 @@ def read_json_records(
         con = connect(tmp)
         try:
             if lines_layout and not force_python:
-                try:
-                    _stage(con, fmt.normalize(records_sql(_fast_src(inp, tmp), fmt, opts)))
+
+                def run(src: str) -> None:
+                    _stage(con, fmt.normalize(records_sql(src, fmt, opts)))
                     _check_not_empty(con, "_stage", inp)
-                except FAST_PATH_REFUSALS:
-                    pass  # a hostile file: the robust path below gives the same rows
-                else:
+
+                if _fast_path(inp, tmp, run):  # else a hostile file: the robust path gives the same rows
                     yield from _drain(con, tally, fmt, inp.name, opts)
                     return
             splitter = python_lines(inp, tally) if lines_layout else python_documents(inp, tally)
@@ -396,12 +427,19 @@ def stage_json_records(
     con.execute("SET disabled_optimizers = 'in_clause'")  # keep staged rows in file order (see connect)
     parts: list[str] = []
     try:
-        with tempfile.TemporaryDirectory(prefix="nightowl-link-") as tmp:
-            damaged: list[str] = []
-            _stage_passes(
-                con, fmt.normalize(records_sql(_fast_src(inp, tmp), fmt, opts)), parts, damaged, fmt, opts
-            )
+        damaged: list[str] = []
+
+        def run(src: str) -> None:
+            unstage_json_records(con)  # what a refused first try left
+            parts.clear()
+            damaged.clear()
+            _stage_passes(con, fmt.normalize(records_sql(src, fmt, opts)), parts, damaged, fmt, opts)
             _check_not_empty(con, parts[0], inp)
+
+        with tempfile.TemporaryDirectory(prefix="nightowl-link-") as tmp:
+            if not _fast_path(inp, tmp, run):
+                unstage_json_records(con)
+                return None
         split_query = fmt.normalize(
             records_sql(f"SELECT lineno, line, sub, bad0 FROM {STAGE_SRC}", fmt, opts)
         )
