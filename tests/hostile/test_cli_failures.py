@@ -193,3 +193,16 @@ def test_a_head_that_reads_a_little_gets_it(tmp_path):
     cmd = f"{sys.executable} -m nightowl hunt {FIXTURE} --format json | head -c 10"
     done = subprocess.run([shell, "-c", cmd], capture_output=True, text=True, timeout=120)
     assert (len(done.stdout), done.stderr) == (10, "")
+
+
+def test_report_to_a_folder_is_one_line_exit_2(tmp_path, monkeypatch, capsys):
+    code, doc, err = _main(monkeypatch, capsys, "hunt", str(FIXTURE), "--format", "json")
+    assert code == 0, err
+    findings = tmp_path / "findings.json"
+    findings.write_text(doc)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    code, _, err = _main(monkeypatch, capsys, "report", str(findings), "-o", str(folder))
+    assert code == 2, err
+    assert _one_line(err).startswith(f"nightowl: error: {folder}: is a folder")
+    assert list(folder.iterdir()) == [] and not list(tmp_path.glob(".nightowl-report-*"))

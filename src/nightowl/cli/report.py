@@ -116,6 +116,10 @@ def report_command(
         raise InputError(
             "nothing to report: give findings JSON files (hunt/secrets --format json) or --store"
         )
+    if out.is_dir():  # before the work, not an internal error after it
+        raise InputError(
+            f"{out}: is a folder; give -o the report's file name ({out / 'nightowl-report.html'})"
+        )
     html, n_findings, n_incidents = make_report(findings_files or [], store, title, read_config(config))
     write_report(out, html)
     err.print(
