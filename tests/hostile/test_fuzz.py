@@ -18,6 +18,7 @@ TARGETS = targets()
 
 
 def test_every_reader_has_a_corpus():
+    """A new reader needs a seed: a few records of its fixture in tests/hostile/corpus/<its name>/."""
     assert all(corpus(t) for t in TARGETS), [t for t in TARGETS if not corpus(t)]
 
 
