@@ -20,6 +20,7 @@ import zipfile
 
 import pytest
 
+from nightowl.cli import app as cli_app
 from nightowl.ingest import ingest_paths
 from nightowl.sources import base, inputs
 from nightowl.sources.base import InputError
@@ -97,6 +98,22 @@ def test_symlink_loop_named_directly_is_an_error(tmp_path):
     loop.symlink_to(loop)
     with Spool() as spool, pytest.raises(InputError, match="loop"):
         list(expand([str(loop)], spool))
+
+
+@pytest.mark.parametrize("command", ["secrets", "ingest", "hunt"])
+def test_symlink_loop_named_directly_is_one_line_exit_2_for_every_command(
+    tmp_path, monkeypatch, capsys, command
+):
+    """``secrets`` uses the same check as ``ingest`` and ``hunt``: before, it scanned on and exited 0."""
+    loop = tmp_path / "self"
+    loop.symlink_to(loop)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["nightowl", command, "self"])
+    with pytest.raises(SystemExit) as exc:
+        cli_app.main()
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2
+    assert "self: symbolic link loop" in line and "Traceback" not in line
 
 
 def _zip(path, members):

@@ -25,6 +25,8 @@ from nightowl.secrets.filters import FilterConfig
 from nightowl.secrets.report import print_table, problems_summary, sarif
 from nightowl.secrets.rules import RuleError
 from nightowl.secrets.scan import ScanOptions, scan_paths
+from nightowl.sources.base import InputError
+from nightowl.sources.inputs import named_path
 from nightowl.textsafe import printable
 
 
@@ -97,8 +99,10 @@ def secrets_command(
     """Find secrets (keys, tokens, passwords) in files, git history and mail archives."""
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, stream=sys.stderr)
     for p in paths:
-        if not p.exists() and not p.is_symlink():
-            raise _fail(f"{p}: no such file or directory", debug)
+        try:
+            named_path(str(p))  # the same check as ingest and hunt: missing, a link loop, a dangling link
+        except InputError as exc:
+            raise _fail(str(exc), debug, exc) from None
     accepted: set[str] = set()
     if baseline is not None:
         try:

@@ -67,11 +67,7 @@ def expand(paths: list[str], spool: Spool) -> Iterator[InputFile]:
         if raw == "-":
             yield _from_stdin(spool)
             continue
-        path = Path(raw)
-        if not path.exists():
-            if path.is_symlink():
-                raise InputError(f"{raw}: symbolic link loop or dangling link ({_link_problem(path)})")
-            raise InputError(f"{raw}: no such file or directory")
+        path = named_path(raw)
         if path.is_dir():
             yield from _walk(path, raw, spool)
             continue
@@ -89,6 +85,17 @@ def expand(paths: list[str], spool: Spool) -> Iterator[InputFile]:
                 else "socket"
             )
             raise InputError(f"{raw}: a {kind}, not a log file")
+
+
+def named_path(raw: str) -> Path:
+    """The path named on the command line, or :class:`InputError` (one line) when it does not exist,
+    is a symbolic link loop (a link to itself included) or is a dangling link."""
+    path = Path(raw)
+    if not path.exists():
+        if path.is_symlink():
+            raise InputError(f"{raw}: symbolic link loop or dangling link ({_link_problem(path)})")
+        raise InputError(f"{raw}: no such file or directory")
+    return path
 
 
 def _refuse_gzip_bomb(path: Path, shown: str) -> None:
