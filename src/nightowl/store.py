@@ -79,13 +79,13 @@ LAKE_TABLES = ("auth_events", "directory_audit", "mail_access", "accounts")
 STORE_IN_USE = "the store is in use by another nightowl process; wait or use another --store"
 
 
-def _connect(path: str) -> duckdb.DuckDBPyConnection:
+def _connect(path: str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """DuckDB's connection, or one line saying why the store cannot be opened (held by another
     process, a folder, not a DuckDB file), without DuckDB's PID and interpreter path."""
     if path != ":memory:" and Path(path).is_dir():
         raise InputError(f"{path}: is a folder, not a store file")
     try:
-        con = duckdb.connect(path)
+        con = duckdb.connect(path, read_only=read_only)
         if path != ":memory:":  # a cut copy opens, then fails at the first read of a missing block
             size, blocks = con.execute(
                 "SELECT block_size, total_blocks FROM pragma_database_size()"
@@ -109,15 +109,24 @@ class Store:
     """One DuckDB connection and the tables every stage shares."""
 
     def __init__(
-        self, path: str | Path | None = None, memory_limit: str | None = None, *, scratch: bool = False
+        self,
+        path: str | Path | None = None,
+        memory_limit: str | None = None,
+        *,
+        scratch: bool = False,
+        read_only: bool = False,
     ) -> None:
-        """``scratch``: with no ``path``, keep the events in a temporary file removed on close."""
+        """``scratch``: with no ``path``, keep the events in a temporary file removed on close.
+        ``read_only``: open an existing store file read-only (several such processes may read one
+        store at once; DuckDB still refuses them while a read-write process holds it). TEMP tables,
+        views and macros still work on such a connection; the store's own tables are not created."""
         self._scratch_dir = tempfile.mkdtemp(prefix="nightowl-store-") if scratch and not path else None
         if self._scratch_dir:
             path = Path(self._scratch_dir) / "scratch.duckdb"
         self.path = str(path) if path else ":memory:"
         self.memory_limit = check_memory_limit(memory_limit) if memory_limit else default_memory_limit()
-        self.con = _connect(self.path)
+        self.read_only = read_only
+        self.con = _connect(self.path, read_only)
         self.con.execute("SET TimeZone = 'UTC'")
         # DuckDB's own progress bar writes to stdout after 2 s and would corrupt --format json.
         self.con.execute("SET enable_progress_bar = false")
@@ -125,14 +134,16 @@ class Store:
         spill = Path(tempfile.gettempdir()) / f"nightowl-spill-{os.getpid()}"
         self.con.execute("SET temp_directory = ?", [spill.as_posix()])  # paths are bound, never pasted
         self.con.execute("SET memory_limit = ?", [self.memory_limit])
-        for ddl in _DDL:
+        for ddl in () if read_only else _DDL:
             self.con.execute(ddl)
 
     @classmethod
     def for_hunt(cls, path: Path | None, paths: list[str], memory_limit: str | None = None) -> Store:
-        """The store a hunt uses: ``path`` if given; else memory, or a temporary file for large inputs."""
+        """The store a hunt uses: ``path`` if given (read-only when there is nothing to ingest into an
+        existing store); else memory, or a temporary file for large inputs."""
         scratch = path is None and input_bytes(paths) > SCRATCH_INPUT_BYTES
-        return cls(path, memory_limit, scratch=scratch)
+        read_only = path is not None and not paths and Path(path).is_file() and Path(path).stat().st_size > 0
+        return cls(path, memory_limit, scratch=scratch, read_only=read_only)
 
     def describe(self) -> str:
         """One line for --debug: where the events are kept and DuckDB's memory limit."""
@@ -166,12 +177,15 @@ class Store:
         return batch.num_rows
 
     def ensure_table(self, table: str, schema: pa.Schema | None) -> None:
-        """Create a source's own table from its Arrow schema the first time it is needed."""
+        """Create a source's own table from its Arrow schema the first time it is needed (on a
+        read-only store, an empty TEMP table: there is nothing in it to keep)."""
         if schema is None or self.has_table(table):
             return
         self.con.register("_empty", schema.empty_table())
         try:
-            self.con.execute(f"CREATE TABLE {table} AS SELECT * FROM _empty")
+            self.con.execute(
+                f"CREATE {'TEMP ' if self.read_only else ''}TABLE {table} AS SELECT * FROM _empty"
+            )
         finally:
             self.con.unregister("_empty")
 

@@ -90,6 +90,29 @@ def test_a_store_in_use_is_one_line_exit_2_for_ingest_and_hunt(tmp_path):
         assert st.event_count() == 10
 
 
+def test_two_hunts_of_one_store_at_once_both_work(tmp_path):
+    """``hunt --store S`` with no files writes nothing, so it opens S read-only: another reader holding S
+    (here this process, read-only) does not block it. A read-write holder still does (test above)."""
+    path = tmp_path / "store.duckdb"
+    with Store(path) as st:
+        ingest_paths(st, [str(FIXTURE)])
+    held = duckdb.connect(str(path), read_only=True)
+    try:
+        assert held.execute("SELECT count(*) FROM auth_events").fetchone()[0] > 0
+        proc = _nightowl("hunt", "--store", str(path), "--format", "json", stdout=subprocess.PIPE)
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+        doc = json.loads(out)
+        assert doc["overview"] and "findings" in doc
+        with Store.for_hunt(path, []) as second:  # and one more, in this process, beside both
+            assert (
+                second.read_only
+                and second.event_count() == held.execute("SELECT count(*) FROM auth_events").fetchone()[0]
+            )
+    finally:
+        held.close()
+
+
 @pytest.mark.parametrize("kind", ["text", "truncated", "folder"])
 def test_a_store_that_is_no_duckdb_file_is_one_line_exit_2(tmp_path, monkeypatch, capsys, kind):
     store = tmp_path / "s.duckdb"
