@@ -19,14 +19,13 @@ from typing import Annotated
 import typer
 
 from nightowl.findings import document
+from nightowl.named_paths import named_path_problem
 from nightowl.secrets.baseline import BaselineError, load_baseline, split_suppressed, write_baseline
 from nightowl.secrets.files import WalkLimits
 from nightowl.secrets.filters import FilterConfig
 from nightowl.secrets.report import print_table, problems_summary, sarif
 from nightowl.secrets.rules import RuleError
 from nightowl.secrets.scan import ScanOptions, scan_paths
-from nightowl.sources.base import InputError
-from nightowl.sources.inputs import named_path
 from nightowl.textsafe import printable
 
 
@@ -99,10 +98,9 @@ def secrets_command(
     """Find secrets (keys, tokens, passwords) in files, git history and mail archives."""
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, stream=sys.stderr)
     for p in paths:
-        try:
-            named_path(str(p))  # the same check as ingest and hunt: missing, a link loop, a dangling link
-        except InputError as exc:
-            raise _fail(str(exc), debug, exc) from None
+        problem = named_path_problem(str(p))  # the same check as ingest and hunt
+        if problem:
+            raise _fail(problem, debug)
     accepted: set[str] = set()
     if baseline is not None:
         try:

@@ -10,7 +10,6 @@ and nested archives are not opened recursively.
 
 from __future__ import annotations
 
-import errno
 import itertools
 import os
 import select
@@ -24,6 +23,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
+from nightowl.named_paths import named_path_problem
 from nightowl.sources import base
 from nightowl.sources.base import InputError, InputFile
 
@@ -88,14 +88,11 @@ def expand(paths: list[str], spool: Spool) -> Iterator[InputFile]:
 
 
 def named_path(raw: str) -> Path:
-    """The path named on the command line, or :class:`InputError` (one line) when it does not exist,
-    is a symbolic link loop (a link to itself included) or is a dangling link."""
-    path = Path(raw)
-    if not path.exists():
-        if path.is_symlink():
-            raise InputError(f"{raw}: symbolic link loop or dangling link ({_link_problem(path)})")
-        raise InputError(f"{raw}: no such file or directory")
-    return path
+    """The path named on the command line, or :class:`InputError` (one line) when it cannot be read."""
+    problem = named_path_problem(raw)
+    if problem:
+        raise InputError(problem)
+    return Path(raw)
 
 
 def _refuse_gzip_bomb(path: Path, shown: str) -> None:
@@ -113,14 +110,6 @@ def _refuse_gzip_bomb(path: Path, shown: str) -> None:
             f"{shown}: refused, {size} bytes of gzip expanding to {expanded} ({expanded // max(size, 1)}x; "
             f"limit {base.MAX_GZIP_RATIO}x): a decompression bomb?"
         )
-
-
-def _link_problem(path: Path) -> str:
-    try:
-        os.stat(path)
-    except OSError as exc:
-        return "loop" if exc.errno == errno.ELOOP else "target missing"
-    return "unreadable"
 
 
 def _walk(root: Path, shown: str, spool: Spool) -> Iterator[InputFile]:
