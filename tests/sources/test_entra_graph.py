@@ -62,6 +62,7 @@ def test_v1_ndjson_field_by_field():
     assert adele["is_mfa"] is True  # mfaDetail.authMethod / "MFA successfully completed"
     assert adele["device_id"] == "d3f1c2a0-1111-4222-8333-444455556666" and adele["is_managed"] is True
     assert (adele["src_country"], adele["src_city"]) == ("NL", "Amsterdam")
+    assert (adele["src_lat"], adele["src_lon"]) == (52.37, 4.89)  # location.geoCoordinates
     assert adele["service_name"] == "Office 365 Exchange Online"
     assert adele["logon_type"] == "interactive" and adele["source_format"] == "entra-graph-json"
 

@@ -36,6 +36,7 @@ def check_common(rows, fmt):
     )
     assert adele["user_name"] == "adele.vance@contoso.com" and adele["logon_type"] == "interactive"
     assert (adele["src_city"], adele["src_country"], adele["is_managed"]) == ("Seattle", "US", False)
+    assert adele["src_lat"] is not None and adele["src_lon"] is not None  # LocationDetails.geoCoordinates
     assert (spray["status_code"], spray["status_detail"], spray["password_correct"]) == (
         "50126",
         "INVALID_CREDENTIALS",

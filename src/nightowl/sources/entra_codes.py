@@ -135,6 +135,8 @@ RAW_COLUMNS = (
     "asn",
     "city",
     "country",
+    "lat",  # location.geoCoordinates.latitude
+    "lon",
     "ua",
     "app",
     "client_app",
@@ -269,6 +271,8 @@ SELECT
   CAST(NULL AS VARCHAR) AS src_asn_org,
   nullif(country, '') AS src_country,
   nullif(city, '') AS src_city,
+  try_cast(lat AS DOUBLE) AS src_lat,
+  try_cast(lon AS DOUBLE) AS src_lon,
   CAST(NULL AS BOOLEAN) AS src_is_proxy,
   nullif(ua, '') AS user_agent,
   CASE WHEN actor_t IS NOT NULL THEN coalesce(nullif(resource, ''), nullif(app, '')) ELSE nullif(app, '') END

@@ -28,6 +28,8 @@ GRAPH_PATHS: dict[str, str] = {
     "asn": "$.autonomousSystemNumber",
     "city": "$.location.city",
     "country": "$.location.countryOrRegion",
+    "lat": "$.location.geoCoordinates.latitude",
+    "lon": "$.location.geoCoordinates.longitude",
     "ua": "$.userAgent",
     "app": "$.appDisplayName",
     "client_app": "$.clientAppUsed",

@@ -101,6 +101,8 @@ def _la_extract() -> str:
         "asn": f["asn"],
         "city": _dyn(f["location_details"], "city"),
         "country": f"coalesce({_dyn(f['location_details'], 'countryOrRegion')}, {f['location']})",
+        "lat": _dyn(f["location_details"], "geoCoordinates.latitude"),
+        "lon": _dyn(f["location_details"], "geoCoordinates.longitude"),
         "ua": f["ua"],
         "app": f["app"],
         "client_app": f["client_app"],
