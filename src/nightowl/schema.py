@@ -56,7 +56,7 @@ COLUMNS: list[tuple[str, pa.DataType, str, str]] = [
     ("src_asn_org", pa.string(), "VARCHAR", "autonomous system organisation / ISP"),
     ("src_country", pa.string(), "VARCHAR", "ISO country code"),
     ("src_city", pa.string(), "VARCHAR", ""),
-    ("src_lat", pa.float64(), "DOUBLE", "latitude of the source as the vendor (or an offline database) places it"),
+    ("src_lat", pa.float64(), "DOUBLE", "latitude, from the vendor or an offline database"),
     ("src_lon", pa.float64(), "DOUBLE", "longitude of the source, same origin as src_lat"),
     ("src_is_proxy", pa.bool_(), "BOOLEAN", "source flagged as proxy/anonymizer by the IdP"),
     ("user_agent", pa.string(), "VARCHAR", ""),
