@@ -39,7 +39,9 @@ class Events:
         mfa: bool | None = None,
         legacy: bool = False,
         asn: int | None = None,
+        **columns: object,
     ) -> None:
+        """One event; ``columns`` sets any other auth_events column (src_country, device_id, session_id...)."""
         status_id, detail, pw_ok, code = STATUS[status]
         self.rows.append(
             {
@@ -60,6 +62,7 @@ class Events:
                 "status_detail": detail,
                 "password_correct": pw_ok,
                 "is_mfa": mfa if mfa is not None else (status == "ok" and not legacy),
+                **columns,
             }
         )
 

@@ -120,10 +120,17 @@ def builtin_texts() -> list[tuple[str, str]]:
     )
 
 
+PREPARE_FILES = ("prepare.sql", "profiles.sql")  # shared facts, then the per-identity sign-in profiles
+
+
 def prepare_text() -> tuple[str, dict[str, Threshold]]:
-    text = (resources.files(RULES_PACKAGE) / "prepare.sql").read_text(encoding="utf-8")
-    meta, _ = parse(text, "prepare.sql")
-    return _HEADER.sub("", text, count=1), _thresholds(meta)
+    parts, thresholds = [], {}
+    for name in PREPARE_FILES:
+        text = (resources.files(RULES_PACKAGE) / name).read_text(encoding="utf-8")
+        meta, _ = parse(text, name)
+        parts.append(_HEADER.sub("", text, count=1))
+        thresholds |= _thresholds(meta)
+    return "\n".join(parts), thresholds
 
 
 def load_all(config: dict[str, Any] | None = None, source: str = "config") -> list[Detection]:

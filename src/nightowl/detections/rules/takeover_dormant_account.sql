@@ -1,0 +1,76 @@
+/* nightowl-detection
+id = "takeover.dormant_account"
+title = "Dormant account suddenly signing in"
+category = "account_takeover"
+severity = "medium"
+attack = ["T1078", "T1078.004"]
+python = "takeover:account_dates"
+description = """
+An account silent for the first min_quiet_days of the logs (no sign-in attempt at all) whose first
+success comes from a network almost no one in the tenant uses, single-factor or over a legacy
+protocol, from a device the directory does not know (no device id): a forgotten test or
+non-production account revived with a guessed or old password, as in the Midnight Blizzard breach.
+Guests (who sign in rarely by nature) and accounts created during the logs (new hires, when a users
+export is ingested) are left out. Low when MFA, a known device or a shared network speak for the
+real owner.
+"""
+false_positives = [
+  "A member back from a long leave who signs in without MFA from home on a personal device.",
+  "Without a users export (users.json) a new hire's first sign-in can look dormant; ingest it to tell them apart.",
+]
+
+[thresholds]
+min_quiet_days = { default = 10, anchor = "ten days without a single attempt: more than a holiday week and its weekends; the logs must cover that long before the sign-in" }
+tenant_common_users = { default = 5, anchor = "a /24 that 5 or more identities sign in from is the tenant's own egress (an admin testing from the office), not an attacker's" }
+*/
+-- account_created (creation dates from the users export, empty without one) comes from the Python step:
+-- @python
+CREATE OR REPLACE TEMP TABLE dormant_first AS
+WITH span AS (
+    SELECT min(time) AS data_start FROM auth_events WHERE time IS NOT NULL
+), first_event AS (
+    SELECT user_name, min(time) AS first_event, bool_or(coalesce(user_type, '') = 'guest') AS guest
+    FROM auth_events
+    WHERE user_name IS NOT NULL AND time IS NOT NULL
+    GROUP BY user_name
+)
+SELECT c.*, f.first_event, s.data_start, a.created,
+       coalesce(t.users, 0) AS net_users,
+       c.device NOT LIKE 'ua:%' AS known_device,
+       date_diff('day', s.data_start, f.first_event) AS quiet_days
+FROM identity_profile p
+JOIN first_event f ON f.user_name = p.user_name
+CROSS JOIN span s
+JOIN signin_combos c ON c.user_name = p.user_name AND c.day = CAST(p.first_success AS DATE)
+LEFT JOIN tenant_values t ON t.feature = 'network' AND t.value = c.net
+LEFT JOIN account_created a ON a.user_name = p.user_name
+WHERE NOT f.guest
+  AND f.first_event >= s.data_start + to_days($min_quiet_days)
+  AND (a.created IS NULL OR a.created < s.data_start - INTERVAL 1 DAY);
+
+SELECT
+    user_name AS key,
+    min(first_seen) AS first_seen, max(last_seen) AS last_seen,
+    [user_name] AS users,
+    list(DISTINCT ip) FILTER (WHERE ip IS NOT NULL) AS source_ips,
+    sum(n) AS successes, 1 AS distinct_users,
+    CASE WHEN bool_or(net_users < $tenant_common_users AND (single_factor OR any_legacy) AND NOT known_device)
+         THEN 'high' ELSE 'low' END AS severity,
+    printf('%s: silent for %d days, then signed in from %s%s', user_name, max(quiet_days),
+           coalesce(arg_min(country, first_seen), '?') || ' / ' || coalesce(arg_min(asn_org, first_seen), 'AS' || arg_min(asn, first_seen), 'unknown network'),
+           CASE WHEN bool_or(any_legacy) THEN ' over a legacy protocol' WHEN bool_and(single_factor) THEN ' without MFA' ELSE '' END) AS title,
+    printf('%s made no sign-in attempt for the first %d days of the logs (from %s), then signed in at %s UTC from %s (%s, %s) using %s, %s, %s. %s',
+           user_name, max(quiet_days), strftime(min(data_start), '%Y-%m-%d'), strftime(min(first_seen), '%Y-%m-%d %H:%M'),
+           arg_min(ip, first_seen), coalesce(arg_min(asn_org, first_seen), 'AS' || arg_min(asn, first_seen), 'ASN unknown'),
+           coalesce(arg_min(country, first_seen), 'country unknown'), arg_min(client, first_seen),
+           CASE WHEN bool_and(single_factor) THEN 'single-factor' ELSE 'with MFA' END,
+           CASE WHEN bool_or(known_device) THEN 'from a device with a device id' ELSE 'from a device the directory does not know' END,
+           CASE WHEN max(created) IS NULL THEN 'No users export gave its creation date: check it is not a new account.'
+                ELSE 'Created ' || strftime(max(created), '%Y-%m-%d') || ', long before the logs start.' END) AS summary,
+    {'quiet_days': max(quiet_days), 'created': max(created), 'network_identities_in_tenant': max(net_users),
+     'single_factor': bool_and(single_factor), 'legacy_protocol': bool_or(any_legacy), 'known_device': bool_or(known_device),
+     'clients': list(DISTINCT client), 'user_agents': list(DISTINCT user_agent), 'applications': list(DISTINCT app),
+     'sample_records': list(first_record ORDER BY first_seen)[1:5]} AS evidence
+FROM dormant_first
+GROUP BY user_name
+ORDER BY first_seen;

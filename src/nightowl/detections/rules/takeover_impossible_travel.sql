@@ -1,0 +1,87 @@
+/* nightowl-detection
+id = "takeover.impossible_travel"
+title = "Impossible or atypical travel between two successful sign-ins"
+category = "account_takeover"
+severity = "medium"
+attack = ["T1078", "T1078.004"]
+description = """
+Two consecutive successful sign-ins of one identity from places farther apart than anyone can travel
+in the time between them (great-circle distance over elapsed time), where neither end is a network
+the tenant shares (a VPN or cloud egress, an office or carrier NAT: many identities sign in from it,
+so its location says nothing about where the person is). Medium when the far end also uses a device
+the identity had never used before that day (someone else's machine); low when it is the identity's usual
+device (most likely the person travelling, or a roaming phone), so an analyst can confirm in a glance.
+Needs coordinates: the vendor's own (Entra geoCoordinates, Okta geolocation) or an offline GeoIP
+database (nightowl hunt --geoip); without them the rule is silent.
+"""
+false_positives = [
+  "A personal VPN or a privacy relay only this user uses (its exit moves the user's apparent location); the finding names the network so it can be allow-listed.",
+  "A user on a flight with in-flight Wi-Fi whose exit is on another continent.",
+]
+
+[thresholds]
+max_speed_kmh = { default = 1000, anchor = "faster than a commercial airliner (about 900 km/h) once time-zone slack is allowed for; Microsoft Defender for Cloud Apps' impossible travel uses the same idea" }
+min_distance_km = { default = 500, anchor = "GeoIP places the same person hundreds of km apart (city centroids of a country, mobile gateways); below 500 km the distance is noise" }
+tenant_common_users = { default = 5, anchor = "a /24 that 5 or more identities sign in from is the tenant's egress (VPN, cloud proxy, office, carrier NAT) whose location says nothing about the person" }
+*/
+CREATE OR REPLACE TEMP TABLE travel_legs AS
+WITH located AS (
+    SELECT s.user_name, s.time, s.ip, s.net, s.asn, s.asn_org, s.country, s.city, s.lat, s.lon, s.device, s.day,
+           s.user_agent, s.record_ref
+    FROM ok_signins s
+    WHERE s.lat IS NOT NULL AND s.lon IS NOT NULL
+), legs AS (
+    SELECT l.*,
+           lag(l.time) OVER w AS prev_time, lag(l.ip) OVER w AS prev_ip, lag(l.net) OVER w AS prev_net,
+           lag(l.country) OVER w AS prev_country, lag(l.city) OVER w AS prev_city,
+           lag(l.lat) OVER w AS prev_lat, lag(l.lon) OVER w AS prev_lon, lag(l.record_ref) OVER w AS prev_record
+    FROM located l
+    WINDOW w AS (PARTITION BY l.user_name ORDER BY l.time)
+), measured AS (
+    SELECT *,
+           2 * 6371 * asin(sqrt(power(sin(radians(lat - prev_lat) / 2), 2)
+                + cos(radians(prev_lat)) * cos(radians(lat)) * power(sin(radians(lon - prev_lon) / 2), 2))) AS km,
+           greatest(date_diff('second', prev_time, time), 1) / 3600.0 AS hours
+    FROM legs
+    WHERE prev_time IS NOT NULL AND (lat <> prev_lat OR lon <> prev_lon)
+)
+SELECT m.*, m.km / m.hours AS kmh,
+       coalesce(t1.users, 0) AS net_users, coalesce(t0.users, 0) AS prev_net_users,
+       d.first_day = m.day AS new_device, p.active_days, p.usual_country, p.usual_user_agent
+FROM measured m
+LEFT JOIN tenant_values t1 ON t1.feature = 'network' AND t1.value = m.net
+LEFT JOIN tenant_values t0 ON t0.feature = 'network' AND t0.value = m.prev_net
+JOIN identity_values d ON d.user_name = m.user_name AND d.feature = 'device' AND d.value = m.device
+JOIN identity_profile p ON p.user_name = m.user_name
+WHERE m.km >= $min_distance_km AND m.km / m.hours > $max_speed_kmh
+  AND coalesce(t1.users, 0) < $tenant_common_users AND coalesce(t0.users, 0) < $tenant_common_users;
+
+SELECT
+    user_name || '|' || CAST(min(time) AS VARCHAR) AS key,
+    min(prev_time) AS first_seen, max(time) AS last_seen,
+    [user_name] AS users,
+    list_concat(list(DISTINCT ip), list(DISTINCT prev_ip)) AS source_ips,
+    count(*) AS n_legs, 1 AS distinct_users,
+    CASE WHEN bool_or(new_device) THEN 'medium' ELSE 'low' END AS severity,
+    printf('%s: %s to %s at %d km/h', user_name,
+           coalesce(arg_max(prev_city, kmh), '?') || ' (' || coalesce(arg_max(prev_country, kmh), '?') || ')',
+           coalesce(arg_max(city, kmh), '?') || ' (' || coalesce(arg_max(country, kmh), '?') || ')',
+           CAST(max(kmh) AS BIGINT)) AS title,
+    printf('%s signed in from %s (%s) at %s and from %s (%s) %d min later: %d km apart, %d km/h. %s',
+           user_name, arg_max(prev_ip, kmh), coalesce(arg_max(prev_country, kmh), '?'),
+           strftime(arg_max(prev_time, kmh), '%Y-%m-%d %H:%M'), arg_max(ip, kmh), coalesce(arg_max(country, kmh), '?'),
+           CAST(round(arg_max(hours, kmh) * 60) AS BIGINT), CAST(arg_max(km, kmh) AS BIGINT), CAST(max(kmh) AS BIGINT),
+           CASE WHEN bool_or(new_device)
+                THEN 'The far end used a device this identity had never used before that day: treat as a takeover until the user confirms.'
+                ELSE 'Both ends used the identity''s usual device: probably the person travelling or a roaming phone; confirm with the user.' END) AS summary,
+    {'km': CAST(arg_max(km, kmh) AS BIGINT), 'kmh': CAST(max(kmh) AS BIGINT), 'minutes': CAST(round(arg_max(hours, kmh) * 60) AS BIGINT),
+     'from_ip': arg_max(prev_ip, kmh), 'from_country': arg_max(prev_country, kmh), 'from_city': arg_max(prev_city, kmh),
+     'to_ip': arg_max(ip, kmh), 'to_country': arg_max(country, kmh), 'to_city': arg_max(city, kmh),
+     'to_network_identities_in_tenant': arg_max(net_users, kmh), 'from_network_identities_in_tenant': arg_max(prev_net_users, kmh),
+     'new_device': bool_or(new_device), 'user_agent': arg_max(user_agent, kmh),
+     'usual_country': any_value(usual_country), 'usual_user_agent': any_value(usual_user_agent),
+     'identity_active_days': max(active_days),
+     'records': [arg_max(prev_record, kmh), arg_max(record_ref, kmh)]} AS evidence
+FROM travel_legs
+GROUP BY user_name, day
+ORDER BY first_seen;

@@ -1,0 +1,53 @@
+/* nightowl-detection
+id = "takeover.legacy_protocol_first_use"
+title = "First legacy-protocol success for an identity that never used one"
+category = "account_takeover"
+severity = "medium"
+attack = ["T1078", "T1110"]
+description = """
+A successful sign-in over a protocol that cannot do MFA (IMAP, POP, SMTP AUTH, Exchange ActiveSync,
+ROPC, ...) for an identity that had never used one on its earlier days. Attackers holding
+a password use legacy protocols precisely because MFA does not apply. Medium when it came from a
+network (/24 and ASN) this identity had never used before and that few identities share; low from
+the identity's own networks or providers (a user setting up a native mail app at home or in the office).
+"""
+false_positives = [
+  "A user adding a native mail app on a new phone, on the road (the phone's device and network are both new).",
+  "A migration or a scanner configured with the user's own account.",
+]
+
+[thresholds]
+min_history_days = { default = 5, anchor = "at least 5 earlier days of successful sign-ins without a legacy protocol (Entra ID Protection's learning period): fewer is not a habit" }
+tenant_common_users = { default = 5, anchor = "a /24 that 5 or more identities sign in from is the tenant's own egress, not an attacker's" }
+*/
+SELECT
+    c.user_name || '|' || CAST(min(c.day) AS VARCHAR) AS key,
+    min(c.first_seen) AS first_seen, max(c.last_seen) AS last_seen,
+    [c.user_name] AS users,
+    list(DISTINCT c.ip) FILTER (WHERE c.ip IS NOT NULL) AS source_ips,
+    sum(c.n) AS successes, 1 AS distinct_users,
+    CASE WHEN bool_or(n.first_day = c.day AND coalesce(t.users, 0) < $tenant_common_users AND coalesce(a.first_day = c.day, true)) THEN 'medium' ELSE 'low' END AS severity,
+    printf('%s: first legacy-protocol sign-in (%s) in %d days of history', c.user_name,
+           arg_min(c.client, c.first_seen), max(p.active_days)) AS title,
+    printf('%s signed in at %s UTC over %s from %s (%s, %s), a protocol MFA cannot protect; on its %d earlier active days it never used one (usually %s from %s). %s',
+           c.user_name, strftime(min(c.first_seen), '%Y-%m-%d %H:%M'), arg_min(c.client, c.first_seen),
+           arg_min(c.ip, c.first_seen), coalesce(arg_min(c.asn_org, c.first_seen), 'AS' || arg_min(c.asn, c.first_seen), 'ASN unknown'),
+           coalesce(arg_min(c.country, c.first_seen), 'country unknown'), max(dd.days_before),
+           coalesce(any_value(p.usual_client), '?'), coalesce(any_value(p.usual_country), 'an unknown country'),
+           CASE WHEN bool_or(n.first_day = c.day AND coalesce(t.users, 0) < $tenant_common_users AND coalesce(a.first_day = c.day, true))
+                THEN 'The network is new to this identity and shared by almost no one in the tenant: reset the password and block legacy authentication.'
+                ELSE 'It came from a network this identity or the tenant uses: probably a mail app being set up; confirm with the user and block legacy authentication.' END) AS summary,
+    {'client': arg_min(c.client, c.first_seen), 'user_agent': arg_min(c.user_agent, c.first_seen),
+     'new_network': bool_or(n.first_day = c.day), 'network_identities_in_tenant': max(coalesce(t.users, 0)),
+     'identity_active_days': max(p.active_days), 'usual_client': any_value(p.usual_client),
+     'usual_country': any_value(p.usual_country), 'sample_records': list(c.first_record ORDER BY c.first_seen)[1:5]} AS evidence
+FROM signin_combos c
+JOIN identity_profile p ON p.user_name = c.user_name
+JOIN identity_days dd ON dd.user_name = c.user_name AND dd.day = c.day
+LEFT JOIN identity_values n ON n.user_name = c.user_name AND n.feature = 'network' AND n.value = c.net
+LEFT JOIN tenant_values t ON t.feature = 'network' AND t.value = c.net
+LEFT JOIN identity_values a ON a.user_name = c.user_name AND a.feature = 'asn' AND a.value = c.asn
+WHERE c.any_legacy AND dd.days_before >= $min_history_days
+  AND c.day = (SELECT min(x.day) FROM signin_combos x WHERE x.user_name = c.user_name AND x.any_legacy)
+GROUP BY c.user_name
+ORDER BY first_seen;

@@ -1,0 +1,66 @@
+/* nightowl-detection
+id = "takeover.session_two_networks"
+title = "One session used from two networks"
+category = "account_takeover"
+severity = "high"
+attack = ["T1550.004", "T1539", "T1557"]
+description = """
+The same session (correlation / session id) used by one identity from two different networks (other
+ASN, or other country when the ASN is unknown) within max_session_hours, where the later network is
+one this identity had never used before and almost no one in the tenant uses: a session cookie
+or token stolen by an adversary-in-the-middle kit and replayed from the attacker's machine. A laptop
+carrying its session from home to the office moves between networks the identity and the tenant
+know, and stays quiet.
+"""
+false_positives = [
+  "A session that continues over a personal VPN switched on mid-session, the first time the user uses it.",
+]
+
+[thresholds]
+max_session_hours = { default = 24, anchor = "Entra sign-in sessions and refresh cycles of a working day; a stolen cookie is typically replayed within hours" }
+tenant_common_users = { default = 5, anchor = "a /24 that 5 or more identities sign in from is the tenant's own egress, not an attacker's" }
+*/
+CREATE OR REPLACE TEMP TABLE session_hops AS
+WITH sessions AS (
+    SELECT user_name, session_id, net, asn, country, min(time) AS first_seen, max(time) AS last_seen,
+           arg_min(ip, time) AS ip, arg_min(asn_org, time) AS asn_org, arg_min(user_agent, time) AS user_agent,
+           arg_min(record_ref, time) AS record_ref, arg_min(day, time) AS day
+    FROM ok_signins
+    WHERE session_id IS NOT NULL AND session_id <> ''
+    GROUP BY user_name, session_id, net, asn, country
+), multi AS (
+    SELECT user_name, session_id FROM sessions GROUP BY user_name, session_id HAVING count(*) > 1
+)
+SELECT b.*, a.ip AS first_ip, a.net AS first_net, a.asn_org AS first_asn_org, a.country AS first_country,
+       a.first_seen AS session_start, a.user_agent AS first_user_agent, a.record_ref AS first_record,
+       coalesce(t.users, 0) AS net_users, n.days AS net_days
+FROM multi m
+JOIN sessions a ON a.user_name = m.user_name AND a.session_id = m.session_id
+JOIN sessions b ON b.user_name = m.user_name AND b.session_id = m.session_id AND b.net <> a.net
+     AND b.first_seen > a.first_seen AND b.first_seen <= a.first_seen + to_hours($max_session_hours)
+     AND (coalesce(b.asn, '') <> coalesce(a.asn, '') OR coalesce(b.country, '') <> coalesce(a.country, ''))
+LEFT JOIN tenant_values t ON t.feature = 'network' AND t.value = b.net
+JOIN identity_values n ON n.user_name = b.user_name AND n.feature = 'network' AND n.value = b.net
+WHERE coalesce(t.users, 0) < $tenant_common_users AND n.first_day = b.day;
+
+SELECT
+    user_name || '|' || session_id AS key,
+    min(session_start) AS first_seen, max(last_seen) AS last_seen,
+    [user_name] AS users,
+    list_concat(list(DISTINCT first_ip), list(DISTINCT ip)) AS source_ips,
+    count(*) AS n_hops, 1 AS distinct_users,
+    printf('%s: session %s replayed from %s', user_name, left(session_id, 12),
+           coalesce(arg_min(asn_org, first_seen), 'AS' || arg_min(asn, first_seen), arg_min(ip, first_seen))) AS title,
+    printf('Session %s of %s started at %s UTC from %s (%s, %s) and was used %d min later from %s (%s, %s), a network this identity had never used before and %d identities in the tenant use. Revoke the sessions and refresh tokens, then look for an adversary-in-the-middle phishing page.',
+           session_id, user_name, strftime(min(session_start), '%Y-%m-%d %H:%M'),
+           arg_min(first_ip, first_seen), coalesce(arg_min(first_asn_org, first_seen), 'ASN unknown'), coalesce(arg_min(first_country, first_seen), '?'),
+           CAST(date_diff('minute', min(session_start), min(first_seen)) AS BIGINT),
+           arg_min(ip, first_seen), coalesce(arg_min(asn_org, first_seen), 'AS' || arg_min(asn, first_seen), 'ASN unknown'), coalesce(arg_min(country, first_seen), '?'),
+           max(net_users)) AS summary,
+    {'session_id': session_id, 'first_ip': arg_min(first_ip, first_seen), 'first_user_agent': arg_min(first_user_agent, first_seen),
+     'replay_ips': list(DISTINCT ip), 'replay_user_agents': list(DISTINCT user_agent),
+     'replay_network_identities_in_tenant': max(net_users),
+     'records': list_concat(list(DISTINCT first_record), list(DISTINCT record_ref))} AS evidence
+FROM session_hops
+GROUP BY user_name, session_id
+ORDER BY first_seen;

@@ -1,0 +1,263 @@
+"""Account takeover without a spray: sequences of successful sign-ins judged against each identity's
+own history and the tenant's. Every rule is tested on both sides of its thresholds."""
+
+from __future__ import annotations
+
+from tests.detections.events import Events, attack_findings, by_detection
+
+DAY = 24 * 60
+LAPTOP_UA = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36 Edg/120.0"
+)
+PHONE_UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) Outlook-iOS/2.0"
+ATTACKER_UA = "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0"
+
+
+def home(i: int) -> str:
+    return f"73.{i // 200}.{i % 200}.10"
+
+
+def office(i: int) -> str:
+    return f"20.30.40.{10 + i % 3}"
+
+
+def tenant(ev: Events, users: int = 30, days: int = 8) -> None:
+    """Ordinary weeks: each user at home or in the office on their laptop, four sign-ins a day from
+    T0 + 9 h to T0 + 16 h (17:00 to 00:00 UTC), all located in Chicago."""
+    for u in range(users):
+        name = f"user{u}@corp.example"
+        for d in range(days):
+            for k, hour in enumerate((9, 11, 14, 16)):
+                in_office = (d + u) % 3 != 0
+                ev.add(
+                    d * DAY + hour * 60 + u % 7,
+                    name,
+                    office(u) if in_office else home(u),
+                    "ok",
+                    ua=LAPTOP_UA,
+                    asn=8075 if in_office else 7922,
+                    src_country="US",
+                    src_city="Chicago",
+                    src_lat=41.88,
+                    src_lon=-87.63,
+                    device_id=f"dev-{u}",
+                    session_id=f"s-{u}-{d}-{k}",
+                )
+
+
+def signin(ev: Events, minutes: float, user: int, ip: str, **kw: object) -> None:
+    defaults: dict[str, object] = {
+        "ua": ATTACKER_UA,
+        "asn": 9009,
+        "src_country": "GB",
+        "src_city": "London",
+        "src_lat": 51.5,
+        "src_lon": -0.12,
+    }
+    ev.add(minutes, f"user{user}@corp.example", ip, "ok", **(defaults | kw))
+
+
+def takeover(findings, detection="takeover.unfamiliar_signin"):
+    return attack_findings(by_detection(findings, detection))
+
+
+def test_phished_password_used_once_from_abroad_is_found_and_explained():
+    ev = Events()
+    tenant(ev)
+    signin(ev, 5 * DAY + 3 * 60, 4, "185.220.101.7")
+    (f,) = takeover(ev.hunt())
+    assert f.users == ["user4@corp.example"] and f.source_ips == ["185.220.101.7"]
+    assert f.severity == "high"  # network, device, ASN, country and the hour are all new
+    e = f.evidence
+    assert e["new_asn"] and e["new_country"] and e["rare_hour"] and not e["new_client"]
+    assert e["network_identities_in_tenant"] == 1 and e["usual_country"] == "US"
+    assert "never used" in f.summary and "usually signs in from US" in f.summary
+
+
+def test_traveller_on_the_usual_laptop_and_new_phone_at_home_stay_quiet():
+    ev = Events()
+    tenant(ev)
+    # a trip: the usual laptop (same device id) from a hotel abroad, two days
+    for d in (5, 6):
+        signin(ev, d * DAY + 10 * 60, 4, "81.2.69.160", ua=LAPTOP_UA, device_id="dev-4")
+    # a new phone, from the user's usual home line
+    signin(ev, 5 * DAY + 12 * 60, 7, home(7), ua=PHONE_UA, asn=7922, src_country="US", device_id="new-phone")
+    assert takeover(ev.hunt()) == []
+
+
+def test_vpn_rollout_shared_by_the_tenant_is_not_unfamiliar():
+    ev = Events()
+    tenant(ev)
+    for u in range(12):  # everyone moves to a new VPN egress on day 6, some with new laptops
+        signin(ev, 6 * DAY + 10 * 60 + u, u, "52.1.2.3", asn=16509, src_country="IE", device_id=f"new-{u}")
+    assert takeover(ev.hunt()) == []
+
+
+def test_thresholds_network_and_device_alone_are_not_enough_but_a_third_property_is():
+    ev = Events()
+    tenant(ev)
+    # a new (registered) device on a new network, same ISP, country, client and hours: two properties
+    new_laptop = {"asn": 7922, "src_country": "US", "device_id": "new-laptop"}
+    signin(ev, 5 * DAY + 10 * 60, 4, "73.250.1.1", **new_laptop)
+    assert takeover(ev.hunt()) == []
+    for third in ({"asn": 7018}, {"device_id": None}):  # a new ASN, or no device id where there always is one
+        ev2 = Events()
+        tenant(ev2)
+        signin(ev2, 5 * DAY + 10 * 60, 4, "73.250.1.1", **(new_laptop | third))
+        (f,) = takeover(ev2.hunt())
+        assert f.severity == "medium" and f.evidence["unfamiliar_properties"] == 3
+        # and the same sign-in with min_unfamiliar raised to 4 is quiet
+        quiet = ev2.hunt({"detections": {"takeover.unfamiliar_signin": {"min_unfamiliar": 4}}})
+        assert takeover(quiet) == []
+
+
+def test_a_network_many_identities_use_is_familiar_to_the_tenant():
+    ev = Events()
+    tenant(ev)
+    signin(ev, 5 * DAY + 3 * 60, 4, "185.220.101.7")
+    for u in range(10, 16):  # six other identities also sign in from that /24 on other days
+        signin(ev, (u % 5) * DAY + 10 * 60, u, f"185.220.101.{u}", ua=LAPTOP_UA, device_id=f"dev-{u}")
+    over = {"detections": {"takeover.unfamiliar_signin": {"tenant_common_users": 8}}}
+    assert takeover(ev.hunt()) == [] and len(takeover(ev.hunt(over))) == 1
+
+
+def test_an_identity_without_enough_history_is_not_judged():
+    ev = Events()
+    tenant(ev, days=1)  # the events start at 08:00 UTC, so this is two calendar days of history
+    signin(ev, 1 * DAY + 3 * 60, 4, "185.220.101.7")
+    assert takeover(ev.hunt()) == []
+    over = {"detections": {"takeover.unfamiliar_signin": {"min_history_days": 1}}}
+    assert len(takeover(ev.hunt(over))) == 1
+
+
+def test_missing_location_and_asn_are_skipped_and_said_so():
+    ev = Events()
+    tenant(ev)
+    signin(ev, 5 * DAY + 3 * 60, 4, "185.220.101.7", asn=None, src_country=None, client="Other clients")
+    (f,) = takeover(ev.hunt())
+    assert f.evidence["skipped_properties"] == "asn, country"
+    assert "were skipped" in f.summary
+
+
+# ---- impossible travel ------------------------------------------------------------------------
+
+
+def test_impossible_travel_to_a_new_device_is_medium_and_on_the_usual_laptop_low():
+    ev = Events()
+    tenant(ev)
+    signin(ev, 5 * DAY + 9 * 60 + 30, 4, "185.220.101.7")  # 26 min after a Chicago sign-in
+    (f,) = by_detection(ev.hunt(), "takeover.impossible_travel")
+    assert f.severity == "medium" and f.evidence["new_device"]
+    assert f.evidence["km"] > 6000 and f.evidence["to_country"] == "GB" and f.evidence["from_country"] == "US"
+    ev2 = Events()
+    tenant(ev2)
+    signin(ev2, 5 * DAY + 9 * 60 + 30, 4, "185.220.101.7", ua=LAPTOP_UA, device_id="dev-4")
+    (f2,) = by_detection(ev2.hunt(), "takeover.impossible_travel")
+    assert f2.severity == "low" and "travelling" in f2.summary
+
+
+def test_travel_at_airliner_speed_or_through_a_shared_egress_is_not_impossible():
+    ev = Events()
+    tenant(ev)
+    # 8 h after the day's last Chicago sign-in and 9 h before the next: under 800 km/h
+    signin(ev, 5 * DAY + 24 * 60 + 4, 4, "185.220.101.7")
+    assert by_detection(ev.hunt(), "takeover.impossible_travel") == []
+    ev2 = Events()
+    tenant(ev2)
+    signin(ev2, 5 * DAY + 9 * 60 + 30, 4, "185.220.101.7")
+    for u in range(10, 16):  # the London /24 is an egress six identities use (a VPN concentrator)
+        signin(ev2, (u % 5) * DAY + 10 * 60, u, f"185.220.101.{u}", ua=LAPTOP_UA, device_id=f"dev-{u}")
+    assert by_detection(ev2.hunt(), "takeover.impossible_travel") == []
+
+
+# ---- legacy protocol ---------------------------------------------------------------------------
+
+
+def test_first_legacy_protocol_success_from_a_new_network_is_medium():
+    ev = Events()
+    tenant(ev)
+    signin(ev, 5 * DAY + 10 * 60, 4, "185.220.101.7", client="IMAP4", legacy=True)
+    (f,) = by_detection(ev.hunt(), "takeover.legacy_protocol_first_use")
+    assert f.severity == "medium" and f.evidence["new_network"] and "IMAP4" in f.title
+
+
+def test_legacy_protocol_from_home_is_low_and_a_habit_is_not_reported():
+    ev = Events()
+    tenant(ev)
+    signin(ev, 5 * DAY + 10 * 60, 4, home(4), asn=7922, src_country="US", client="IMAP4", legacy=True)
+    (f,) = by_detection(ev.hunt(), "takeover.legacy_protocol_first_use")
+    assert f.severity == "low"
+    ev2 = Events()
+    tenant(ev2)
+    for d in (1, 3, 5):  # a mail client the user runs every other day
+        signin(ev2, d * DAY + 10 * 60, 4, home(4), asn=7922, src_country="US", client="IMAP4", legacy=True)
+    assert by_detection(ev2.hunt(), "takeover.legacy_protocol_first_use") == []
+
+
+# ---- dormant account ---------------------------------------------------------------------------
+
+
+def dormant(ev: Events, day: float, **kw: object) -> None:
+    ev.add(
+        day * DAY,
+        "test-legacy@corp.example",
+        "185.220.101.7",
+        "ok",
+        ua="BAV2ROPC",
+        asn=9009,
+        client="Authenticated SMTP",
+        legacy=True,
+        src_country="GB",
+        **kw,
+    )
+
+
+def test_a_silent_test_account_revived_over_a_legacy_protocol_is_high():
+    ev = Events()
+    tenant(ev, users=12, days=14)
+    dormant(ev, 12)
+    (f,) = by_detection(ev.hunt(), "takeover.dormant_account")
+    assert f.severity == "high" and f.users == ["test-legacy@corp.example"]
+    assert f.evidence["quiet_days"] == 12 and f.evidence["legacy_protocol"]
+
+
+def test_dormancy_threshold_guests_and_known_devices():
+    ev = Events()
+    tenant(ev, users=12, days=14)
+    dormant(ev, 8)  # eight quiet days is under min_quiet_days
+    assert by_detection(ev.hunt(), "takeover.dormant_account") == []
+    over = {"detections": {"takeover.dormant_account": {"min_quiet_days": 7}}}
+    assert len(by_detection(ev.hunt(over), "takeover.dormant_account")) == 1
+    guest = Events()
+    tenant(guest, users=12, days=14)
+    dormant(guest, 12, user_type="guest")
+    assert by_detection(guest.hunt(), "takeover.dormant_account") == []
+    managed = Events()
+    tenant(managed, users=12, days=14)
+    dormant(managed, 12, device_id="dev-known")
+    (f,) = by_detection(managed.hunt(), "takeover.dormant_account")
+    assert f.severity == "low"
+
+
+# ---- one session, two networks -----------------------------------------------------------------
+
+
+def test_a_session_replayed_from_another_network_is_high():
+    ev = Events()
+    tenant(ev)
+    # user4's first session of day 5 (09:00 local + 4 min) replayed 40 minutes later from a hosting network
+    signin(ev, 5 * DAY + 9 * 60 + 45, 4, "45.77.1.9", asn=20473, src_country="US", session_id="s-4-5-0")
+    (f,) = by_detection(ev.hunt(), "takeover.session_two_networks")
+    assert f.severity == "high" and f.evidence["session_id"] == "s-4-5-0"
+    assert "45.77.1.9" in f.source_ips and f.evidence["replay_ips"] == ["45.77.1.9"]
+
+
+def test_a_session_carried_to_the_office_or_past_max_hours_stays_quiet():
+    ev = Events()
+    tenant(ev)
+    signin(ev, 5 * DAY + 9 * 60 + 45, 4, office(4), asn=8075, src_country="US", session_id="s-4-5-0")
+    assert by_detection(ev.hunt(), "takeover.session_two_networks") == []
+    late = Events()
+    tenant(late)
+    signin(late, 6 * DAY + 12 * 60, 4, "45.77.1.9", asn=20473, src_country="US", session_id="s-4-5-0")
+    assert by_detection(late.hunt(), "takeover.session_two_networks") == []
