@@ -181,7 +181,9 @@ def test_lines_are_graph_signin_objects(demo):
         )
         assert r["authenticationRequirement"] in ("multiFactorAuthentication", "singleFactorAuthentication")
         assert isinstance(r["status"]["errorCode"], int) and isinstance(r["status"]["failureReason"], str)
-        assert set(r["location"]) == {"city", "state", "countryOrRegion"}
+        assert set(r["location"]) == {"city", "state", "countryOrRegion", "geoCoordinates"}
+        geo = r["location"]["geoCoordinates"]  # as Entra writes it: the city's coordinates
+        assert -90 <= geo["latitude"] <= 90 and -180 <= geo["longitude"] <= 180 and geo["altitude"] is None
         assert {"deviceId", "operatingSystem", "browser", "isCompliant", "isManaged", "trustType"} <= set(
             r["deviceDetail"]
         )

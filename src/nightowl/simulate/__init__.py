@@ -21,15 +21,17 @@ from nightowl.simulate.app_signins import run_app_signins
 from nightowl.simulate.attacks import run_attack
 from nightowl.simulate.benign import DAY, BenignModel, Block, _epoch
 from nightowl.simulate.chain import run_chain
-from nightowl.simulate.config import ATTACK_KINDS, PRESETS, AttackSpec, SimConfig
+from nightowl.simulate.config import ATTACK_KINDS, PRESETS, TAKEOVER_KINDS, AttackSpec, SimConfig
 from nightowl.simulate.population import Tenant, build_tenant
 from nightowl.simulate.render import GraphRenderer
 from nightowl.simulate.secret_use import run_secret_use, write_secret_use
+from nightowl.simulate.takeover import run_takeover
+from nightowl.simulate.takeover_traps import build_takeover_traps
 from nightowl.simulate.traps import build_traps
 from nightowl.simulate.truth import Truth, iso
 from nightowl.simulate.writers import SignInSink, write_json, write_jsonl
 
-__all__ = ["ATTACK_KINDS", "PRESETS", "AttackSpec", "SimConfig", "SimResult", "simulate"]
+__all__ = ["ATTACK_KINDS", "PRESETS", "TAKEOVER_KINDS", "AttackSpec", "SimConfig", "SimResult", "simulate"]
 
 EVENTS_PER_USER_DAY = 17.5  # measured average at scale 1.0 (benign, weekdays and weekends mixed)
 CHUNK = 50_000
@@ -78,8 +80,17 @@ def simulate(config: SimConfig, out_dir: Path) -> SimResult:
         for evs, lab in build_traps(tn, config.seed):
             specials += evs
             truth.benign_traps.append(lab)
+    if config.takeover_traps:
+        for evs, lab in build_takeover_traps(tn, config.seed):
+            specials += evs
+            truth.benign_traps.append(lab)
     chain_info = None
     for n, spec in enumerate(config.attacks):
+        if spec.kind in TAKEOVER_KINDS:
+            evs, lab = run_takeover(tn, spec, config.seed, n)
+            specials += evs
+            truth.campaigns.append(lab)
+            continue
         evs, lab, info = run_attack(tn, spec, config.seed, n)
         specials += evs
         truth.campaigns.append(lab)

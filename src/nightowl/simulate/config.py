@@ -11,8 +11,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 ATTACK_KINDS = ("single_source", "slow", "distributed", "bruteforce", "stuffing", "enumeration")
+# takeovers without a password attack (simulate/takeover.py); not part of "mixed"
+TAKEOVER_KINDS = ("phish_proxy", "aitm_replay", "dormant_revival", "slow_takeover")
 FORMATS = ("graph", "csv")
-PRESETS = ("demo", "benign", *ATTACK_KINDS, "mixed")
+PRESETS = ("demo", "benign", *ATTACK_KINDS, "mixed", "takeover", "takeover_benign")
 
 
 @dataclass
@@ -24,8 +26,9 @@ class AttackSpec:
     params: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.kind not in ATTACK_KINDS:
-            raise ValueError(f"unknown attack kind {self.kind!r}; choose from {', '.join(ATTACK_KINDS)}")
+        if self.kind not in ATTACK_KINDS + TAKEOVER_KINDS:
+            kinds = ", ".join(ATTACK_KINDS + TAKEOVER_KINDS)
+            raise ValueError(f"unknown attack kind {self.kind!r}; choose from {kinds}")
 
 
 @dataclass
@@ -38,6 +41,7 @@ class SimConfig:
     start: datetime | None = None  # UTC; default: a Monday chosen from the seed
     attacks: list[AttackSpec] = field(default_factory=list)
     benign_traps: bool = True
+    takeover_traps: bool = False  # travellers, new phones, a VPN rollout... (simulate/takeover_traps.py)
     chain: bool = False
     formats: tuple[str, ...] = ("graph",)
     target_events: int | None = None  # scale the tenant (more users) to about this many sign-ins
@@ -82,7 +86,7 @@ class SimConfig:
 
     @classmethod
     def preset(cls, name: str, seed: int = 1, **over: Any) -> SimConfig:
-        """``demo``, ``benign``, ``mixed`` or one attack kind on a 3,000-user week."""
+        """``demo``, ``benign``, ``mixed``, ``takeover``, ``takeover_benign`` or one attack kind on a 3,000-user week."""
         if name == "demo":
             return cls.demo(seed, **over)
         if name == "benign":
@@ -90,6 +94,11 @@ class SimConfig:
         if name == "mixed":
             attacks = [AttackSpec(k) for k in ATTACK_KINDS]
             return cls(seed=seed, attacks=attacks, days=max(over.pop("days", 14), 7), **over)
+        if name == "takeover":  # every takeover kind, among the benign look-alikes of one
+            attacks = [AttackSpec(k) for k in TAKEOVER_KINDS]
+            return cls(seed=seed, days=over.pop("days", 14), attacks=attacks, takeover_traps=True, **over)
+        if name == "takeover_benign":
+            return cls(seed=seed, days=over.pop("days", 14), attacks=[], takeover_traps=True, **over)
         if name in ATTACK_KINDS:
             days = over.pop("days", 14 if name in ("distributed", "slow") else 7)
             return cls(seed=seed, days=days, attacks=[AttackSpec(name)], **over)

@@ -13,6 +13,7 @@ import numpy as np
 import orjson
 
 from nightowl.simulate import catalog as C
+from nightowl.simulate.geo import coordinates
 from nightowl.simulate.network import IPInfo
 from nightowl.simulate.population import Device, Tenant, User
 
@@ -53,11 +54,11 @@ def app_part(name: str) -> dict[str, Any]:
 
 
 def net_part(ip: IPInfo) -> dict[str, Any]:
-    return {
-        "ipAddress": ip.ip,
-        "autonomousSystemNumber": ip.asn,
-        "location": {"city": ip.city, "state": ip.state, "countryOrRegion": ip.country},
-    }
+    location: dict[str, Any] = {"city": ip.city, "state": ip.state, "countryOrRegion": ip.country}
+    geo = coordinates(ip.city)
+    if geo:
+        location["geoCoordinates"] = geo
+    return {"ipAddress": ip.ip, "autonomousSystemNumber": ip.asn, "location": location}
 
 
 def dev_part(d: Device, interactive: bool, client_app: str | None = None) -> dict[str, Any]:
