@@ -43,6 +43,14 @@ MemoryOpt = Annotated[
         "--memory-limit", help="DuckDB's memory limit, e.g. 2GB (default 1GB, or a quarter of RAM if less)."
     ),
 ]
+GeoipOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--geoip",
+        help="Offline GeoLite2/GeoIP2 .mmdb (City, Country, ASN) or IP-to-ASN .tsv: fills ASN and location "
+        "where the logs have none (never downloaded). Repeatable.",
+    ),
+]
 
 
 class Engine(StrEnum):
@@ -66,6 +74,7 @@ def ingest(
     timezone: TzOpt = None,
     strict: StrictOpt = False,
     memory_limit: MemoryOpt = None,
+    geoip: GeoipOpt = None,
     parquet: Annotated[
         Path | None,
         typer.Option(
@@ -78,6 +87,7 @@ def ingest(
     """Read sign-in logs into the normalized store and report what was read, ignored and quarantined."""
     with _open_store(store, paths, memory_limit) as st:
         inputs = ingest_with_progress(st, paths, input_format, year, timezone, strict)
+        _enrich(st, geoip)
         if parquet is not None:
             st.write_lake(parquet)
         if fmt is OutputFormat.json:
@@ -114,6 +124,7 @@ def hunt(
     fmt: Annotated[
         OutputFormat, typer.Option("--format", help="table for people, json for machines")
     ] = OutputFormat.table,
+    geoip: GeoipOpt = None,
     secrets: Annotated[
         list[str] | None,
         typer.Option(
@@ -158,11 +169,13 @@ def hunt(
                 "hunt --engine spark: give Parquet lake folder(s) (`nightowl ingest --parquet`) "
                 "or Entra sign-in exports (files, folders, s3a:// or abfss:// URIs)"
             )
+        if geoip:
+            raise InputError("hunt --engine spark: --geoip applies at ingest (`nightowl ingest --geoip --parquet`)")
         with status("running detections on Spark"):
             findings, inputs, ov = hunt_lake(paths, cfg, master, leaked, input_format, from_day)
     else:
         inputs, findings, ov = _hunt_duckdb(
-            paths, store, input_format, year, timezone, strict, cfg, memory_limit, leaked
+            paths, store, input_format, year, timezone, strict, cfg, memory_limit, leaked, geoip
         )
     if start is not None or state is not None:
         findings, repeated = incremental.select(findings, start, state, (ov or {}).get("last_seen"))
@@ -193,7 +206,7 @@ def hunt(
         raise typer.Exit(1)
 
 
-def _hunt_duckdb(paths, store, input_format, year, timezone, strict, cfg, memory_limit, leaked):
+def _hunt_duckdb(paths, store, input_format, year, timezone, strict, cfg, memory_limit, leaked, geoip):
     """Ingest (unless hunting a store as it is) and detect on this machine."""
     if not paths and store is None:
         raise InputError("hunt: give log files to read, or --store FILE to hunt what a store already holds")
@@ -201,10 +214,22 @@ def _hunt_duckdb(paths, store, input_format, year, timezone, strict, cfg, memory
         raise InputError(f"{store}: no such store")
     with _open_store(store, paths or [], memory_limit) as st:
         inputs = ingest_with_progress(st, paths or [], input_format, year, timezone, strict)
+        _enrich(st, geoip)
         with status("running detections"):
             findings = detect(st, cfg, leaked)
         ov = overview(st)
     return inputs, findings, ov
+
+
+def _enrich(st: Store, geoip: list[Path] | None) -> None:
+    """Fill ASN and location the logs lack from the user's offline databases (``--geoip``)."""
+    if not geoip:
+        return
+    from nightowl.enrich import enrich_store
+
+    with status("filling ASN and location from the offline databases"):
+        filled = enrich_store(st, geoip)
+    err.print(f"geoip: {filled['found']:,} of {filled['addresses']:,} addresses found")
 
 
 def _secret_findings(paths: list[str]) -> list[Finding]:
