@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from nightowl.detections.runner import run_all
-from nightowl.evaluation import app_signin, secret_use
+from nightowl.evaluation import app_signin, secret_use, takeover
 from nightowl.evaluation.baselines import BASELINES, run_baseline
 from nightowl.evaluation.score import Score, alerts_from_baseline, alerts_from_findings, score
 from nightowl.ingest import ingest_paths
@@ -44,9 +44,11 @@ def run_case(case: Case, config: dict[str, Any] | None = None) -> dict[str, Scor
             ingest_paths(store, [str(sim.files["signins"])])
             found = run_all(store, config)
             findings = [f.to_dict() for f in found]
-            scores = {"nightowl": score(*alerts_from_findings(findings), truth)}
+            attacks_truth = takeover.without_takeovers(truth)  # takeovers are scored on their own
+            scores = {"nightowl": score(*alerts_from_findings(findings), attacks_truth)}
             for name in BASELINES:
-                scores[name] = score(*alerts_from_baseline(run_baseline(store, name)), truth)
+                scores[name] = score(*alerts_from_baseline(run_baseline(store, name)), attacks_truth)
+            scores["nightowl"].takeover = takeover.score_takeover(store, found, truth)
             if secret_use.truth_used(truth) is not None:
                 used = secret_use.run_secret_use(store, sim.files, found)
                 scores["nightowl"].secret_use = secret_use.score_secret_use(used, truth)
@@ -101,6 +103,13 @@ def aggregate(results: list[tuple[Case, dict[str, Score]]]) -> dict[str, dict[st
             "compromised_true": len(true),
             "secret_use": secret_use.add_up([scores[system].secret_use for _, scores in results]),
             "app_signin": secret_use.add_up([scores[system].app_signin for _, scores in results]),
+            "takeover": takeover.add_up(
+                [
+                    (s.takeover, s.users / 10_000 * s.days / 7, s.takeover["nightowl"]["true"] > 0)
+                    for _, scores in results
+                    if (s := scores[system]).takeover
+                ]
+            ),
         }
     return out
 

@@ -64,6 +64,7 @@ class Score:
     compromised_true: set[str]
     secret_use: dict[str, int] | None = None  # secret_used scoring, on tenants with credential logs
     app_signin: dict[str, int] | None = None  # app_signin scoring (evaluation/app_signin.py)
+    takeover: dict[str, Any] | None = None  # account_takeover scoring (evaluation/takeover.py)
 
     @property
     def ip_precision(self) -> float | None:
@@ -101,6 +102,7 @@ class Score:
             "compromised_true": sorted(self.compromised_true),
             "secret_use": self.secret_use,
             "app_signin": self.app_signin,
+            "takeover": self.takeover,
         }
 
 
