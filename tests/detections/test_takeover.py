@@ -93,22 +93,26 @@ def test_vpn_rollout_shared_by_the_tenant_is_not_unfamiliar():
     assert takeover(ev.hunt()) == []
 
 
-def test_thresholds_network_and_device_alone_are_not_enough_but_a_third_property_is():
+def test_thresholds_network_and_device_alone_are_not_enough_but_a_new_provider_is():
     ev = Events()
     tenant(ev)
-    # a new (registered) device on a new network, same ISP, country, client and hours: two properties
+    # a new (registered) device on a new line of the usual ISP, same country, client and hours
     new_laptop = {"asn": 7922, "src_country": "US", "device_id": "new-laptop"}
     signin(ev, 5 * DAY + 10 * 60, 4, "73.250.1.1", **new_laptop)
     assert takeover(ev.hunt()) == []
-    for third in ({"asn": 7018}, {"device_id": None}):  # a new ASN, or no device id where there always is one
-        ev2 = Events()
-        tenant(ev2)
-        signin(ev2, 5 * DAY + 10 * 60, 4, "73.250.1.1", **(new_laptop | third))
-        (f,) = takeover(ev2.hunt())
-        assert f.severity == "medium" and f.evidence["unfamiliar_properties"] == 3
-        # and the same sign-in with min_unfamiliar raised to 4 is quiet
-        quiet = ev2.hunt({"detections": {"takeover.unfamiliar_signin": {"min_unfamiliar": 4}}})
-        assert takeover(quiet) == []
+    # no device id where there always is one, still on the usual ISP: a new phone, not somewhere new
+    ev1 = Events()
+    tenant(ev1)
+    signin(ev1, 5 * DAY + 10 * 60, 4, "73.250.1.1", **(new_laptop | {"device_id": None}))
+    assert takeover(ev1.hunt()) == []
+    ev2 = Events()
+    tenant(ev2)
+    signin(ev2, 5 * DAY + 10 * 60, 4, "73.250.1.1", **(new_laptop | {"asn": 7018}))  # a new ISP
+    (f,) = takeover(ev2.hunt())
+    assert f.severity == "medium" and f.evidence["unfamiliar_properties"] == 3
+    # and the same sign-in with min_unfamiliar raised to 4 is quiet
+    quiet = ev2.hunt({"detections": {"takeover.unfamiliar_signin": {"min_unfamiliar": 4}}})
+    assert takeover(quiet) == []
 
 
 def test_a_network_many_identities_use_is_familiar_to_the_tenant():

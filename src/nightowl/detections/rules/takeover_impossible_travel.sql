@@ -20,6 +20,7 @@ false_positives = [
 ]
 
 [thresholds]
+min_history_days = { default = 5, anchor = "a device counts as new only after 5 earlier active days (Entra ID Protection's learning period); before that every device is new" }
 max_speed_kmh = { default = 1000, anchor = "faster than a commercial airliner (about 900 km/h) once time-zone slack is allowed for; Microsoft Defender for Cloud Apps' impossible travel uses the same idea" }
 min_distance_km = { default = 500, anchor = "GeoIP places the same person hundreds of km apart (city centroids of a country, mobile gateways); below 500 km the distance is noise" }
 tenant_common_users = { default = 5, anchor = "a /24 that 5 or more identities sign in from is the tenant's egress (VPN, cloud proxy, office, carrier NAT) whose location says nothing about the person" }
@@ -47,12 +48,14 @@ WITH located AS (
 )
 SELECT m.*, m.km / m.hours AS kmh,
        coalesce(t1.users, 0) AS net_users, coalesce(t0.users, 0) AS prev_net_users,
-       d.first_day = m.day AS new_device, p.active_days, p.usual_country, p.usual_user_agent
+       d.first_day = m.day AND dd.days_before >= $min_history_days AS new_device,
+       p.active_days, p.usual_country, p.usual_user_agent
 FROM measured m
 LEFT JOIN tenant_values t1 ON t1.feature = 'network' AND t1.value = m.net
 LEFT JOIN tenant_values t0 ON t0.feature = 'network' AND t0.value = m.prev_net
 JOIN identity_values d ON d.user_name = m.user_name AND d.feature = 'device' AND d.value = m.device
 JOIN identity_profile p ON p.user_name = m.user_name
+JOIN identity_days dd ON dd.user_name = m.user_name AND dd.day = m.day
 WHERE m.km >= $min_distance_km AND m.km / m.hours > $max_speed_kmh
   AND coalesce(t1.users, 0) < $tenant_common_users AND coalesce(t0.users, 0) < $tenant_common_users;
 

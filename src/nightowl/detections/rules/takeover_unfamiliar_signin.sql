@@ -5,7 +5,7 @@ category = "account_takeover"
 severity = "medium"
 attack = ["T1078", "T1078.004", "T1550.004"]
 description = """
-A successful sign-in whose network, device and at least one more property (ASN, country, client app
+A successful sign-in whose network, device, provider (ASN) or country, and possibly more (client app
 or protocol, a missing device id, hour of day) this identity had never used before that day, from a network
 (/24 or /48) that almost no one else in the tenant uses: a phished or bought password, or a stolen
 session, used from the attacker's own machine. Each property is judged against the identity's own
@@ -124,5 +124,9 @@ SELECT
      'sample_records': list(first_record ORDER BY first_seen)[1:5]} AS evidence
 FROM takeover_scored
 WHERE unfamiliar >= $min_unfamiliar
+  -- somewhere new, not only a new line: a new provider or country (a new phone on the user's own carrier
+  -- is new network + new device + new client, all from the same provider); without ASN and location
+  -- in the logs the count alone decides
+  AND (new_asn OR new_country OR (asn IS NULL AND country IS NULL))
 GROUP BY user_name
 ORDER BY first_seen;
