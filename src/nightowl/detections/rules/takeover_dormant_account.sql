@@ -36,7 +36,7 @@ WITH span AS (
 )
 SELECT c.*, f.first_event, s.data_start, a.created,
        coalesce(t.users, 0) AS net_users,
-       c.device NOT LIKE 'ua:%' AS known_device,
+       c.known_device,
        date_diff('day', s.data_start, f.first_event) AS quiet_days
 FROM identity_profile p
 JOIN first_event f ON f.user_name = p.user_name
@@ -57,11 +57,11 @@ SELECT
     CASE WHEN bool_or(net_users < $tenant_common_users AND (single_factor OR any_legacy) AND NOT known_device)
          THEN 'high' ELSE 'low' END AS severity,
     printf('%s: silent for %d days, then signed in from %s%s', user_name, max(quiet_days),
-           coalesce(arg_min(country, first_seen), '?') || ' / ' || coalesce(arg_min(asn_org, first_seen), 'AS' || arg_min(asn, first_seen), 'unknown network'),
+           coalesce(arg_min(country, first_seen), '?') || ' / ' || coalesce(arg_min(asn_org, first_seen), 'AS' || CAST(arg_min(asn, first_seen) AS VARCHAR), 'unknown network'),
            CASE WHEN bool_or(any_legacy) THEN ' over a legacy protocol' WHEN bool_and(single_factor) THEN ' without MFA' ELSE '' END) AS title,
     printf('%s made no sign-in attempt for the first %d days of the logs (from %s), then signed in at %s UTC from %s (%s, %s) using %s, %s, %s. %s',
            user_name, max(quiet_days), strftime(min(data_start), '%Y-%m-%d'), strftime(min(first_seen), '%Y-%m-%d %H:%M'),
-           arg_min(ip, first_seen), coalesce(arg_min(asn_org, first_seen), 'AS' || arg_min(asn, first_seen), 'ASN unknown'),
+           arg_min(ip, first_seen), coalesce(arg_min(asn_org, first_seen), 'AS' || CAST(arg_min(asn, first_seen) AS VARCHAR), 'ASN unknown'),
            coalesce(arg_min(country, first_seen), 'country unknown'), arg_min(client, first_seen),
            CASE WHEN bool_and(single_factor) THEN 'single-factor' ELSE 'with MFA' END,
            CASE WHEN bool_or(known_device) THEN 'from a device with a device id' ELSE 'from a device the directory does not know' END,

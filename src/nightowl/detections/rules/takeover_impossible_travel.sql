@@ -9,7 +9,7 @@ Two consecutive successful sign-ins of one identity from places farther apart th
 in the time between them (great-circle distance over elapsed time), where neither end is a network
 the tenant shares (a VPN or cloud egress, an office or carrier NAT: many identities sign in from it,
 so its location says nothing about where the person is). Medium when the far end also uses a device
-the identity had never used before that day (someone else's machine); low when it is the identity's usual
+without a device id that the identity had never used before that day (someone else's machine); low when it is the identity's usual
 device (most likely the person travelling, or a roaming phone), so an analyst can confirm in a glance.
 Needs coordinates: the vendor's own (Entra geoCoordinates, Okta geolocation) or an offline GeoIP
 database (nightowl hunt --geoip); without them the rule is silent.
@@ -26,14 +26,14 @@ min_distance_km = { default = 500, anchor = "GeoIP places the same person hundre
 tenant_common_users = { default = 5, anchor = "a /24 that 5 or more identities sign in from is the tenant's egress (VPN, cloud proxy, office, carrier NAT) whose location says nothing about the person" }
 */
 CREATE OR REPLACE TEMP TABLE travel_legs AS
-WITH located AS (
-    SELECT s.user_name, s.time, s.ip, s.net, s.asn, s.asn_org, s.country, s.city, s.lat, s.lon, s.device, s.day,
-           s.user_agent, s.record_ref
-    FROM ok_signins s
-    WHERE s.lat IS NOT NULL AND s.lon IS NOT NULL
+WITH located AS (  -- one row per identity, day and combination of properties (signin_combos), located
+    SELECT c.user_name, c.first_seen AS time, c.last_seen, c.ip, c.net, c.asn, c.asn_org, c.country, c.city,
+           c.lat, c.lon, c.device, c.known_device, c.day, c.user_agent, c.first_record AS record_ref
+    FROM signin_combos c
+    WHERE c.lat IS NOT NULL AND c.lon IS NOT NULL
 ), legs AS (
     SELECT l.*,
-           lag(l.time) OVER w AS prev_time, lag(l.ip) OVER w AS prev_ip, lag(l.net) OVER w AS prev_net,
+           lag(l.last_seen) OVER w AS prev_time, lag(l.ip) OVER w AS prev_ip, lag(l.net) OVER w AS prev_net,
            lag(l.country) OVER w AS prev_country, lag(l.city) OVER w AS prev_city,
            lag(l.lat) OVER w AS prev_lat, lag(l.lon) OVER w AS prev_lon, lag(l.record_ref) OVER w AS prev_record
     FROM located l
@@ -42,18 +42,18 @@ WITH located AS (
     SELECT *,
            2 * 6371 * asin(sqrt(power(sin(radians(lat - prev_lat) / 2), 2)
                 + cos(radians(prev_lat)) * cos(radians(lat)) * power(sin(radians(lon - prev_lon) / 2), 2))) AS km,
-           greatest(date_diff('second', prev_time, time), 1) / 3600.0 AS hours
+           greatest(date_diff('second', prev_time, time), 1) / 3600.0 AS hours  -- overlapping visits: 1 s
     FROM legs
     WHERE prev_time IS NOT NULL AND (lat <> prev_lat OR lon <> prev_lon)
 )
 SELECT m.*, m.km / m.hours AS kmh,
        coalesce(t1.users, 0) AS net_users, coalesce(t0.users, 0) AS prev_net_users,
-       d.first_day = m.day AND dd.days_before >= $min_history_days AS new_device,
+       d.first_day = m.day AND dd.days_before >= $min_history_days AND NOT m.known_device AS new_device,
        p.active_days, p.usual_country, p.usual_user_agent
 FROM measured m
 LEFT JOIN tenant_values t1 ON t1.feature = 'network' AND t1.value = m.net
 LEFT JOIN tenant_values t0 ON t0.feature = 'network' AND t0.value = m.prev_net
-JOIN identity_values d ON d.user_name = m.user_name AND d.feature = 'device' AND d.value = m.device
+JOIN identity_values d ON d.user_name = m.user_name AND d.feature = 'device' AND d.value = CAST(m.device AS VARCHAR)
 JOIN identity_profile p ON p.user_name = m.user_name
 JOIN identity_days dd ON dd.user_name = m.user_name AND dd.day = m.day
 WHERE m.km >= $min_distance_km AND m.km / m.hours > $max_speed_kmh

@@ -31,7 +31,7 @@ SELECT
            arg_min(c.client, c.first_seen), max(p.active_days)) AS title,
     printf('%s signed in at %s UTC over %s from %s (%s, %s), a protocol MFA cannot protect; on its %d earlier active days it never used one (usually %s from %s). %s',
            c.user_name, strftime(min(c.first_seen), '%Y-%m-%d %H:%M'), arg_min(c.client, c.first_seen),
-           arg_min(c.ip, c.first_seen), coalesce(arg_min(c.asn_org, c.first_seen), 'AS' || arg_min(c.asn, c.first_seen), 'ASN unknown'),
+           arg_min(c.ip, c.first_seen), coalesce(arg_min(c.asn_org, c.first_seen), 'AS' || CAST(arg_min(c.asn, c.first_seen) AS VARCHAR), 'ASN unknown'),
            coalesce(arg_min(c.country, c.first_seen), 'country unknown'), max(dd.days_before),
            coalesce(any_value(p.usual_client), '?'), coalesce(any_value(p.usual_country), 'an unknown country'),
            CASE WHEN bool_or(n.first_day = c.day AND coalesce(t.users, 0) < $tenant_common_users AND coalesce(a.first_day = c.day, true))
@@ -46,7 +46,7 @@ JOIN identity_profile p ON p.user_name = c.user_name
 JOIN identity_days dd ON dd.user_name = c.user_name AND dd.day = c.day
 LEFT JOIN identity_values n ON n.user_name = c.user_name AND n.feature = 'network' AND n.value = c.net
 LEFT JOIN tenant_values t ON t.feature = 'network' AND t.value = c.net
-LEFT JOIN identity_values a ON a.user_name = c.user_name AND a.feature = 'asn' AND a.value = c.asn
+LEFT JOIN identity_values a ON a.user_name = c.user_name AND a.feature = 'asn' AND a.value = CAST(c.asn AS VARCHAR)
 WHERE c.any_legacy AND dd.days_before >= $min_history_days
   AND c.day = (SELECT min(x.day) FROM signin_combos x WHERE x.user_name = c.user_name AND x.any_legacy)
 GROUP BY c.user_name

@@ -21,24 +21,31 @@ max_session_hours = { default = 24, anchor = "Entra sign-in sessions and refresh
 tenant_common_users = { default = 5, anchor = "a /24 that 5 or more identities sign in from is the tenant's own egress, not an attacker's" }
 */
 CREATE OR REPLACE TEMP TABLE session_hops AS
-WITH sessions AS (
-    SELECT user_name, session_id, net, asn, country, min(time) AS first_seen, max(time) AS last_seen,
-           arg_min(ip, time) AS ip, arg_min(asn_org, time) AS asn_org, arg_min(user_agent, time) AS user_agent,
-           arg_min(record_ref, time) AS record_ref, arg_min(day, time) AS day
-    FROM ok_signins
-    WHERE session_id IS NOT NULL AND session_id <> ''
-    GROUP BY user_name, session_id, net, asn, country
-), multi AS (
-    SELECT user_name, session_id FROM sessions GROUP BY user_name, session_id HAVING count(*) > 1
+WITH rare_first AS (  -- (identity, network) on the first day the identity used a network few others use
+    SELECT v.user_name, v.value AS net, v.first_day
+    FROM identity_values v
+    JOIN tenant_values t ON t.feature = 'network' AND t.value = v.value
+    WHERE v.feature = 'network' AND t.users < $tenant_common_users
+), candidates AS (  -- sessions seen there: the only ones a replay can be in
+    SELECT DISTINCT s.user_name, s.session_id
+    FROM ok_signins s
+    JOIN rare_first r ON r.user_name = s.user_name AND r.net = s.net AND r.first_day = s.day
+    WHERE s.session_id IS NOT NULL AND s.session_id <> ''
+), sessions AS (
+    SELECT s.user_name, s.session_id, s.net, s.asn, s.country, min(s.time) AS first_seen, max(s.time) AS last_seen,
+           arg_min(s.ip, s.time) AS ip, any_value(s.asn_org) AS asn_org, arg_min(s.user_agent, s.time) AS user_agent,
+           arg_min(s.record_ref, s.time) AS record_ref, min(s.day) AS day
+    FROM ok_signins s
+    JOIN candidates m ON m.user_name = s.user_name AND m.session_id = s.session_id
+    GROUP BY s.user_name, s.session_id, s.net, s.asn, s.country
 )
 SELECT b.*, a.ip AS first_ip, a.net AS first_net, a.asn_org AS first_asn_org, a.country AS first_country,
        a.first_seen AS session_start, a.user_agent AS first_user_agent, a.record_ref AS first_record,
        coalesce(t.users, 0) AS net_users, n.days AS net_days
-FROM multi m
-JOIN sessions a ON a.user_name = m.user_name AND a.session_id = m.session_id
-JOIN sessions b ON b.user_name = m.user_name AND b.session_id = m.session_id AND b.net <> a.net
+FROM sessions a
+JOIN sessions b ON b.user_name = a.user_name AND b.session_id = a.session_id AND b.net <> a.net
      AND b.first_seen > a.first_seen AND b.first_seen <= a.first_seen + to_hours($max_session_hours)
-     AND (coalesce(b.asn, '') <> coalesce(a.asn, '') OR coalesce(b.country, '') <> coalesce(a.country, ''))
+     AND (coalesce(b.asn, -1) <> coalesce(a.asn, -1) OR coalesce(b.country, '') <> coalesce(a.country, ''))
 LEFT JOIN tenant_values t ON t.feature = 'network' AND t.value = b.net
 JOIN identity_values n ON n.user_name = b.user_name AND n.feature = 'network' AND n.value = b.net
 WHERE coalesce(t.users, 0) < $tenant_common_users AND n.first_day = b.day;
@@ -50,12 +57,12 @@ SELECT
     list_concat(list(DISTINCT first_ip), list(DISTINCT ip)) AS source_ips,
     count(*) AS n_hops, 1 AS distinct_users,
     printf('%s: session %s replayed from %s', user_name, left(session_id, 12),
-           coalesce(arg_min(asn_org, first_seen), 'AS' || arg_min(asn, first_seen), arg_min(ip, first_seen))) AS title,
+           coalesce(arg_min(asn_org, first_seen), 'AS' || CAST(arg_min(asn, first_seen) AS VARCHAR), arg_min(ip, first_seen))) AS title,
     printf('Session %s of %s started at %s UTC from %s (%s, %s) and was used %d min later from %s (%s, %s), a network this identity had never used before and %d identities in the tenant use. Revoke the sessions and refresh tokens, then look for an adversary-in-the-middle phishing page.',
            session_id, user_name, strftime(min(session_start), '%Y-%m-%d %H:%M'),
            arg_min(first_ip, first_seen), coalesce(arg_min(first_asn_org, first_seen), 'ASN unknown'), coalesce(arg_min(first_country, first_seen), '?'),
            CAST(date_diff('minute', min(session_start), min(first_seen)) AS BIGINT),
-           arg_min(ip, first_seen), coalesce(arg_min(asn_org, first_seen), 'AS' || arg_min(asn, first_seen), 'ASN unknown'), coalesce(arg_min(country, first_seen), '?'),
+           arg_min(ip, first_seen), coalesce(arg_min(asn_org, first_seen), 'AS' || CAST(arg_min(asn, first_seen) AS VARCHAR), 'ASN unknown'), coalesce(arg_min(country, first_seen), '?'),
            max(net_users)) AS summary,
     {'session_id': session_id, 'first_ip': arg_min(first_ip, first_seen), 'first_user_agent': arg_min(first_user_agent, first_seen),
      'replay_ips': list(DISTINCT ip), 'replay_user_agents': list(DISTINCT user_agent),

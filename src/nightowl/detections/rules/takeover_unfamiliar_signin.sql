@@ -40,9 +40,9 @@ WITH judged AS (
     JOIN identity_days dd ON dd.user_name = c.user_name AND dd.day = c.day
     JOIN identity_values n ON n.user_name = c.user_name AND n.feature = 'network' AND n.value = c.net
     JOIN tenant_values tn ON tn.feature = 'network' AND tn.value = c.net
-    JOIN identity_values d ON d.user_name = c.user_name AND d.feature = 'device' AND d.value = c.device
-    LEFT JOIN identity_values a ON a.user_name = c.user_name AND a.feature = 'asn' AND a.value = c.asn
-    LEFT JOIN tenant_values ta ON ta.feature = 'asn' AND ta.value = c.asn
+    JOIN identity_values d ON d.user_name = c.user_name AND d.feature = 'device' AND d.value = CAST(c.device AS VARCHAR)
+    LEFT JOIN identity_values a ON a.user_name = c.user_name AND a.feature = 'asn' AND a.value = CAST(c.asn AS VARCHAR)
+    LEFT JOIN tenant_values ta ON ta.feature = 'asn' AND ta.value = CAST(c.asn AS VARCHAR)
     LEFT JOIN identity_values g ON g.user_name = c.user_name AND g.feature = 'country' AND g.value = c.country
     LEFT JOIN tenant_values tg ON tg.feature = 'country' AND tg.value = c.country
     LEFT JOIN identity_values k ON k.user_name = c.user_name AND k.feature = 'client' AND k.value = c.client
@@ -62,7 +62,7 @@ WITH judged AS (
            coalesce(j.asn_first = j.day, false) AS new_asn,
            coalesce(j.country_first = j.day, false) AS new_country,
            j.client_first = j.day AS new_client,
-           j.device LIKE 'ua:%' AND coalesce(j.known_device_share, 0) >= $known_device_share AS unknown_device
+           NOT j.known_device AND coalesce(j.known_device_share, 0) >= $known_device_share AS unknown_device
     FROM judged j
     LEFT JOIN hours h ON h.user_name = j.user_name AND h.day = j.day AND h.net = j.net AND h.device = j.device
          AND h.client = j.client AND h.asn IS NOT DISTINCT FROM j.asn AND h.country IS NOT DISTINCT FROM j.country
@@ -81,12 +81,12 @@ SELECT
     max(unfamiliar) AS n_unfamiliar_properties,
     CASE WHEN max(unfamiliar) >= $high_unfamiliar OR bool_or(single_factor) THEN 'high' ELSE 'medium' END AS severity,
     printf('%s signed in from %s with %d properties it never used before', user_name,
-           arg_max(coalesce(country, '?') || ' / ' || coalesce(asn_org, 'AS' || asn, 'unknown network') || ' / ' || net, unfamiliar),
+           arg_max(coalesce(country, '?') || ' / ' || coalesce(asn_org, 'AS' || CAST(asn AS VARCHAR), 'unknown network') || ' / ' || net, unfamiliar),
            max(unfamiliar)) AS title,
     printf('%s signed in successfully at %s UTC from %s (%s, %s) on a device this identity never used (%s). Unfamiliar: %s. '
            || 'In %d active days it usually signs in from %s via %s with %s. The network is used by %d identities in the tenant.%s',
            user_name, strftime(min(first_seen), '%Y-%m-%d %H:%M'),
-           arg_max(ip, unfamiliar), coalesce(arg_max(asn_org, unfamiliar), 'AS' || arg_max(asn, unfamiliar), 'ASN unknown'),
+           arg_max(ip, unfamiliar), coalesce(arg_max(asn_org, unfamiliar), 'AS' || CAST(arg_max(asn, unfamiliar) AS VARCHAR), 'ASN unknown'),
            coalesce(arg_max(country, unfamiliar), 'country unknown'),
            coalesce(nullif(arg_max(user_agent, unfamiliar), ''), 'no user agent'),
            concat_ws(', ', 'network', 'device',
@@ -96,7 +96,7 @@ SELECT
                 CASE WHEN bool_or(unknown_device) THEN 'no device id' END,
                 CASE WHEN bool_or(rare_hour) THEN 'hour of day' END),
            max(active_days), coalesce(any_value(usual_country), 'an unknown country'),
-           coalesce(any_value(usual_asn_org), 'AS' || any_value(usual_asn), 'an unknown network'),
+           coalesce(any_value(usual_asn_org), 'AS' || CAST(any_value(usual_asn) AS VARCHAR), 'an unknown network'),
            coalesce(nullif(any_value(usual_user_agent), ''), 'no user agent'),
            max(net_users),
            CASE WHEN bool_or(asn IS NULL OR country IS NULL)
