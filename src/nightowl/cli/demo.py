@@ -128,6 +128,13 @@ def evaluate(
         print(markdown(summary))
         print()
         print(category_markdown(summary, summary["nightowl"]["user_weeks"]))
+        if summary["nightowl"]["takeover"] and any(
+            c.preset.startswith("takeover") for c, _ in results
+        ):  # only when takeover tenants were asked for: the default table stays as it was
+            from nightowl.evaluation.takeover import markdown as takeover_markdown
+
+            print()
+            print(takeover_markdown(summary["nightowl"]["takeover"]))
         if summary["nightowl"]["secret_use"]:
             from nightowl.evaluation.secret_use import markdown as secret_use_markdown
 
