@@ -158,6 +158,13 @@ register(
         "app consents and mailbox rules since the compromise.",
     ),
     Category(
+        "account_takeover",
+        "compromise",
+        advice="Confirm with the user; if it was not them, revoke sessions and refresh tokens, reset the "
+        "password, block legacy authentication, and review the account's consents, app credentials and "
+        "mailbox rules since the sign-in.",
+    ),
+    Category(
         "app_credential",
         "persistence",
         attacker_sources=True,

@@ -3,6 +3,8 @@ own history and the tenant's. Every rule is tested on both sides of its threshol
 
 from __future__ import annotations
 
+import pytest
+
 from tests.detections.events import Events, attack_findings, by_detection
 
 DAY = 24 * 60
@@ -61,6 +63,7 @@ def takeover(findings, detection="takeover.unfamiliar_signin"):
     return attack_findings(by_detection(findings, detection))
 
 
+@pytest.mark.detection("takeover.unfamiliar_signin", fires=True)
 def test_phished_password_used_once_from_abroad_is_found_and_explained():
     ev = Events()
     tenant(ev)
@@ -74,6 +77,7 @@ def test_phished_password_used_once_from_abroad_is_found_and_explained():
     assert "never used" in f.summary and "usually signs in from US" in f.summary
 
 
+@pytest.mark.detection("takeover.unfamiliar_signin", fires=False)
 def test_traveller_on_the_usual_laptop_and_new_phone_at_home_stay_quiet():
     ev = Events()
     tenant(ev)
@@ -146,6 +150,7 @@ def test_missing_location_and_asn_are_skipped_and_said_so():
 # ---- impossible travel ------------------------------------------------------------------------
 
 
+@pytest.mark.detection("takeover.impossible_travel", fires=True)
 def test_impossible_travel_to_a_new_device_is_medium_and_on_the_usual_laptop_low():
     ev = Events()
     tenant(ev)
@@ -160,6 +165,7 @@ def test_impossible_travel_to_a_new_device_is_medium_and_on_the_usual_laptop_low
     assert f2.severity == "low" and "travelling" in f2.summary
 
 
+@pytest.mark.detection("takeover.impossible_travel", fires=False)
 def test_travel_at_airliner_speed_or_through_a_shared_egress_is_not_impossible():
     ev = Events()
     tenant(ev)
@@ -177,6 +183,7 @@ def test_travel_at_airliner_speed_or_through_a_shared_egress_is_not_impossible()
 # ---- legacy protocol ---------------------------------------------------------------------------
 
 
+@pytest.mark.detection("takeover.legacy_protocol_first_use", fires=True)
 def test_first_legacy_protocol_success_from_a_new_network_is_medium():
     ev = Events()
     tenant(ev)
@@ -185,6 +192,7 @@ def test_first_legacy_protocol_success_from_a_new_network_is_medium():
     assert f.severity == "medium" and f.evidence["new_network"] and "IMAP4" in f.title
 
 
+@pytest.mark.detection("takeover.legacy_protocol_first_use", fires=False)
 def test_legacy_protocol_from_home_is_low_and_a_habit_is_not_reported():
     ev = Events()
     tenant(ev)
@@ -216,6 +224,7 @@ def dormant(ev: Events, day: float, **kw: object) -> None:
     )
 
 
+@pytest.mark.detection("takeover.dormant_account", fires=True)
 def test_a_silent_test_account_revived_over_a_legacy_protocol_is_high():
     ev = Events()
     tenant(ev, users=12, days=14)
@@ -225,6 +234,7 @@ def test_a_silent_test_account_revived_over_a_legacy_protocol_is_high():
     assert f.evidence["quiet_days"] == 12 and f.evidence["legacy_protocol"]
 
 
+@pytest.mark.detection("takeover.dormant_account", fires=False)
 def test_dormancy_threshold_guests_and_known_devices():
     ev = Events()
     tenant(ev, users=12, days=14)
@@ -246,6 +256,7 @@ def test_dormancy_threshold_guests_and_known_devices():
 # ---- one session, two networks -----------------------------------------------------------------
 
 
+@pytest.mark.detection("takeover.session_two_networks", fires=True)
 def test_a_session_replayed_from_another_network_is_high():
     ev = Events()
     tenant(ev)
@@ -256,6 +267,7 @@ def test_a_session_replayed_from_another_network_is_high():
     assert "45.77.1.9" in f.source_ips and f.evidence["replay_ips"] == ["45.77.1.9"]
 
 
+@pytest.mark.detection("takeover.session_two_networks", fires=False)
 def test_a_session_carried_to_the_office_or_past_max_hours_stays_quiet():
     ev = Events()
     tenant(ev)

@@ -19,6 +19,8 @@ false_positives = [
   "Without a users export (users.json) a new hire's first sign-in can look dormant; ingest it to tell them apart.",
 ]
 
+evidence = ["quiet_days", "created", "network_identities_in_tenant", "single_factor", "legacy_protocol", "known_device", "clients", "user_agents", "applications", "sample_records"]
+
 [thresholds]
 min_quiet_days = { default = 10, anchor = "ten days without a single attempt: more than a holiday week and its weekends; the logs must cover that long before the sign-in" }
 tenant_common_users = { default = 5, anchor = "a /24 that 5 or more identities sign in from is the tenant's own egress (an admin testing from the office), not an attacker's" }

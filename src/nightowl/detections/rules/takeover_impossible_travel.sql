@@ -19,6 +19,8 @@ false_positives = [
   "A user on a flight with in-flight Wi-Fi whose exit is on another continent.",
 ]
 
+evidence = ["km", "kmh", "minutes", "from_ip", "from_country", "from_city", "to_ip", "to_country", "to_city", "to_network_identities_in_tenant", "from_network_identities_in_tenant", "new_device", "user_agent", "usual_country", "usual_user_agent", "identity_active_days", "records"]
+
 [thresholds]
 min_history_days = { default = 5, anchor = "a device counts as new only after 5 earlier active days (Entra ID Protection's learning period); before that every device is new" }
 max_speed_kmh = { default = 1000, anchor = "faster than a commercial airliner (about 900 km/h) once time-zone slack is allowed for; Microsoft Defender for Cloud Apps' impossible travel uses the same idea" }

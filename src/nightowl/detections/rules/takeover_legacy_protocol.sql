@@ -16,6 +16,8 @@ false_positives = [
   "A migration or a scanner configured with the user's own account.",
 ]
 
+evidence = ["client", "user_agent", "new_network", "network_identities_in_tenant", "identity_active_days", "usual_client", "usual_country", "sample_records"]
+
 [thresholds]
 min_history_days = { default = 5, anchor = "at least 5 earlier days of successful sign-ins without a legacy protocol (Entra ID Protection's learning period): fewer is not a habit" }
 tenant_common_users = { default = 5, anchor = "a /24 that 5 or more identities sign in from is the tenant's own egress, not an attacker's" }

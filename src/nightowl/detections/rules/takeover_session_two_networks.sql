@@ -16,6 +16,8 @@ false_positives = [
   "A session that continues over a personal VPN switched on mid-session, the first time the user uses it.",
 ]
 
+evidence = ["session_id", "first_ip", "first_user_agent", "replay_ips", "replay_user_agents", "replay_network_identities_in_tenant", "records"]
+
 [thresholds]
 max_session_hours = { default = 24, anchor = "Entra sign-in sessions and refresh cycles of a working day; a stolen cookie is typically replayed within hours" }
 tenant_common_users = { default = 5, anchor = "a /24 that 5 or more identities sign in from is the tenant's own egress, not an attacker's" }

@@ -19,6 +19,8 @@ false_positives = [
   "Identities with little history (fewer active days than min_history_days are not judged).",
 ]
 
+evidence = ["unfamiliar_properties", "new_network", "new_device", "new_asn", "new_country", "new_client", "rare_hour", "unknown_device", "usual_known_device_share", "identity_days_before", "network", "network_identities_in_tenant", "asn", "asn_identity_days", "asn_identities_in_tenant", "country", "country_identity_days", "country_identities_in_tenant", "client", "client_identities_in_tenant", "hour_utc", "share_of_successes_near_this_hour", "user_agent", "applications", "single_factor", "legacy_protocol", "identity_active_days", "usual_country", "usual_asn", "usual_client", "usual_user_agent", "skipped_properties", "sample_records"]
+
 [thresholds]
 min_history_days = { default = 5, anchor = "Entra ID Protection learns a user's sign-in properties for at least 5 days before judging them; before that, every device and network is new" }
 tenant_common_users = { default = 5, anchor = "a /24 that 5 or more identities sign in from is the tenant's own egress (office NAT, VPN, carrier NAT), not an attacker's proxy; Entra ID Protection's unfamiliar-properties model also discounts properties familiar to the organisation" }
