@@ -10,10 +10,14 @@
 -- distinct address (ip_keys), not per event.
 CREATE OR REPLACE TEMP TABLE ip_nets AS
 SELECT ip,
-       CASE WHEN ip LIKE '%:%'
+       CASE WHEN src_key LIKE '%:%'
             THEN coalesce(nullif(regexp_extract(src_key, '^([0-9a-f]*:[0-9a-f]*:[0-9a-f]*):', 1), ''), src_key) || '::/48'
-            ELSE coalesce(nullif(regexp_extract(ip, '^([0-9]+[.][0-9]+[.][0-9]+)[.]', 1), ''), ip) || '.0/24' END AS net
-FROM ip_keys;
+            ELSE coalesce(nullif(regexp_extract(src_key, '^([0-9]+[.][0-9]+[.][0-9]+)[.]', 1), ''), src_key) || '.0/24' END AS net
+FROM (
+    SELECT d.ip, coalesce(k.src_key, d.ip) AS src_key  -- ip_keys holds only the addresses that are not IPv4
+    FROM (SELECT DISTINCT src_endpoint_ip AS ip FROM auth_events WHERE status_id = 1 AND src_endpoint_ip IS NOT NULL) d
+    LEFT JOIN ip_keys k ON k.ip = d.ip
+) a;
 
 -- The family of each user agent (version numbers removed: the same browser updating is not a new
 -- device), once per distinct user agent.
