@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from nightowl.store import Store
+from nightowl.engines import Engine
 
 
-def account_dates(store: Store, params: dict[str, Any]) -> None:
+def account_dates(engine: Engine, params: dict[str, Any]) -> None:
     """``account_created(user_name, created)``: empty when no directory export was ingested."""
     source = (
         "SELECT lower(upn) AS user_name, min(created) AS created FROM accounts "
         "WHERE upn IS NOT NULL GROUP BY lower(upn)"
-        if store.has_table("accounts")
+        if engine.has_table("accounts")
         else "SELECT CAST(NULL AS VARCHAR) AS user_name, CAST(NULL AS TIMESTAMP) AS created WHERE false"
     )
-    store.con.execute(f"CREATE OR REPLACE TEMP TABLE account_created AS {source}")
+    engine.execute(f"CREATE OR REPLACE TEMP TABLE account_created AS {source}")
