@@ -170,7 +170,9 @@ def hunt(
                 "or Entra sign-in exports (files, folders, s3a:// or abfss:// URIs)"
             )
         if geoip:
-            raise InputError("hunt --engine spark: --geoip applies at ingest (`nightowl ingest --geoip --parquet`)")
+            raise InputError(
+                "hunt --engine spark: --geoip applies at ingest (`nightowl ingest --geoip --parquet`)"
+            )
         with status("running detections on Spark"):
             findings, inputs, ov = hunt_lake(paths, cfg, master, leaked, input_format, from_day)
     else:
