@@ -27,7 +27,7 @@ PORTAL_SP = FIX / "ApplicationSignIns_2024-03-05_2024-03-06.csv"
 PORTAL_MI = FIX / "MSISignIns_2024-03-05_2024-03-06.csv"
 # what Graph carries and the portal's application downloads do not (no ASN, authentication
 # requirement or device columns); the portal's "Date (UTC)" has whole seconds
-NOT_IN_PORTAL = ("src_asn", "is_mfa", "is_managed")
+NOT_IN_PORTAL = ("src_asn", "src_lat", "src_lon", "is_mfa", "is_managed")  # the portal shows no coordinates
 # columns that name where a row came from, not what it says
 PROVENANCE = ("source_format", "record_ref")
 
