@@ -22,7 +22,7 @@ from nightowl.categories import campaign_categories
 from nightowl.detections.catalog import Detection, load_all, prepare_text
 from nightowl.engines import Engine, as_engine, used_params
 from nightowl.engines.ipkeys import source_key
-from nightowl.findings import Finding, iso, stable_id
+from nightowl.findings import SEVERITY_RANK, Finding, iso, stable_id
 from nightowl.store import Store
 
 HOOK_MARKER = "-- @python"
@@ -196,19 +196,39 @@ def fold_into_campaigns(findings: list[Finding]) -> list[Finding]:
     return kept
 
 
-def register_flagged(target: Any, attacks: list[Finding], compromises: list[Finding]) -> None:
-    """Accounts the identity detections flagged (targeted by a password attack, or compromised), for
-    the stage 3 detections that judge what an account did next (cloud audit): one verdict, not a copy
-    of the spray logic in every rule."""
-    rows: dict[str, tuple[bool, str | None]] = {}
-    for f, compromised in [(f, False) for f in attacks] + [(f, True) for f in compromises]:
-        for user in f.compromised_users if compromised else f.users:
-            was_compromised, first = rows.get(user, (False, None))
+PASSWORD_CONFIRMED = "password was confirmed by a password attack"
+TAKEN_OVER = "sign-ins had been taken over (a success with properties unfamiliar to it, no attack needed)"
+
+
+def taken_over(findings: list[Finding]) -> list[Finding]:
+    """Account takeover findings at medium or above: the account is the attacker's from then on."""
+    medium = SEVERITY_RANK["medium"]
+    return [f for f in findings if f.category == "account_takeover" and SEVERITY_RANK[f.severity] <= medium]
+
+
+def register_flagged(
+    target: Any, attacks: list[Finding], compromises: list[Finding], takeovers: list[Finding] | None = None
+) -> None:
+    """Accounts the identity detections flagged (targeted by a password attack, compromised, or taken
+    over without one), for the stage 3 detections that judge what an account did next (cloud audit):
+    one verdict, not a copy of the spray logic in every rule. ``verdict`` says why, for their summaries."""
+    rows: dict[str, tuple[bool, str | None, str | None]] = {}
+    flagged = (
+        [(f, f.users, False, None) for f in attacks]
+        + [(f, f.compromised_users, True, PASSWORD_CONFIRMED) for f in compromises]
+        + [(f, f.users, True, TAKEN_OVER) for f in takeovers or []]
+    )
+    for f, users, compromised, verdict in flagged:
+        for user in users:
+            was_compromised, first, why = rows.get(user, (False, None, None))
             seen = min(filter(None, [first, f.first_seen]), default=None)
-            rows[user] = (was_compromised or compromised, seen)
+            rows[user] = (was_compromised or compromised, seen, why or verdict)
     as_engine(target).create_table(
         "flagged_users",
-        _table(("user_name", "compromised", "first_seen"), [(u, c, _ts(t)) for u, (c, t) in rows.items()]),
+        _table(
+            ("user_name", "compromised", "first_seen", "verdict"),
+            [(u, c, _ts(t), v) for u, (c, t, v) in rows.items()],
+        ),
     )
 
 
@@ -236,6 +256,6 @@ def run_all(target: Any, config: dict[str, Any] | None = None) -> list[Finding]:
                 target.counts["compromised_users"] = len(target.compromised_users)
                 if target.severity in ("high", "medium", "low"):
                     target.severity = "critical" if comp.severity == "critical" else "high"
-    register_flagged(engine, attacks, stage2)
+    register_flagged(engine, attacks, stage2, taken_over(stage1))
     stage3 = [f for d in detections if d.stage == 3 for f in run_detection(engine, d)]
     return stage1 + stage2 + stage3

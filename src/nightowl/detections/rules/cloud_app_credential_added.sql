@@ -73,8 +73,7 @@ SELECT
            CASE WHEN x.previous_activity IS NULL THEN ''
                 ELSE printf('; previous change to the app %d day(s) before', date_diff('day', x.previous_activity, c.time)) END,
            CASE WHEN f.user_name IS NULL THEN ''
-                WHEN f.compromised THEN '; the actor''s password was confirmed by a spray source'
-                ELSE '; the actor''s password had been confirmed by a password attack' END) AS summary,
+                ELSE '; the actor''s ' || f.verdict END) AS summary,
     {'actor': {'type': c.actor_type, 'upn': c.actor_upn, 'id': c.actor_id, 'name': c.actor_name,
                'app_id': c.actor_app_id, 'ip': c.actor_ip},
      'target': {'type': c.target_type, 'id': c.target_id, 'name': c.target_name, 'app_id': c.app_id},

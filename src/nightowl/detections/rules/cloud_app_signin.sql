@@ -57,7 +57,7 @@ WHERE s.status_id = 1 AND s.ip IS NOT NULL;
 CREATE OR REPLACE TEMP TABLE app_cred_link AS
 SELECT n.record_ref, d.time AS added_at, d.actor_upn, d.event_uid AS audit_uid, d.record_ref AS audit_ref,
        n.key_id IS NOT NULL AND list_contains(d.credential_key_ids_added, n.key_id) AS by_key,
-       f.user_name IS NOT NULL AS by_compromised
+       f.user_name IS NOT NULL AS by_compromised, f.verdict AS by_verdict
 FROM app_novel n
 JOIN directory_audit d
   ON coalesce(d.result, 'success') = 'success' AND coalesce(d.credentials_added, 0) > 0
@@ -80,7 +80,7 @@ WHERE (n.history >= $min_history_signins AND (n.new_network OR n.new_country))
 GROUP BY ALL;
 
 CREATE OR REPLACE TEMP TABLE app_suspect AS
-SELECT n.*, l.added_at, l.actor_upn, l.by_key, coalesce(l.by_compromised, false) AS by_compromised,
+SELECT n.*, l.added_at, l.actor_upn, l.by_key, coalesce(l.by_compromised, false) AS by_compromised, l.by_verdict,
        l.audit_uid, l.audit_ref, l.record_ref IS NOT NULL AS other_added
 FROM app_novel n
 JOIN app_seeds s ON s.app_key = n.app_key AND s.net = n.net
@@ -107,7 +107,7 @@ SELECT
            CASE WHEN bool_or(other_added) THEN printf('; the credential was added at %s by %s%s',
                      strftime(min(added_at), '%Y-%m-%d %H:%M:%S'),
                      coalesce(array_to_string(list(DISTINCT actor_upn) FILTER (WHERE actor_upn IS NOT NULL), ', '), 'another identity'),
-                     CASE WHEN bool_or(by_compromised) THEN ', an account whose password a password attack confirmed' ELSE '' END)
+                     CASE WHEN bool_or(by_compromised) THEN ', an account whose ' || max(by_verdict) ELSE '' END)
                 ELSE '; no network or country it used before' END) AS summary,
     {'actor': {'type': any_value(actor_type), 'app_id': any_value(app_id), 'name': any_value(app_name)},
      'credential_key_ids': list(DISTINCT key_id) FILTER (WHERE key_id IS NOT NULL),

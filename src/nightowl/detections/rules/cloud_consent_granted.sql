@@ -72,7 +72,8 @@ SELECT g.*,
        list_filter(g.perms, lambda p: list_contains(string_split(lower(replace($critical_permissions, ' ', '')), ','), lower(p))) AS critical_hits,
        list_filter(g.perms, lambda p: list_contains(string_split(lower(replace($high_permissions, ' ', '')), ','), lower(p))) AS high_hits,
        list_filter(g.perms, lambda p: NOT list_contains(string_split(lower(replace($low_permissions, ' ', '')), ','), lower(p))) AS beyond_low,
-       f.user_name IS NOT NULL AS actor_flagged, coalesce(f.compromised, false) AS actor_compromised
+       f.user_name IS NOT NULL AS actor_flagged, coalesce(f.compromised, false) AS actor_compromised,
+       f.verdict AS actor_verdict
 FROM cloud_consent_groups g
 LEFT JOIN flagged_users f ON f.user_name = g.actor_upn AND f.compromised;
 
@@ -95,7 +96,7 @@ SELECT
            coalesce(s.resource_name, 'a resource'), strftime(s.first_seen, '%Y-%m-%d %H:%M:%S'),
            CASE WHEN s.admin_consent OR s.all_principals THEN ' for every user in the tenant' ELSE '' END
            || CASE WHEN len(s.critical_hits) > 0 THEN '; ' || array_to_string(s.critical_hits, ', ') || ' reaches every mailbox or any role' ELSE '' END
-           || CASE WHEN s.actor_flagged THEN '; the actor''s password had been confirmed by a password attack' ELSE '' END) AS summary,
+           || CASE WHEN s.actor_flagged THEN '; the actor''s ' || s.actor_verdict ELSE '' END) AS summary,
     {'actor': {'type': s.actor_type, 'upn': s.actor_upn, 'id': s.actor_id, 'name': s.actor_name, 'ip': s.actor_ip},
      'target': {'type': 'ServicePrincipal', 'id': s.app_key, 'name': s.app_name, 'app_id': s.app_id},
      'resource': {'name': s.resource_name, 'app_id': s.resource_app_id},

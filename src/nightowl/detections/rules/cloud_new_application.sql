@@ -67,7 +67,7 @@ SELECT
            CASE WHEN bool_or(x.record_ref IS NOT NULL)
                 THEN '; within hours it received: ' || array_to_string(list_distinct(flatten(list(x.armed_by))), ', ')
                 ELSE '' END,
-           CASE WHEN bool_or(f.user_name IS NOT NULL) THEN '; the creator''s password had been confirmed by a password attack' ELSE '' END) AS summary,
+           CASE WHEN bool_or(f.user_name IS NOT NULL) THEN '; the creator''s ' || max(f.verdict) ELSE '' END) AS summary,
     {'actor': {'type': any_value(n.actor_type), 'upn': any_value(n.actor_upn), 'id': any_value(n.actor_id),
                'name': any_value(n.actor_name), 'ip': any_value(n.actor_ip)},
      'target': {'type': any_value(n.target_type), 'id': any_value(n.app_key), 'name': any_value(n.app_name),

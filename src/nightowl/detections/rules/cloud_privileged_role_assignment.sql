@@ -61,7 +61,7 @@ SELECT
            coalesce(r.actor_upn, r.actor_name, r.actor_id, 'someone'),
            coalesce(r.target_upn, r.sp_targets[1].name, r.target_name, r.target_id, '?'),
            coalesce(r.role_name, r.role_template_id, '?'), strftime(r.time, '%Y-%m-%d %H:%M:%S'), r.activity,
-           CASE WHEN f.user_name IS NOT NULL THEN '; the actor''s password had been confirmed by a password attack' ELSE '' END) AS summary,
+           CASE WHEN f.user_name IS NOT NULL THEN '; the actor''s ' || f.verdict ELSE '' END) AS summary,
     {'actor': {'type': r.actor_type, 'upn': r.actor_upn, 'id': r.actor_id, 'name': r.actor_name, 'ip': r.actor_ip},
      'target': {'type': r.target_type, 'id': r.target_id, 'name': r.target_name, 'upn': r.target_upn},
      'role': {'name': r.role_name, 'template_id': r.role_template_id, 'tier0': r.tier0},

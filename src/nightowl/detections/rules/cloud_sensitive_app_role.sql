@@ -58,7 +58,7 @@ SELECT
            coalesce(max(h.app_name), any_value(h.app_object_id), 'an application'), strftime(min(h.time), '%Y-%m-%d %H:%M:%S'),
            CASE WHEN list_contains(flatten(list(h.perms)), 'full_access_as_app')
                 THEN ': the app can now read every mailbox through EWS without a user' ELSE '' END
-           || CASE WHEN bool_or(f.user_name IS NOT NULL) THEN '; the actor''s password had been confirmed by a password attack' ELSE '' END) AS summary,
+           || CASE WHEN bool_or(f.user_name IS NOT NULL) THEN '; the actor''s ' || max(f.verdict) ELSE '' END) AS summary,
     {'actor': {'type': any_value(h.actor_type), 'upn': any_value(h.actor_upn), 'id': any_value(h.actor_id),
                'name': any_value(h.actor_name), 'ip': any_value(h.actor_ip)},
      'target': {'type': 'ServicePrincipal', 'id': any_value(h.app_object_id), 'name': max(h.app_name), 'app_id': max(h.app_id)},
