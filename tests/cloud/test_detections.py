@@ -165,6 +165,60 @@ def test_actor_flagged_by_the_sign_in_logs_raises_severity():
     assert any(SVC in f.compromised_users for f in findings if f.category == "account_compromise")
 
 
+def takeover_events() -> list[dict]:
+    """Two weeks of ordinary sign-ins (svc.test and 9 colleagues from the office network, their own
+    laptops), then svc.test signs in once from the attacker's address, another provider and country,
+    on a device it never used, 20 minutes before the chain's first change: no failed attempt anywhere."""
+    t0 = datetime(2026, 2, 16, 9, 0)
+    rows = []
+    users = [SVC] + [f"user{i}@corp.example" for i in range(9)]
+    for d in range(14):
+        for i, u in enumerate(users):
+            row = _ev(
+                t0 + timedelta(days=d, minutes=7 * i), u, 1, "SUCCESS", True, 1000 + 20 * d + i, mfa=True
+            )
+            rows.append(
+                row
+                | {
+                    "src_endpoint_ip": f"192.0.2.{10 + i % 3}",
+                    "src_asn": 64500,
+                    "src_country": "US",
+                    "device_id": f"laptop-{i}",
+                    "user_agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Edg/120.0",
+                }
+            )
+    rows.append(
+        _ev(datetime(2026, 3, 2, 8, 40), SVC, 1, "SUCCESS", True, 9999, mfa=False)
+        | {"src_asn": 64999, "src_country": "NL"}
+    )
+    return rows
+
+
+def test_account_taken_over_without_a_spray_raises_its_actions_and_tells_one_incident():
+    from nightowl.incidents import build_incidents
+
+    with Store() as st:
+        st.append(batch_from_rows(takeover_events()))
+        ingest(st, CHAIN, LA_CSV, MAIL)
+        findings = run_all(st)
+    (takeover,) = [f for f in findings if f.category == "account_takeover"]
+    assert takeover.users == [SVC] and takeover.severity == "high"
+    assert not [f for f in findings if f.category in ("password_spray", "account_compromise")]
+    legacy = next(
+        f
+        for f in by_detection(findings, "cloud.app_credential_added")
+        if f.extra["applications"][0]["name"] == "Legacy Test App"
+    )
+    assert legacy.evidence["actor_compromised"] and "taken over" in legacy.summary
+    incidents = build_incidents(findings)
+    (inc,) = [i for i in incidents if takeover.id in i.finding_ids]
+    assert legacy.id in inc.finding_ids and inc.steps[0].finding.id == takeover.id
+    assert {s.stage for s in inc.steps} >= {"compromise", "persistence", "collection"}
+    assert inc.title.startswith(f"Takeover of {SVC}") and SVC in inc.entities["compromised_accounts"]
+    assert inc.story[0].startswith("With no password attack before it") and SVC in inc.story[0]
+    assert inc.story[1].startswith("The attacker then added a credential")
+
+
 @pytest.mark.detection("cloud.app_credential_added", fires=False)
 @pytest.mark.detection("cloud.consent_granted", fires=False)
 @pytest.mark.detection("cloud.privileged_role_assignment", fires=False)

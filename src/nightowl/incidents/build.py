@@ -12,7 +12,7 @@ from nightowl.incidents.actions import recommended_actions
 from nightowl.incidents.contract import applications, mailboxes, parse_time, sort_time
 from nightowl.incidents.graph import DEFAULT_MAX_SHARED, attach_secrets, components, linking_entities
 from nightowl.incidents.model import Incident, Step
-from nightowl.incidents.prose import story, title
+from nightowl.incidents.prose import story, taken_over_accounts, title
 
 CLOSING_STAGES = {"exposed_secrets": 1, "secret_use": 2}  # after the attack's events, in this order
 INCIDENT_MIN_SEVERITY = "medium"  # a component made only of low/info findings is not an incident
@@ -92,7 +92,7 @@ def _incident(group: list[Finding], names: dict[str, str]) -> Incident:
 
 def _entities(group: list[Finding], names: dict[str, str]) -> dict[str, Any]:
     attacks = [f for f in group if is_attack(f.category)]
-    compromised = sorted({u for f in group for u in f.compromised_users})
+    compromised = sorted({u for f in group for u in f.compromised_users} | set(taken_over_accounts(group)))
     apps: dict[str, dict[str, str]] = {}  # by name: an app registration and its service principal are one app
     for f in group:
         for app in applications(f):

@@ -14,6 +14,8 @@ from nightowl.findings import SEVERITY_RANK, Finding
 from nightowl.incidents.contract import accounts_in, mailboxes, permissions, role, sort_time, target_apps
 
 POST_COMPROMISE_STAGES = ("persistence", "consent", "privilege", "collection")
+# told in sentences of their own, not among what the attacker did next
+TOLD_APART = frozenset({"account_compromise", "account_takeover", "secret", "secret_used"})
 
 
 def join(items: list[str]) -> str:
@@ -42,7 +44,10 @@ def title(group: list[Finding], ents: dict[str, Any]) -> str:
     head = attack[0].upper() + attack[1:] if attack else ""
     if comp:
         who = comp[0] + (f" and {len(comp) - 1} more" if len(comp) > 1 else "")
-        head = f"{head} compromised {who}" if head else f"Compromise of {who}"
+        if head:
+            head = f"{head} compromised {who}"
+        else:
+            head = f"{'Takeover' if set(comp) <= set(taken_over_accounts(group)) else 'Compromise'} of {who}"
     elif not head:  # no attack or compromise in it: name it by its most severe finding
         top = min(group, key=lambda f: (SEVERITY_RANK[f.severity], sort_time(f.first_seen), f.id))
         head = top.title
@@ -80,7 +85,12 @@ def story(group: list[Finding], ents: dict[str, Any], names: dict[str, str]) -> 
             )
         out.append(sentence + ".")
     elif ents["compromised_accounts"]:
-        out.append(f"The password of {_accounts_phrase(ents['compromised_accounts'], comps)} was confirmed.")
+        confirmed = [u for u in ents["compromised_accounts"] if any(u in f.compromised_users for f in comps)]
+        if confirmed:
+            out.append(f"The password of {_accounts_phrase(confirmed, comps)} was confirmed.")
+    takeovers = _takeovers(group)
+    if takeovers and not attacks:
+        out.append(_takeover_sentence(takeovers))
     post = _post_compromise(group, names)
     if post:
         lead = (
@@ -103,6 +113,31 @@ def story(group: list[Finding], ents: dict[str, Any], names: dict[str, str]) -> 
         top = sorted(group, key=lambda f: SEVERITY_RANK[f.severity])[0]
         out.append(top.summary or top.title)
     return out
+
+
+def _takeovers(group: list[Finding]) -> list[Finding]:
+    """The group's account takeovers at medium or above, in time order."""
+    medium = SEVERITY_RANK["medium"]
+    found = [f for f in group if f.category == "account_takeover" and SEVERITY_RANK[f.severity] <= medium]
+    return sorted(found, key=lambda f: (sort_time(f.first_seen), f.id))
+
+
+def taken_over_accounts(group: list[Finding]) -> list[str]:
+    """Accounts a takeover finding (medium or above) says an attacker signed in to, no attack needed."""
+    return sorted(dict.fromkeys(u for f in _takeovers(group) for u in f.users))
+
+
+def _takeover_sentence(takeovers: list[Finding]) -> str:
+    """The opening sentence when no password attack came first: what the takeover findings saw."""
+    parts = []
+    for f in takeovers[:2]:
+        what = f.title[:1].lower() + f.title[1:] if f.title else "signed in unlike itself"
+        unfamiliar = f.evidence.get("unfamiliar")
+        parts.append(
+            what + (f" (unfamiliar: {unfamiliar})" if isinstance(unfamiliar, str) and unfamiliar else "")
+        )
+    more = f", and {plural(len(takeovers) - 2, 'more takeover finding')}" if len(takeovers) > 2 else ""
+    return f"With no password attack before it, the sign-in logs show an account taken over: {join(parts)}{more}."
 
 
 def _networks(attacks: list[Finding]) -> int:
@@ -219,7 +254,7 @@ def _post_compromise(group: list[Finding], names: dict[str, str]) -> list[str]:
     """What happened after the compromise, in time order; consecutive findings of one kind make one clause."""
     runs: list[tuple[str, list[Finding]]] = []
     for f in sorted(group, key=lambda f: (sort_time(f.first_seen), f.id)):
-        if is_attack(f.category) or f.category in ("account_compromise", "secret", "secret_used"):
+        if is_attack(f.category) or f.category in TOLD_APART:
             continue
         if runs and runs[-1][0] == f.category:
             runs[-1][1].append(f)

@@ -19,7 +19,7 @@ false_positives = [
   "Identities with little history (fewer active days than min_history_days are not judged).",
 ]
 
-evidence = ["unfamiliar_properties", "new_network", "new_device", "new_asn", "new_country", "new_client", "rare_hour", "unknown_device", "usual_known_device_share", "identity_days_before", "network", "network_identities_in_tenant", "asn", "asn_identity_days", "asn_identities_in_tenant", "country", "country_identity_days", "country_identities_in_tenant", "client", "client_identities_in_tenant", "hour_utc", "share_of_successes_near_this_hour", "user_agent", "applications", "single_factor", "legacy_protocol", "identity_active_days", "usual_country", "usual_asn", "usual_client", "usual_user_agent", "skipped_properties", "sample_records"]
+evidence = ["unfamiliar", "unfamiliar_properties", "new_network", "new_device", "new_asn", "new_country", "new_client", "rare_hour", "unknown_device", "usual_known_device_share", "identity_days_before", "network", "network_identities_in_tenant", "asn", "asn_identity_days", "asn_identities_in_tenant", "country", "country_identity_days", "country_identities_in_tenant", "client", "client_identities_in_tenant", "hour_utc", "share_of_successes_near_this_hour", "user_agent", "applications", "single_factor", "legacy_protocol", "identity_active_days", "usual_country", "usual_asn", "usual_client", "usual_user_agent", "skipped_properties", "sample_records"]
 
 [thresholds]
 min_history_days = { default = 5, anchor = "Entra ID Protection learns a user's sign-in properties for at least 5 days before judging them; before that, every device and network is new" }
@@ -104,7 +104,13 @@ SELECT
            CASE WHEN bool_or(asn IS NULL OR country IS NULL)
                 THEN ' ASN or location was not in the logs, so those properties were skipped (see nightowl hunt --geoip).'
                 ELSE '' END) AS summary,
-    {'unfamiliar_properties': max(unfamiliar),
+    {'unfamiliar': concat_ws(', ', 'network', 'device',
+                CASE WHEN bool_or(new_asn) THEN 'ASN' END,
+                CASE WHEN bool_or(new_country) THEN 'country' END,
+                CASE WHEN bool_or(new_client) THEN 'client app / protocol' END,
+                CASE WHEN bool_or(unknown_device) THEN 'no device id' END,
+                CASE WHEN bool_or(rare_hour) THEN 'hour of day' END),
+     'unfamiliar_properties': max(unfamiliar),
      'new_network': true, 'new_device': true,
      'new_asn': bool_or(new_asn), 'new_country': bool_or(new_country), 'new_client': bool_or(new_client),
      'rare_hour': bool_or(rare_hour), 'unknown_device': bool_or(unknown_device),
