@@ -210,18 +210,9 @@ def test_legacy_protocol_from_home_is_low_and_a_habit_is_not_reported():
 
 
 def dormant(ev: Events, day: float, **kw: object) -> None:
-    ev.add(
-        day * DAY,
-        "test-legacy@corp.example",
-        "185.220.101.7",
-        "ok",
-        ua="BAV2ROPC",
-        asn=9009,
-        client="Authenticated SMTP",
-        legacy=True,
-        src_country="GB",
-        **kw,
-    )
+    protocol: dict[str, object] = {"ua": "BAV2ROPC", "client": "Authenticated SMTP", "legacy": True}
+    ev.add(day * DAY, "test-legacy@corp.example", "185.220.101.7", "ok", asn=9009, src_country="GB",
+           **(protocol | kw))  # fmt: skip
 
 
 @pytest.mark.detection("takeover.dormant_account", fires=True)
@@ -251,6 +242,21 @@ def test_dormancy_threshold_guests_and_known_devices():
     dormant(managed, 12, device_id="dev-known")
     (f,) = by_detection(managed.hunt(), "takeover.dormant_account")
     assert f.severity == "low"
+
+
+@pytest.mark.detection("takeover.dormant_account", fires=False)
+def test_a_first_day_that_also_holds_a_registered_device_on_the_office_network_is_the_owner():
+    """A new hire without a users export: a browser from home without MFA (alone, that is a dormant
+    account revived), but the same day a registered phone from the office network the tenant shares."""
+    ev = Events()
+    tenant(ev, users=12, days=14)
+    dormant(ev, 12, client="Browser", legacy=False, mfa=False, ua=LAPTOP_UA)
+    alone = by_detection(ev.hunt(), "takeover.dormant_account")
+    assert [f.severity for f in alone] == ["high"]
+    ev.add(12 * DAY + 30, "test-legacy@corp.example", office(1), "ok", ua=PHONE_UA, asn=8075,
+           src_country="US", device_id="phone-new", client="Mobile Apps and Desktop clients")  # fmt: skip
+    (f,) = by_detection(ev.hunt(), "takeover.dormant_account")
+    assert f.severity == "low" and f.evidence["known_device"]
 
 
 # ---- one session, two networks -----------------------------------------------------------------

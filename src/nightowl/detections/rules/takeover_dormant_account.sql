@@ -7,12 +7,13 @@ attack = ["T1078", "T1078.004"]
 python = "takeover:account_dates"
 description = """
 An account silent for the first min_quiet_days of the logs (no sign-in attempt at all) whose first
-success comes from a network almost no one in the tenant uses, single-factor or over a legacy
-protocol, from a device the directory does not know (no device id): a forgotten test or
+sign-ins, all of that first day, come from networks almost no one in the tenant uses, single-factor
+or over a legacy protocol, from devices the directory does not know (no device id): a forgotten test or
 non-production account revived with a guessed or old password, as in the Midnight Blizzard breach.
 Guests (who sign in rarely by nature) and accounts created during the logs (new hires, when a users
-export is ingested) are left out. Low when MFA, a known device or a shared network speak for the
-real owner.
+export is ingested) are left out. Low when MFA, a known device or a shared network on that first day
+speak for the real owner (a new hire's first day mixes them in; without a users export it would
+otherwise look dormant).
 """
 false_positives = [
   "A member back from a long leave who signs in without MFA from home on a personal device.",
@@ -56,7 +57,9 @@ SELECT
     [user_name] AS users,
     list(DISTINCT ip) FILTER (WHERE ip IS NOT NULL) AS source_ips,
     sum(n) AS successes, 1 AS distinct_users,
-    CASE WHEN bool_or(net_users < $tenant_common_users AND (single_factor OR any_legacy) AND NOT known_device)
+    -- high only when every sign-in of that first day looks like someone else's: one registered device,
+    -- MFA or the tenant's own network on that day speaks for the owner (a new hire's first day)
+    CASE WHEN bool_and(net_users < $tenant_common_users AND (single_factor OR any_legacy) AND NOT known_device)
          THEN 'high' ELSE 'low' END AS severity,
     printf('%s: silent for %d days, then signed in from %s%s', user_name, max(quiet_days),
            coalesce(arg_min(country, first_seen), '?') || ' / ' || coalesce(arg_min(asn_org, first_seen), 'AS' || CAST(arg_min(asn, first_seen) AS VARCHAR), 'unknown network'),
