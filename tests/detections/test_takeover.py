@@ -112,11 +112,18 @@ def test_thresholds_network_and_device_alone_are_not_enough_but_a_new_provider_i
     ev2 = Events()
     tenant(ev2)
     signin(ev2, 5 * DAY + 10 * 60, 4, "73.250.1.1", **(new_laptop | {"asn": 7018}))  # a new ISP
-    (f,) = takeover(ev2.hunt())
-    assert f.severity == "medium" and f.evidence["unfamiliar_properties"] == 3
-    # and the same sign-in with min_unfamiliar raised to 4 is quiet
-    quiet = ev2.hunt({"detections": {"takeover.unfamiliar_signin": {"min_unfamiliar": 4}}})
-    assert takeover(quiet) == []
+    (f,) = by_detection(ev2.hunt(), "takeover.unfamiliar_signin")
+    # network, device and provider are new, but the device is registered: the owner's, told at low
+    assert f.severity == "low" and f.evidence["unfamiliar_properties"] == 3 and f.evidence["registered_device"]
+    assert "device id" in f.summary
+    ev3 = Events()
+    tenant(ev3)
+    signin(ev3, 5 * DAY + 10 * 60, 4, "73.250.1.1", **(new_laptop | {"asn": 7018, "device_id": None}))
+    (f,) = takeover(ev3.hunt())  # unregistered: the missing device id is a fourth property
+    assert f.severity == "high" and f.evidence["unfamiliar_properties"] == 4 and f.evidence["unknown_device"]
+    # and the same sign-in with min_unfamiliar raised to 5 is quiet
+    quiet = ev3.hunt({"detections": {"takeover.unfamiliar_signin": {"min_unfamiliar": 5}}})
+    assert by_detection(quiet, "takeover.unfamiliar_signin") == []
 
 
 def test_a_network_many_identities_use_is_familiar_to_the_tenant():

@@ -12,14 +12,16 @@ session, used from the attacker's own machine. Each property is judged against t
 history (the day it first used the value, on how many days it did) and the tenant's (how many identities use it), so
 a VPN rollout or a new office (shared by many identities) and a trip or a new phone (the usual device
 on a new network, or a new device on a usual network) stay quiet. High when four or more properties
-are new or the sign-in was single-factor.
+are new or the sign-in was single-factor; low when the new device carries a device id (joined or
+registered to the directory: the owner enrolled it).
 """
 false_positives = [
+  "A user's new phone or laptop on a new mobile or home line: low when the device is registered or joined (device id), medium or high when it is not.",
   "A user on a brand-new device from a network never used before (a new laptop set up in a hotel); the finding shows the device and network so the user can confirm.",
   "Identities with little history (fewer active days than min_history_days are not judged).",
 ]
 
-evidence = ["unfamiliar", "unfamiliar_properties", "new_network", "new_device", "new_asn", "new_country", "new_client", "rare_hour", "unknown_device", "usual_known_device_share", "identity_days_before", "network", "network_identities_in_tenant", "asn", "asn_identity_days", "asn_identities_in_tenant", "country", "country_identity_days", "country_identities_in_tenant", "client", "client_identities_in_tenant", "hour_utc", "share_of_successes_near_this_hour", "user_agent", "applications", "single_factor", "legacy_protocol", "identity_active_days", "usual_country", "usual_asn", "usual_client", "usual_user_agent", "skipped_properties", "sample_records"]
+evidence = ["unfamiliar", "unfamiliar_properties", "new_network", "new_device", "new_asn", "new_country", "new_client", "rare_hour", "unknown_device", "registered_device", "usual_known_device_share", "identity_days_before", "network", "network_identities_in_tenant", "asn", "asn_identity_days", "asn_identities_in_tenant", "country", "country_identity_days", "country_identities_in_tenant", "client", "client_identities_in_tenant", "hour_utc", "share_of_successes_near_this_hour", "user_agent", "applications", "single_factor", "legacy_protocol", "identity_active_days", "usual_country", "usual_asn", "usual_client", "usual_user_agent", "skipped_properties", "sample_records"]
 
 [thresholds]
 min_history_days = { default = 5, anchor = "Entra ID Protection learns a user's sign-in properties for at least 5 days before judging them; before that, every device and network is new" }
@@ -81,7 +83,10 @@ SELECT
     list(DISTINCT ip ORDER BY ip) FILTER (WHERE ip IS NOT NULL) AS source_ips,
     sum(n) AS successes, 1 AS distinct_users,
     max(unfamiliar) AS n_unfamiliar_properties,
-    CASE WHEN max(unfamiliar) >= $high_unfamiliar OR bool_or(single_factor) THEN 'high' ELSE 'medium' END AS severity,
+    -- a new device the directory knows (joined or registered: enrolment is an act of the owner, behind
+    -- MFA) is the user's own new phone or laptop far more often than an attacker's: told, not alerted
+    CASE WHEN bool_and(known_device) THEN 'low'
+         WHEN max(unfamiliar) >= $high_unfamiliar OR bool_or(single_factor) THEN 'high' ELSE 'medium' END AS severity,
     printf('%s signed in from %s with %d properties it never used before', user_name,
            arg_max(coalesce(country, '?') || ' / ' || coalesce(asn_org, 'AS' || CAST(asn AS VARCHAR), 'unknown network') || ' / ' || net, unfamiliar),
            max(unfamiliar)) AS title,
@@ -103,7 +108,10 @@ SELECT
            max(net_users),
            CASE WHEN bool_or(asn IS NULL OR country IS NULL)
                 THEN ' ASN or location was not in the logs, so those properties were skipped (see nightowl hunt --geoip).'
-                ELSE '' END) AS summary,
+                ELSE '' END
+           || CASE WHEN bool_and(known_device)
+                   THEN ' The new device has a device id (joined or registered to the directory): most likely the user''s own new device; low unless the user did not enrol one.'
+                   ELSE '' END) AS summary,
     {'unfamiliar': concat_ws(', ', 'network', 'device',
                 CASE WHEN bool_or(new_asn) THEN 'ASN' END,
                 CASE WHEN bool_or(new_country) THEN 'country' END,
@@ -113,7 +121,7 @@ SELECT
      'unfamiliar_properties': max(unfamiliar),
      'new_network': true, 'new_device': true,
      'new_asn': bool_or(new_asn), 'new_country': bool_or(new_country), 'new_client': bool_or(new_client),
-     'rare_hour': bool_or(rare_hour), 'unknown_device': bool_or(unknown_device),
+     'rare_hour': bool_or(rare_hour), 'unknown_device': bool_or(unknown_device), 'registered_device': bool_and(known_device),
      'usual_known_device_share': max(known_device_share), 'identity_days_before': min(days_before),
      'network': arg_max(net, unfamiliar), 'network_identities_in_tenant': max(net_users),
      'asn': arg_max(asn, unfamiliar), 'asn_identity_days': arg_max(asn_days, unfamiliar),
