@@ -114,7 +114,9 @@ def test_thresholds_network_and_device_alone_are_not_enough_but_a_new_provider_i
     signin(ev2, 5 * DAY + 10 * 60, 4, "73.250.1.1", **(new_laptop | {"asn": 7018}))  # a new ISP
     (f,) = by_detection(ev2.hunt(), "takeover.unfamiliar_signin")
     # network, device and provider are new, but the device is registered: the owner's, told at low
-    assert f.severity == "low" and f.evidence["unfamiliar_properties"] == 3 and f.evidence["registered_device"]
+    assert (
+        f.severity == "low" and f.evidence["unfamiliar_properties"] == 3 and f.evidence["registered_device"]
+    )
     assert "device id" in f.summary
     ev3 = Events()
     tenant(ev3)
@@ -290,3 +292,21 @@ def test_a_session_carried_to_the_office_or_past_max_hours_stays_quiet():
     tenant(late)
     signin(late, 6 * DAY + 12 * 60, 4, "45.77.1.9", asn=20473, src_country="US", session_id="s-4-5-0")
     assert by_detection(late.hunt(), "takeover.session_two_networks") == []
+
+
+def test_disabling_the_takeover_rules_skips_the_profiles_they_read():
+    from nightowl.detections.catalog import load_all
+    from nightowl.detections.runner import run_all
+    from nightowl.schema import batch_from_rows
+    from nightowl.store import Store
+
+    ev = Events()
+    tenant(ev)
+    signin(ev, 5 * DAY + 3 * 60, 4, "185.220.101.7")
+    off = {"detections": {d.id: {"enabled": False} for d in load_all() if d.category == "account_takeover"}}
+    with Store() as store:
+        store.append(batch_from_rows(sorted(ev.rows, key=lambda r: r["time"])))
+        assert [f for f in run_all(store, off) if f.category == "account_takeover"] == []
+        assert not store.has_table("signin_combos")
+        assert takeover(run_all(store))  # and with them, the profiles are built and the rule fires
+        assert store.has_table("signin_combos")

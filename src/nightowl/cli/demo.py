@@ -65,7 +65,8 @@ def simulate(
         "nightowl-sim"
     ),
     preset: Annotated[
-        str, typer.Option("--preset", help="demo, benign, mixed, takeover, takeover_benign, or one attack kind.")
+        str,
+        typer.Option("--preset", help="demo, benign, mixed, takeover, takeover_benign, or one attack kind."),
     ] = "mixed",
     seed: Annotated[int, typer.Option("--seed")] = 1,
     users: Annotated[int | None, typer.Option("--users")] = None,

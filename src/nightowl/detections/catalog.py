@@ -121,11 +121,12 @@ def builtin_texts() -> list[tuple[str, str]]:
 
 
 PREPARE_FILES = ("prepare.sql", "profiles.sql")  # shared facts, then the per-identity sign-in profiles
+PROFILES_FILE = "profiles.sql"  # only the account_takeover rules read it
 
 
-def prepare_text() -> tuple[str, dict[str, Threshold]]:
+def prepare_text(profiles: bool = True) -> tuple[str, dict[str, Threshold]]:
     parts, thresholds = [], {}
-    for name in PREPARE_FILES:
+    for name in PREPARE_FILES if profiles else tuple(n for n in PREPARE_FILES if n != PROFILES_FILE):
         text = (resources.files(RULES_PACKAGE) / name).read_text(encoding="utf-8")
         meta, _ = parse(text, name)
         parts.append(_HEADER.sub("", text, count=1))

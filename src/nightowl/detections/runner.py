@@ -45,10 +45,11 @@ def execute(target: Any, sql: str, params: dict[str, Any]) -> Any:
     return target.execute(sql, params)
 
 
-def prepare(target: Any, overrides: dict[str, Any] | None = None) -> None:
+def prepare(target: Any, overrides: dict[str, Any] | None = None, profiles: bool = True) -> None:
+    """The shared facts; with ``profiles``, the per-identity sign-in profiles the takeover rules read."""
     engine = as_engine(target)
     engine.build_ip_keys()
-    sql, thresholds = prepare_text()
+    sql, thresholds = prepare_text(profiles)
     params = {name: t.default for name, t in thresholds.items()} | (overrides or {})
     for statement in split_statements(sql):
         engine.execute(statement, params)
@@ -241,7 +242,8 @@ def run_all(target: Any, config: dict[str, Any] | None = None) -> list[Finding]:
     if not detections:
         return []
     if engine.event_count():
-        prepare(engine, (config or {}).get("prepare"))
+        takeover_rules = any(d.category == "account_takeover" for d in detections)
+        prepare(engine, (config or {}).get("prepare"), profiles=takeover_rules)
     stage1 = fold_into_campaigns([f for d in detections if d.stage == 1 for f in run_detection(engine, d)])
     campaigns = campaign_categories()
     attacks = [f for f in stage1 if f.category in campaigns]
