@@ -532,3 +532,41 @@ def test_an_established_integration_joins_but_does_not_start_an_incident():
     )
     (incident,) = build_incidents([backup, leaked, grant])
     assert {s.finding.id for s in incident.steps} >= {backup.id, grant.id, leaked.id}
+
+
+def test_a_takeover_is_a_compromise_the_story_and_the_report_count():
+    from nightowl.reports.html import key_numbers
+
+    victim = f"erin@{DOMAIN}"
+    takeover = f(
+        "takeover",
+        "account_takeover",
+        "high",
+        "2026-01-10T01:00:00Z",
+        detection="takeover.unfamiliar_signin",
+        title=f"{victim} signed in from NL / AS64999 with 5 properties it never used before",
+        users=[victim],
+        source_ips=["203.0.113.9"],
+        evidence={"unfamiliar": "network, device, ASN, country"},
+    )
+    travel = f("travel", "account_takeover", "low", "2026-01-10T01:00:00Z", users=[f"zoe@{DOMAIN}"])
+    consent = f(
+        "consent",
+        "consent_grant",
+        "high",
+        "2026-01-10T02:00:00Z",
+        users=[victim],
+        evidence={"actor": victim},
+        extra={"applications": [APP_B, GRAPH]},
+    )
+    incidents = build_incidents([takeover, travel, consent])
+    (inc,) = incidents  # a low takeover finding alone is no incident
+    assert inc.finding_ids == [takeover.id, consent.id]
+    assert inc.title == f"Takeover of {victim}; then consent"
+    assert inc.entities["compromised_accounts"] == [victim]
+    assert (
+        inc.story[0].startswith("With no password attack before it")
+        and "(unfamiliar: network" in inc.story[0]
+    )
+    assert inc.story[1] == f'The attacker then had {victim} consent to "{APP_B["name"]}".'
+    assert key_numbers([takeover, travel, consent], incidents)["compromised_accounts"] == 1

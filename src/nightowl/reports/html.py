@@ -125,7 +125,11 @@ def key_numbers(findings: list[Finding], incidents: list[Incident]) -> dict[str,
     return {
         "incidents": len(incidents),
         "critical_incidents": sum(1 for i in incidents if i.severity == "critical"),
-        "compromised_accounts": len({u for f in findings for u in f.compromised_users}),
+        # confirmed by a password attack, or taken over with none (the incidents' compromised accounts)
+        "compromised_accounts": len(
+            {u for f in findings for u in f.compromised_users}
+            | {u for i in incidents for u in i.entities["compromised_accounts"]}
+        ),
         "targeted_accounts": len({u for f in attacks for u in f.users}),
         "attack_sources": len({ip for f in attacks for ip in f.source_ips}),
         # Two different counts, both shown: every mailbox any flagged app read (established integrations

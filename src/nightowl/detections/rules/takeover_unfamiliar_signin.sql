@@ -91,7 +91,7 @@ SELECT
            arg_max(coalesce(country, '?') || ' / ' || coalesce(asn_org, 'AS' || CAST(asn AS VARCHAR), 'unknown network') || ' / ' || net, unfamiliar),
            max(unfamiliar)) AS title,
     printf('%s signed in successfully at %s UTC from %s (%s, %s) on a device this identity never used (%s). Unfamiliar: %s. '
-           || 'In %d active days it usually signs in from %s via %s with %s. The network is used by %d identities in the tenant.%s',
+           || 'In %d active days it usually signs in from %s via %s with %s. The network is used by %d identit%s in the tenant.%s',
            user_name, strftime(min(first_seen), '%Y-%m-%d %H:%M'),
            arg_max(ip, unfamiliar), coalesce(arg_max(asn_org, unfamiliar), 'AS' || CAST(arg_max(asn, unfamiliar) AS VARCHAR), 'ASN unknown'),
            coalesce(arg_max(country, unfamiliar), 'country unknown'),
@@ -105,7 +105,7 @@ SELECT
            max(active_days), coalesce(any_value(usual_country), 'an unknown country'),
            coalesce(any_value(usual_asn_org), 'AS' || CAST(any_value(usual_asn) AS VARCHAR), 'an unknown network'),
            coalesce(nullif(any_value(usual_user_agent), ''), 'no user agent'),
-           max(net_users),
+           max(net_users), CASE WHEN max(net_users) = 1 THEN 'y' ELSE 'ies' END,
            CASE WHEN bool_or(asn IS NULL OR country IS NULL)
                 THEN ' ASN or location was not in the logs, so those properties were skipped (see nightowl hunt --geoip).'
                 ELSE '' END
@@ -133,7 +133,7 @@ SELECT
      'user_agent': arg_max(user_agent, unfamiliar), 'applications': list(DISTINCT app),
      'single_factor': bool_or(single_factor), 'legacy_protocol': bool_or(any_legacy),
      'identity_active_days': max(active_days), 'usual_country': any_value(usual_country),
-     'usual_asn': any_value(usual_asn_org), 'usual_client': any_value(usual_client),
+     'usual_asn': coalesce(any_value(usual_asn_org), 'AS' || CAST(any_value(usual_asn) AS VARCHAR)), 'usual_client': any_value(usual_client),
      'usual_user_agent': any_value(usual_user_agent),
      'skipped_properties': nullif(concat_ws(', ', CASE WHEN bool_or(asn IS NULL) THEN 'asn' END,
                                             CASE WHEN bool_or(country IS NULL) THEN 'country' END), ''),
