@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -550,14 +552,9 @@ def test_a_takeover_is_a_compromise_the_story_and_the_report_count():
         evidence={"unfamiliar": "network, device, ASN, country"},
     )
     travel = f("travel", "account_takeover", "low", "2026-01-10T01:00:00Z", users=[f"zoe@{DOMAIN}"])
-    consent = f(
-        "consent",
-        "consent_grant",
-        "high",
-        "2026-01-10T02:00:00Z",
-        users=[victim],
-        evidence={"actor": victim},
-        extra={"applications": [APP_B, GRAPH]},
+    (chain_consent,) = [x for x in chain() if x.category == "consent_grant"]  # the chain's, by the victim
+    consent = replace(
+        chain_consent, first_seen="2026-01-10T02:00:00Z", users=[victim], evidence={"actor": victim}
     )
     incidents = build_incidents([takeover, travel, consent])
     (inc,) = incidents  # a low takeover finding alone is no incident
