@@ -346,6 +346,36 @@ def spark_type_name(t: pa.DataType) -> str:
     return _spark_type(t).simpleString()
 
 
+CONNECTORS = {  # URI scheme -> the Hadoop connector that provides it ({v}: Spark's own Hadoop version)
+    "s3a": "the hadoop-aws connector (spark-submit --packages org.apache.hadoop:hadoop-aws:{v}; "
+    "EMR and Databricks ship it)",
+    "abfs": "the hadoop-azure connector (spark-submit --packages org.apache.hadoop:hadoop-azure:{v}; "
+    "Databricks, Synapse and Fabric ship it)",
+    "gs": "the Cloud Storage connector (com.google.cloud.bigdataoss:gcs-connector; Dataproc ships it)",
+}
+CONNECTORS["abfss"] = CONNECTORS["wasb"] = CONNECTORS["wasbs"] = CONNECTORS["abfs"]
+
+
+def check_readable(spark, path: str) -> None:
+    """A clear :class:`InputError` where ``path`` (a path, URI or glob) matches nothing, or where Spark
+    has no file system for its scheme (an ``s3a://`` lake on a Spark without hadoop-aws), instead of a
+    Java stack trace."""
+    jvm = spark._jvm
+    hpath = jvm.org.apache.hadoop.fs.Path(path)
+    try:
+        fs = hpath.getFileSystem(spark._jsc.hadoopConfiguration())
+    except Exception as exc:  # Py4JJavaError: ClassNotFound / UnsupportedFileSystemException
+        text = str(exc)
+        if "ClassNotFoundException" not in text and "No FileSystem for scheme" not in text:
+            raise
+        scheme = path.split("://", 1)[0].lower() if "://" in path else "file"
+        version = jvm.org.apache.hadoop.util.VersionInfo.getVersion()
+        needs = CONNECTORS.get(scheme, f"a Hadoop file system for {scheme}://").format(v=version)
+        raise InputError(f"{path}: this Spark cannot read {scheme}:// paths; it needs {needs}") from None
+    if not fs.globStatus(hpath):  # None or empty: nothing there
+        raise InputError(f"{path}: no such file or folder")
+
+
 def exists(spark, path: str) -> bool:
     """Whether ``path`` exists, asked of Hadoop's file system for its scheme (local, s3a, abfss)."""
     jvm = spark._jvm
@@ -476,6 +506,7 @@ def read_inputs(
     inputs: list[dict[str, Any]] = []
     raw = []
     for path in paths:
+        check_readable(spark, path)
         lake = {} if input_format else read_parquet_tables(spark, path, from_day)
         if not lake:
             raw.append(path)
