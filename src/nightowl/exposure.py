@@ -11,8 +11,10 @@ Rules (each a *class* an account may have; severity is the worst class, then rai
 * ``admin_without_phishing_resistant_mfa`` - isAdmin and no FIDO2 / Windows Hello / passkey /
   certificate method (medium; high without any MFA).
 * ``test_or_legacy_account`` / ``service_account`` - by name (test, legacy, demo, svc, ...), or for
-  service accounts by behaviour: password never expires, or single-factor / legacy-protocol
-  successes in the sign-in logs (low with MFA, high without).
+  service accounts by behaviour: password never expires, legacy-protocol successes, or successes that
+  are all single-factor, none from a browser (a script's; low with MFA, high without).
+* ``legacy_protocol`` - a person (browser sign-ins too) whose successes include a legacy protocol
+  (IMAP, POP, SMTP AUTH, ActiveSync basic): the password alone opens the account there (high).
 * ``dormant_but_signing_in`` - no interactive sign-in for ``dormant_days`` but non-interactive
   sign-ins (tokens still used) or successes in the logs since (medium).
 * ``guest`` - guest account (low; medium without MFA).
@@ -101,6 +103,8 @@ SELECT user_name,
        count(*) FILTER (WHERE status_id = 1) AS successes,
        count(*) FILTER (WHERE status_id = 1 AND is_mfa = false) AS single_factor_successes,
        count(*) FILTER (WHERE status_id = 1 AND coalesce(is_legacy_protocol, false)) AS legacy_successes,
+       -- a person signs in through a browser now and then; a script or a device never does
+       count(*) FILTER (WHERE status_id = 1 AND user_agent ILIKE 'Mozilla/%') AS browser_successes,
        list(DISTINCT client_app) FILTER (WHERE coalesce(is_legacy_protocol, false) AND client_app IS NOT NULL) AS legacy_clients,
        max(time) FILTER (WHERE status_id = 1) AS last_success
 FROM auth_events WHERE user_name IS NOT NULL GROUP BY user_name
@@ -196,7 +200,13 @@ def _assess_one(
         bool(service_re.search(name))
         or "disablepasswordexpiration" in (acc["password_policies"] or "").lower()
     )
-    service_behaviour = (single or legacy) and not guest
+    browser = (auth or {}).get("browser_successes") or 0
+    successes = (auth or {}).get("successes") or 0
+    # by behaviour: a script's sign-ins (legacy protocols, or only ever single-factor), never in a
+    # browser. A person without MFA who signs in from a browser is exposed (no_mfa, below), and a person
+    # whose phone mail uses a legacy protocol is (legacy_protocol), but neither is a service account.
+    scripted = bool(legacy) or (single > 0 and single == successes)
+    service_behaviour = not guest and not browser and scripted
     if test_like:
         add(
             "test_or_legacy_account",
@@ -213,6 +223,14 @@ def _assess_one(
             why.append(f"{single} single-factor sign-in(s) in the logs")
         add(
             "service_account", "high" if no_mfa or legacy else ("medium" if single else "low"), "; ".join(why)
+        )
+    elif legacy:
+        clients = ", ".join((auth or {}).get("legacy_clients") or []) or "unnamed client"
+        add(
+            "legacy_protocol",
+            "high",
+            f"{legacy} legacy-protocol sign-in(s) in the logs ({clients}): the password alone opens the "
+            "account there, MFA or not",
         )
     if no_mfa and not guest:
         elevated = acc["is_admin"] or test_like or service_like or single or legacy
@@ -272,6 +290,7 @@ TITLES = {
     "admin_without_phishing_resistant_mfa": "admin without phishing-resistant MFA",
     "test_or_legacy_account": "test/legacy account",
     "service_account": "service account",
+    "legacy_protocol": "legacy protocol in use",
     "dormant_but_signing_in": "dormant but signing in",
     "guest": "guest",
 }

@@ -142,3 +142,49 @@ def test_report_from_a_store_runs_the_pipeline_hunt_runs(tmp_path):
         result = CliRunner().invoke(app, ["--store", str(path), "--out", str(out), *args])
         assert result.exit_code == 0, result.output
         assert f": {len(expected):,} finding" in " ".join(result.output.split())
+
+
+def _exposure_of_alice(user_agent: str, mfa_on: tuple[int, ...] = ()) -> dict | None:
+    """alice (Authenticator registered, not named like a service) signs in single-factor each
+    morning for ten days with ``user_agent``; MFA satisfied on the days in ``mfa_on``."""
+    t0 = datetime(2026, 3, 2, 8, 0)
+    rows = [
+        _ev(t0 + timedelta(days=d), "alice@corp.example", "192.0.2.10", 1, True, d in mfa_on)
+        | {"user_agent": user_agent, "record_ref": f"a:{d}", "event_uid": f"a{d}"}
+        for d in range(10)
+    ]
+    with Store() as st:
+        ingest(st, *ACCOUNTS)
+        st.append(batch_from_rows(rows))
+        return {r["account"]: r for r in exposure_rows(st, run_all(st))}.get("alice@corp.example")
+
+
+def test_a_person_signing_in_from_a_browser_without_mfa_is_not_a_service_account():
+    browser = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/122.0 Safari/537.36"
+    assert _exposure_of_alice(browser) is None  # single-factor in a browser: a person, MFA registered
+    assert _exposure_of_alice(browser, mfa_on=(3,)) is None
+    script = _exposure_of_alice("python-requests/2.31")  # only ever single-factor, never a browser
+    assert script is not None and script["exposure"] == ["service account"]
+    assert script["severity"] == "medium" and script["single_factor_sign_ins"] == 10
+    assert _exposure_of_alice("python-requests/2.31", mfa_on=(3,)) is None  # MFA once: not a script
+
+
+def test_a_person_whose_phone_mail_uses_a_legacy_protocol_is_told_so_not_called_a_service_account():
+    t0 = datetime(2026, 3, 2, 8, 0)
+    browser = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 Safari/605.1.15"
+    rows = [
+        _ev(t0 + timedelta(days=d), "alice@corp.example", "192.0.2.10", 1, True, True)
+        | {"user_agent": browser, "record_ref": f"a:{d}", "event_uid": f"a{d}"}
+        for d in range(5)
+    ] + [
+        _ev(t0 + timedelta(days=d, hours=2), "alice@corp.example", "198.51.100.4", 1, True, False,
+            client="Exchange ActiveSync", legacy=True)
+        | {"user_agent": "Apple-iPhone15C1/2069.63", "record_ref": f"e:{d}", "event_uid": f"e{d}"}
+        for d in range(3)
+    ]  # fmt: skip
+    with Store() as st:
+        ingest(st, *ACCOUNTS)
+        st.append(batch_from_rows(rows))
+        alice = {r["account"]: r for r in exposure_rows(st, run_all(st))}["alice@corp.example"]
+    assert alice["exposure"] == ["legacy protocol in use"] and alice["severity"] == "high"
+    assert alice["legacy_sign_ins"] == 3
