@@ -97,35 +97,107 @@ def test_vpn_rollout_shared_by_the_tenant_is_not_unfamiliar():
     assert takeover(ev.hunt()) == []
 
 
-def test_thresholds_network_and_device_alone_are_not_enough_but_a_new_provider_is():
+def rarity_of(ev: Events, config: dict | None = None) -> float | None:
+    found = by_detection(ev.hunt(config), "takeover.unfamiliar_signin")
+    return found[0].evidence["rarity"] if found else None
+
+
+def test_rarity_threshold_network_and_device_alone_are_not_enough_but_a_new_provider_is():
+    """The score sums -ln P(value | identity) with the tenant as prior over the new properties;
+    reported from medium_score, and the owner's device (a device id) is told at low."""
+    show = {"detections": {"takeover.unfamiliar_signin": {"medium_score": 0.0}}}  # every candidate, scored
+    new_laptop = {"asn": 7922, "src_country": "US", "device_id": "new-laptop"}
+    scores = {}
+    for name, kw in {
+        "registered, usual ISP": new_laptop,
+        "no device id, usual ISP": new_laptop | {"device_id": None},
+        "registered, new ISP": new_laptop | {"asn": 7018},
+        "no device id, new ISP": new_laptop | {"asn": 7018, "device_id": None},
+    }.items():
+        ev = Events()
+        tenant(ev)
+        signin(ev, 5 * DAY + 10 * 60, 4, "73.250.1.1", **kw)
+        scores[name] = rarity_of(ev, show)
+        found = by_detection(ev.hunt(), "takeover.unfamiliar_signin")
+        if name == "no device id, new ISP":  # network, device, provider and the missing device id
+            (f,) = takeover(found)
+            assert f.severity == "medium" and f.evidence["unknown_device"] and f.evidence["new_asn"]
+            assert (
+                "ASN" in f.evidence["rarity_by_property"]
+                and "no device id" in f.evidence["rarity_by_property"]
+            )
+            raised = {
+                "detections": {"takeover.unfamiliar_signin": {"medium_score": f.evidence["rarity"] + 0.1}}
+            }
+            assert by_detection(ev.hunt(raised), "takeover.unfamiliar_signin") == []
+        else:
+            assert found == []
+    # each new property adds to the score
+    assert scores["registered, usual ISP"] < scores["registered, new ISP"] < scores["no device id, new ISP"]
+    assert (
+        scores["registered, usual ISP"] < scores["no device id, usual ISP"] < scores["no device id, new ISP"]
+    )
+
+
+def test_a_registered_new_device_is_the_owners_and_told_at_low():
     ev = Events()
     tenant(ev)
-    # a new (registered) device on a new line of the usual ISP, same country, client and hours
-    new_laptop = {"asn": 7922, "src_country": "US", "device_id": "new-laptop"}
-    signin(ev, 5 * DAY + 10 * 60, 4, "73.250.1.1", **new_laptop)
-    assert takeover(ev.hunt()) == []
-    # no device id where there always is one, still on the usual ISP: a new phone, not somewhere new
-    ev1 = Events()
-    tenant(ev1)
-    signin(ev1, 5 * DAY + 10 * 60, 4, "73.250.1.1", **(new_laptop | {"device_id": None}))
-    assert takeover(ev1.hunt()) == []
-    ev2 = Events()
-    tenant(ev2)
-    signin(ev2, 5 * DAY + 10 * 60, 4, "73.250.1.1", **(new_laptop | {"asn": 7018}))  # a new ISP
-    (f,) = by_detection(ev2.hunt(), "takeover.unfamiliar_signin")
-    # network, device and provider are new, but the device is registered: the owner's, told at low
-    assert (
-        f.severity == "low" and f.evidence["unfamiliar_properties"] == 3 and f.evidence["registered_device"]
-    )
+    signin(ev, 5 * DAY + 3 * 60, 4, "185.220.101.7", device_id="enrolled-laptop")
+    (f,) = by_detection(ev.hunt(), "takeover.unfamiliar_signin")
+    assert f.severity == "low" and f.evidence["registered_device"] and f.evidence["owner_device"]
     assert "device id" in f.summary
-    ev3 = Events()
-    tenant(ev3)
-    signin(ev3, 5 * DAY + 10 * 60, 4, "73.250.1.1", **(new_laptop | {"asn": 7018, "device_id": None}))
-    (f,) = takeover(ev3.hunt())  # unregistered: the missing device id is a fourth property
-    assert f.severity == "high" and f.evidence["unfamiliar_properties"] == 4 and f.evidence["unknown_device"]
-    # and the same sign-in with min_unfamiliar raised to 5 is quiet
-    quiet = ev3.hunt({"detections": {"takeover.unfamiliar_signin": {"min_unfamiliar": 5}}})
-    assert by_detection(quiet, "takeover.unfamiliar_signin") == []
+
+
+def carrier_tenant(ev: Events, users: int = 30, carrier_users: int = 20) -> None:
+    """The ordinary tenant, plus phones: most users' phones sign in over a mobile carrier (ASN 21928,
+    each phone on its own /24 of the carrier's pool), without a device id."""
+    tenant(ev, users=users)
+    for u in range(10, 10 + carrier_users):
+        for d in range(5):
+            signin(ev, d * DAY + 12 * 60 + u, u % users, f"172.{56 + u}.{d}.9", ua=PHONE_UA, asn=21928,
+                   src_country="US")  # fmt: skip
+
+
+@pytest.mark.detection("takeover.unfamiliar_signin", fires=False)
+def test_a_new_line_on_a_carrier_many_colleagues_use_weighs_less_than_a_network_no_one_uses():
+    """Both sides of the tenant prior: the same sign-in (new /24, new device without an id, a provider
+    new to the identity, same country and hours) is quiet on the carrier 20 colleagues use and alerted
+    on a provider no one in the tenant uses."""
+    common = Events()
+    carrier_tenant(common)
+    signin(common, 6 * DAY + 10 * 60, 4, "172.99.1.9", asn=21928, src_country="US")
+    rare = Events()
+    carrier_tenant(rare)
+    signin(rare, 6 * DAY + 10 * 60, 4, "172.99.1.9", asn=64496, src_country="US")
+    show = {"detections": {"takeover.unfamiliar_signin": {"medium_score": 0.0}}}
+    assert rarity_of(common, show) + 3 < rarity_of(rare, show)  # ln(31 / 21) vs ln(31 / 1) for the ASN
+    assert takeover(common.hunt()) == []
+    (f,) = takeover(rare.hunt())
+    assert f.users == ["user4@corp.example"] and f.evidence["asn_identities_in_tenant"] == 1
+
+
+@pytest.mark.detection("takeover.unfamiliar_signin", fires=False)
+def test_a_new_device_that_also_signs_in_from_the_users_own_line_is_the_owners():
+    """A new phone without a device id on a network and provider no one uses (alone: alerted); the
+    same phone also signs in, later that week, from the home line the user's laptop uses: the owner's."""
+
+    def phone(ev: Events, home_too: bool) -> None:
+        tenant(ev)
+        signin(ev, 6 * DAY + 10 * 60, 4, "172.99.1.9", ua=PHONE_UA, asn=64496, src_country="US")
+        if home_too:
+            signin(ev, 7 * DAY + 11 * 60, 4, home(4), ua=PHONE_UA, asn=7922, src_country="US")
+
+    alone = Events()
+    phone(alone, home_too=False)
+    (f,) = takeover(alone.hunt())
+    assert f.severity in ("medium", "high") and not f.evidence["owner_device"]
+    owned = Events()
+    phone(owned, home_too=True)
+    (f,) = by_detection(owned.hunt(), "takeover.unfamiliar_signin")
+    assert (
+        f.severity == "low" and f.evidence["owner_device"] and f.evidence["vouching_network"] == "73.0.4.0/24"
+    )
+    assert "older devices use" in f.summary
 
 
 def test_a_network_many_identities_use_is_familiar_to_the_tenant():
@@ -135,7 +207,10 @@ def test_a_network_many_identities_use_is_familiar_to_the_tenant():
     for u in range(10, 16):  # six other identities also sign in from that /24 on other days
         signin(ev, (u % 5) * DAY + 10 * 60, u, f"185.220.101.{u}", ua=LAPTOP_UA, device_id=f"dev-{u}")
     over = {"detections": {"takeover.unfamiliar_signin": {"tenant_common_users": 8}}}
-    assert takeover(ev.hunt()) == [] and len(takeover(ev.hunt(over))) == 1
+    # the /24 also vouches for the device (a network many identities share) until that bar moves too
+    assert takeover(ev.hunt()) == [] and takeover(ev.hunt(over)) == []
+    over["prepare"] = {"shared_network_users": 8}
+    assert len(takeover(ev.hunt(over))) == 1
 
 
 def test_an_identity_without_enough_history_is_not_judged():
@@ -199,6 +274,21 @@ def test_first_legacy_protocol_success_from_a_new_network_is_medium():
     signin(ev, 5 * DAY + 10 * 60, 4, "185.220.101.7", client="IMAP4", legacy=True)
     (f,) = by_detection(ev.hunt(), "takeover.legacy_protocol_first_use")
     assert f.severity == "medium" and f.evidence["new_network"] and "IMAP4" in f.title
+
+
+@pytest.mark.detection("takeover.legacy_protocol_first_use", fires=False)
+def test_native_mail_on_a_new_line_is_low_when_the_same_app_also_syncs_from_home():
+    eas = {"client": "Exchange ActiveSync", "legacy": True, "ua": "Apple-iPhone15C2/2043.39", "asn": 64496}
+    ev = Events()
+    tenant(ev)
+    signin(ev, 6 * DAY + 10 * 60, 4, "172.99.1.9", src_country="US", **eas)
+    (f,) = by_detection(ev.hunt(), "takeover.legacy_protocol_first_use")
+    assert f.severity == "medium" and not f.evidence["owner_device"]
+    signin(ev, 6 * DAY + 14 * 60, 4, home(4), src_country="US", **(eas | {"asn": 7922}))
+    (f,) = by_detection(ev.hunt(), "takeover.legacy_protocol_first_use")
+    assert (
+        f.severity == "low" and f.evidence["owner_device"] and f.evidence["vouching_network"] == "73.0.4.0/24"
+    )
 
 
 @pytest.mark.detection("takeover.legacy_protocol_first_use", fires=False)

@@ -3,6 +3,9 @@
 # sign-ins usually look like (network, ASN, country, device, user-agent family, client/protocol, hours)
 # and how common each value is across the tenant. Aggregated in SQL (one row per identity, day and
 # distinct combination of properties), so memory follows the number of identities, not of events.
+
+[thresholds]
+shared_network_users = { default = 5, anchor = "a /24 that 5 or more identities sign in from is the tenant's own egress (office NAT, VPN, carrier NAT), the same bar as the takeover rules' tenant_common_users: a device that also signs in from there is inside the tenant's habits" }
 */
 
 -- The network of each address: the /24 (IPv4) or /48 (IPv6), one customer's line or one provider's
@@ -125,6 +128,35 @@ SELECT user_name, day, row_number() OVER (PARTITION BY user_name ORDER BY day) -
        bool_or(known_device) AS known_device_day
 FROM signin_combos
 GROUP BY user_name, day;
+
+-- Devices vouched for as the identity's own: a device first used on a later day that also signs in (any
+-- day) from a network where one of the identity's older devices signs in, or from a network many
+-- identities of the tenant share (the office, the VPN, the carrier NAT colleagues' phones use). A new
+-- phone or mail app that also works from the person's home line, the office or the common carrier is
+-- the person's; an attacker's machine is seen only on the attacker's own networks.
+CREATE OR REPLACE TEMP TABLE vouched_devices AS
+WITH dev_nets AS (
+    SELECT user_name, device, net FROM signin_combos WHERE net IS NOT NULL GROUP BY ALL
+), dev_first AS (
+    SELECT user_name, device, min(day) AS first_day FROM signin_combos GROUP BY ALL
+), vouches AS (
+    SELECT a.user_name, a.device, a.net, 1 AS rank
+    FROM dev_nets a
+    JOIN dev_first fa ON fa.user_name = a.user_name AND fa.device = a.device
+    JOIN dev_nets b ON b.user_name = a.user_name AND b.net = a.net AND b.device <> a.device
+    JOIN dev_first fb ON fb.user_name = b.user_name AND fb.device = b.device
+    WHERE fb.first_day < fa.first_day
+    UNION ALL
+    SELECT a.user_name, a.device, a.net, 2 AS rank
+    FROM dev_nets a
+    JOIN tenant_values t ON t.feature = 'network' AND t.value = a.net
+    WHERE t.users >= $shared_network_users
+)
+SELECT user_name, device, arg_min(net, rank) AS shared_network,
+       CASE WHEN min(rank) = 1 THEN 'a network the identity''s older devices use'
+            ELSE 'a network many identities of the tenant share' END AS vouched_by
+FROM vouches
+GROUP BY user_name, device;
 
 -- Each identity's hours of day (UTC; an identity's own history is its time zone), for "at an hour
 -- this identity never signs in".

@@ -9,7 +9,8 @@ Two consecutive successful sign-ins of one identity from places farther apart th
 in the time between them (great-circle distance over elapsed time), where neither end is a network
 the tenant shares (a VPN or cloud egress, an office or carrier NAT: many identities sign in from it,
 so its location says nothing about where the person is). Medium when the far end also uses a device
-without a device id that the identity had never used before that day (someone else's machine); low when it is the identity's usual
+without a device id that the identity had never used before that day and that never signs in from a
+network the identity's older devices use (someone else's machine); low when it is the identity's usual
 device (most likely the person travelling, or a roaming phone), so an analyst can confirm in a glance.
 Needs coordinates: the vendor's own (Entra geoCoordinates, Okta geolocation) or an offline GeoIP
 database (nightowl hunt --geoip); without them the rule is silent.
@@ -50,7 +51,8 @@ WITH located AS (  -- one row per identity, day and combination of properties (s
 )
 SELECT m.*, m.km / m.hours AS kmh,
        coalesce(t1.users, 0) AS net_users, coalesce(t0.users, 0) AS prev_net_users,
-       d.first_day = m.day AND dd.days_before >= $min_history_days AND NOT m.known_device AS new_device,
+       d.first_day = m.day AND dd.days_before >= $min_history_days AND NOT m.known_device
+         AND v.device IS NULL AS new_device,  -- new, no device id, not seen on the identity's own networks
        p.active_days, p.usual_country, p.usual_user_agent
 FROM measured m
 LEFT JOIN tenant_values t1 ON t1.feature = 'network' AND t1.value = m.net
@@ -58,6 +60,7 @@ LEFT JOIN tenant_values t0 ON t0.feature = 'network' AND t0.value = m.prev_net
 JOIN identity_values d ON d.user_name = m.user_name AND d.feature = 'device' AND d.value = CAST(m.device AS VARCHAR)
 JOIN identity_profile p ON p.user_name = m.user_name
 JOIN identity_days dd ON dd.user_name = m.user_name AND dd.day = m.day
+LEFT JOIN vouched_devices v ON v.user_name = m.user_name AND v.device = m.device
 WHERE m.km >= $min_distance_km AND m.km / m.hours > $max_speed_kmh
   AND coalesce(t1.users, 0) < $tenant_common_users AND coalesce(t0.users, 0) < $tenant_common_users;
 

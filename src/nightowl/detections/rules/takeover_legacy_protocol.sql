@@ -8,15 +8,17 @@ description = """
 A successful sign-in over a protocol that cannot do MFA (IMAP, POP, SMTP AUTH, Exchange ActiveSync,
 ROPC, ...) for an identity that had never used one on its earlier days. Attackers holding
 a password use legacy protocols precisely because MFA does not apply. Medium when it came from a
-network (/24 and ASN) this identity had never used before and that few identities share; low from
-the identity's own networks or providers (a user setting up a native mail app at home or in the office).
+network (/24 and ASN) this identity had never used before and that few identities share, on a device
+that is not the owner's; low from the identity's own networks or providers (a user setting up a native
+mail app at home or in the office), or when the mail client's device also signs in from a network the
+identity's older devices use or carries a device id (the owner's new phone, seen on a new line too).
 """
 false_positives = [
   "A user adding a native mail app on a new phone, on the road (the phone's device and network are both new).",
   "A migration or a scanner configured with the user's own account.",
 ]
 
-evidence = ["client", "user_agent", "new_network", "network_identities_in_tenant", "identity_active_days", "usual_client", "usual_country", "sample_records"]
+evidence = ["client", "user_agent", "new_network", "owner_device", "vouching_network", "network_identities_in_tenant", "identity_active_days", "usual_client", "usual_country", "sample_records"]
 
 [thresholds]
 min_history_days = { default = 5, anchor = "at least 5 earlier days of successful sign-ins without a legacy protocol (Entra ID Protection's learning period): fewer is not a habit" }
@@ -28,7 +30,7 @@ SELECT
     [c.user_name] AS users,
     list(DISTINCT c.ip) FILTER (WHERE c.ip IS NOT NULL) AS source_ips,
     sum(c.n) AS successes, 1 AS distinct_users,
-    CASE WHEN bool_or(n.first_day = c.day AND coalesce(t.users, 0) < $tenant_common_users AND coalesce(a.first_day = c.day, true)) THEN 'medium' ELSE 'low' END AS severity,
+    CASE WHEN bool_or(n.first_day = c.day AND coalesce(t.users, 0) < $tenant_common_users AND coalesce(a.first_day = c.day, true) AND NOT c.known_device AND v.device IS NULL) THEN 'medium' ELSE 'low' END AS severity,
     printf('%s: first legacy-protocol sign-in (%s) in %d days of history', c.user_name,
            arg_min(c.client, c.first_seen), max(p.active_days)) AS title,
     printf('%s signed in at %s UTC over %s from %s (%s, %s), a protocol MFA cannot protect; on its %d earlier active days it never used one (usually %s from %s). %s',
@@ -36,11 +38,12 @@ SELECT
            arg_min(c.ip, c.first_seen), coalesce(arg_min(c.asn_org, c.first_seen), 'AS' || CAST(arg_min(c.asn, c.first_seen) AS VARCHAR), 'ASN unknown'),
            coalesce(arg_min(c.country, c.first_seen), 'country unknown'), max(dd.days_before),
            coalesce(any_value(p.usual_client), '?'), coalesce(any_value(p.usual_country), 'an unknown country'),
-           CASE WHEN bool_or(n.first_day = c.day AND coalesce(t.users, 0) < $tenant_common_users AND coalesce(a.first_day = c.day, true))
+           CASE WHEN bool_or(n.first_day = c.day AND coalesce(t.users, 0) < $tenant_common_users AND coalesce(a.first_day = c.day, true) AND NOT c.known_device AND v.device IS NULL)
                 THEN 'The network is new to this identity and shared by almost no one in the tenant: reset the password and block legacy authentication.'
-                ELSE 'It came from a network this identity or the tenant uses: probably a mail app being set up; confirm with the user and block legacy authentication.' END) AS summary,
+                ELSE 'It came from a network this identity or the tenant uses, or from the owner''s device (a device id, or also seen on the identity''s own networks): probably a mail app being set up; confirm with the user and block legacy authentication.' END) AS summary,
     {'client': arg_min(c.client, c.first_seen), 'user_agent': arg_min(c.user_agent, c.first_seen),
-     'new_network': bool_or(n.first_day = c.day), 'network_identities_in_tenant': max(coalesce(t.users, 0)),
+     'new_network': bool_or(n.first_day = c.day), 'owner_device': bool_or(c.known_device OR v.device IS NOT NULL),
+     'vouching_network': any_value(v.shared_network), 'network_identities_in_tenant': max(coalesce(t.users, 0)),
      'identity_active_days': max(p.active_days), 'usual_client': any_value(p.usual_client),
      'usual_country': any_value(p.usual_country), 'sample_records': list(c.first_record ORDER BY c.first_seen)[1:5]} AS evidence
 FROM signin_combos c
@@ -49,6 +52,7 @@ JOIN identity_days dd ON dd.user_name = c.user_name AND dd.day = c.day
 LEFT JOIN identity_values n ON n.user_name = c.user_name AND n.feature = 'network' AND n.value = c.net
 LEFT JOIN tenant_values t ON t.feature = 'network' AND t.value = c.net
 LEFT JOIN identity_values a ON a.user_name = c.user_name AND a.feature = 'asn' AND a.value = CAST(c.asn AS VARCHAR)
+LEFT JOIN vouched_devices v ON v.user_name = c.user_name AND v.device = c.device
 WHERE c.any_legacy AND dd.days_before >= $min_history_days
   AND c.day = (SELECT min(x.day) FROM signin_combos x WHERE x.user_name = c.user_name AND x.any_legacy)
 GROUP BY c.user_name

@@ -5,52 +5,64 @@ category = "account_takeover"
 severity = "medium"
 attack = ["T1078", "T1078.004", "T1550.004"]
 description = """
-A successful sign-in whose network, device, provider (ASN) or country, and possibly more (client app
-or protocol, a missing device id, hour of day) this identity had never used before that day, from a network
-(/24 or /48) that almost no one else in the tenant uses: a phished or bought password, or a stolen
-session, used from the attacker's own machine. Each property is judged against the identity's own
-history (the day it first used the value, on how many days it did) and the tenant's (how many identities use it), so
-a VPN rollout or a new office (shared by many identities) and a trip or a new phone (the usual device
-on a new network, or a new device on a usual network) stay quiet. High when four or more properties
-are new or the sign-in was single-factor; low when the new device carries a device id (joined or
-registered to the directory: the owner enrolled it).
+A successful sign-in from a network (/24 or /48) this identity never used before and almost no one in
+the tenant uses, on a device it never used before, scored by how surprising all its properties are:
+the rarity is the sum over network, device, provider (ASN), country, client app or protocol, hour of
+day and a missing device id of -ln P(value | identity), estimated from the identity's own history with
+the tenant's as prior (additive smoothing). A value the identity never used weighs
+ln((days + prior) / prior) for the identity plus ln(identities / identities using it) for the tenant,
+so a provider a hundred colleagues use (a mobile carrier, a big home ISP) weighs far less than a proxy's
+or a hosting network no one in the tenant uses. Medium from medium_score; high from high_score or when
+single-factor. Low, told not alerted, when the new device is the owner's: it carries a device id (joined
+or registered: the owner enrolled it), or it also signs in from a network the identity's older devices
+use or many identities of the tenant share (a new phone that also works from home, the office or the
+common carrier). A phished password, a bought one or a stolen session used from the attacker's machine.
 """
 false_positives = [
-  "A user's new phone or laptop on a new mobile or home line: low when the device is registered or joined (device id), medium or high when it is not.",
-  "A user on a brand-new device from a network never used before (a new laptop set up in a hotel); the finding shows the device and network so the user can confirm.",
+  "A user's new phone or laptop used only on networks the user never used before and no colleague shares (a new device set up in a hotel): medium or high until the device is seen on the user's own networks.",
   "Identities with little history (fewer active days than min_history_days are not judged).",
+  "Small tenants: 'no one else in the tenant uses it' is weaker evidence among 30 identities than among 3,000 (ln(identities / users) is smaller), so fewer sign-ins reach medium_score.",
 ]
 
-evidence = ["unfamiliar", "unfamiliar_properties", "new_network", "new_device", "new_asn", "new_country", "new_client", "rare_hour", "unknown_device", "registered_device", "usual_known_device_share", "identity_days_before", "network", "network_identities_in_tenant", "asn", "asn_identity_days", "asn_identities_in_tenant", "country", "country_identity_days", "country_identities_in_tenant", "client", "client_identities_in_tenant", "hour_utc", "share_of_successes_near_this_hour", "user_agent", "applications", "single_factor", "legacy_protocol", "identity_active_days", "usual_country", "usual_asn", "usual_client", "usual_user_agent", "skipped_properties", "sample_records"]
+evidence = ["unfamiliar", "unfamiliar_properties", "rarity", "rarity_by_property", "owner_device", "vouching_network", "vouched_by", "new_network", "new_device", "new_asn", "new_country", "new_client", "rare_hour", "unknown_device", "registered_device", "usual_known_device_share", "identity_days_before", "network", "network_identities_in_tenant", "asn", "asn_identity_days", "asn_identities_in_tenant", "country", "country_identity_days", "country_identities_in_tenant", "client", "client_identities_in_tenant", "hour_utc", "share_of_successes_near_this_hour", "user_agent", "applications", "single_factor", "legacy_protocol", "identity_active_days", "usual_country", "usual_asn", "usual_client", "usual_user_agent", "skipped_properties", "sample_records"]
 
 [thresholds]
 min_history_days = { default = 5, anchor = "Entra ID Protection learns a user's sign-in properties for at least 5 days before judging them; before that, every device and network is new" }
 tenant_common_users = { default = 5, anchor = "a /24 that 5 or more identities sign in from is the tenant's own egress (office NAT, VPN, carrier NAT), not an attacker's proxy; Entra ID Protection's unfamiliar-properties model also discounts properties familiar to the organisation" }
-min_unfamiliar = { default = 3, anchor = "network and device together plus one more property: Entra ID Protection's 'unfamiliar sign-in properties' weighs IP, ASN, location, device and client together; two alone are a trip with a new laptop" }
-high_unfamiliar = { default = 4, anchor = "four or more unfamiliar properties leave little room for the real user" }
 known_device_share = { default = 0.5, anchor = "an identity whose sign-ins mostly carry a device id (joined or registered devices) signing in from a device without one" }
+prior_days = { default = 1.0, anchor = "the tenant's habits count as one day of the identity's own history (additive smoothing, the Bayesian estimate of P(value | identity) with the tenant as prior): after 5 days a never-used value is about 6x less likely than under the tenant prior alone" }
+medium_score = { default = 18.0, anchor = "in a 3,000-identity tenant a network no one uses (about 10) plus a common browser (about 5) and a usual hour stay under it; one more rare property (a provider or country new to the identity, a missing device id where there usually is one) passes it. Set on development seeds 5-15, where every taken-over account's most unusual sign-in scored 17.6 or more" }
+high_score = { default = 28.0, anchor = "four or more properties no one uses (network, device, provider, country) leave little room for the real user" }
 rare_hour_share = { default = 0.02, anchor = "fewer than 2% of the identity's successes within an hour of this one: an hour it does not keep" }
 */
 CREATE OR REPLACE TEMP TABLE takeover_scored AS
-WITH judged AS (
+WITH tenant AS (
+    SELECT count(*) + 1.0 AS ids FROM identity_profile
+), judged AS (
     SELECT c.*, p.active_days, p.usual_country, p.usual_asn_org, p.usual_asn, p.usual_client, p.usual_user_agent,
            p.successes, p.known_device_share, dd.days_before,
-           coalesce(tn.users, 0) AS net_users,
+           coalesce(tn.users, 0) AS net_users, coalesce(td.users, 0) AS device_users,
            a.first_day AS asn_first, a.days AS asn_days, coalesce(ta.users, 0) AS asn_users,
            g.first_day AS country_first, g.days AS country_days, coalesce(tg.users, 0) AS country_users,
-           k.first_day AS client_first, coalesce(tk.users, 0) AS client_users
+           k.first_day AS client_first, coalesce(tk.users, 0) AS client_users,
+           v.shared_network AS vouching_network, v.vouched_by,
+           -- -ln P(a value never used before | identity): (0 + prior * P_tenant) / (days_before + prior)
+           ln((dd.days_before + $prior_days) / $prior_days) AS never_used,
+           (SELECT ids FROM tenant) AS tenant_ids
     FROM signin_combos c
     JOIN identity_profile p ON p.user_name = c.user_name
     JOIN identity_days dd ON dd.user_name = c.user_name AND dd.day = c.day
     JOIN identity_values n ON n.user_name = c.user_name AND n.feature = 'network' AND n.value = c.net
     JOIN tenant_values tn ON tn.feature = 'network' AND tn.value = c.net
     JOIN identity_values d ON d.user_name = c.user_name AND d.feature = 'device' AND d.value = CAST(c.device AS VARCHAR)
+    JOIN tenant_values td ON td.feature = 'device' AND td.value = CAST(c.device AS VARCHAR)
     LEFT JOIN identity_values a ON a.user_name = c.user_name AND a.feature = 'asn' AND a.value = CAST(c.asn AS VARCHAR)
     LEFT JOIN tenant_values ta ON ta.feature = 'asn' AND ta.value = CAST(c.asn AS VARCHAR)
     LEFT JOIN identity_values g ON g.user_name = c.user_name AND g.feature = 'country' AND g.value = c.country
     LEFT JOIN tenant_values tg ON tg.feature = 'country' AND tg.value = c.country
     LEFT JOIN identity_values k ON k.user_name = c.user_name AND k.feature = 'client' AND k.value = c.client
     LEFT JOIN tenant_values tk ON tk.feature = 'client' AND tk.value = c.client
+    LEFT JOIN vouched_devices v ON v.user_name = c.user_name AND v.device = c.device
     WHERE dd.days_before >= $min_history_days
       AND n.first_day = c.day AND tn.users < $tenant_common_users  -- a network this identity never used before
       AND d.first_day = c.day                                      -- a device this identity never used before
@@ -62,7 +74,8 @@ WITH judged AS (
     GROUP BY ALL
 ), flagged AS (
     SELECT j.*,
-           (coalesce(h.near_hour, 0) - j.n) * 1.0 / greatest(j.successes - j.n, 1) AS hour_share,
+           greatest(coalesce(h.near_hour, 0) - j.n, 0) AS near_hour_before,
+           greatest(coalesce(h.near_hour, 0) - j.n, 0) * 1.0 / greatest(j.successes - j.n, 1) AS hour_share,
            coalesce(j.asn_first = j.day, false) AS new_asn,
            coalesce(j.country_first = j.day, false) AS new_country,
            j.client_first = j.day AS new_client,
@@ -70,11 +83,36 @@ WITH judged AS (
     FROM judged j
     LEFT JOIN hours h ON h.user_name = j.user_name AND h.day = j.day AND h.net = j.net AND h.device = j.device
          AND h.client = j.client AND h.asn IS NOT DISTINCT FROM j.asn AND h.country IS NOT DISTINCT FROM j.country
+), rarity AS (
+    -- each property's surprise, -ln P(value | identity) with the tenant as prior: a value this identity
+    -- never used weighs ln((days + prior) / prior) for the identity plus ln(identities / others using it)
+    -- for the tenant, so a carrier 100 colleagues use weighs ~4.6 less than a network no one uses
+    SELECT f.*,
+           never_used + ln(tenant_ids / net_users) AS r_network,
+           never_used + ln(tenant_ids / device_users) AS r_device,
+           CASE WHEN new_asn THEN never_used + ln(tenant_ids / asn_users) ELSE 0 END AS r_asn,
+           CASE WHEN new_country THEN never_used + ln(tenant_ids / country_users) ELSE 0 END AS r_country,
+           CASE WHEN new_client THEN never_used + ln(tenant_ids / client_users) ELSE 0 END AS r_client,
+           -- the hour: share of the identity's successes within an hour of this one, prior uniform over the day
+           -ln((near_hour_before + $prior_days * 3.0 / 24) / (successes - n + $prior_days)) AS r_hour,
+           -- no device id from an identity whose sign-ins carry one, prior one half
+           CASE WHEN known_device THEN 0
+                ELSE -ln(((1 - coalesce(known_device_share, 0)) * (successes - n) + $prior_days * 0.5)
+                         / (successes - n + $prior_days)) END AS r_no_device_id
+    FROM flagged f
 )
 SELECT *, hour_share < $rare_hour_share AS rare_hour,
        2 + CAST(new_asn AS INTEGER) + CAST(new_country AS INTEGER) + CAST(new_client AS INTEGER)
-         + CAST(unknown_device AS INTEGER) + CAST(hour_share < $rare_hour_share AS INTEGER) AS unfamiliar
-FROM flagged;
+         + CAST(unknown_device AS INTEGER) + CAST(hour_share < $rare_hour_share AS INTEGER) AS unfamiliar,
+       r_network + r_device + r_asn + r_country + r_client + r_hour + r_no_device_id AS rarity,
+       concat_ws(', ', printf('network %.1f', r_network), printf('device %.1f', r_device),
+                 CASE WHEN new_asn THEN printf('ASN %.1f', r_asn) END,
+                 CASE WHEN new_country THEN printf('country %.1f', r_country) END,
+                 CASE WHEN new_client THEN printf('client %.1f', r_client) END,
+                 printf('hour %.1f', r_hour),
+                 CASE WHEN NOT known_device THEN printf('no device id %.1f', r_no_device_id) END) AS rarity_terms,
+       known_device OR vouching_network IS NOT NULL AS owner_device
+FROM rarity;
 
 SELECT
     user_name || '|' || CAST(min(day) AS VARCHAR) AS key,
@@ -83,14 +121,16 @@ SELECT
     list(DISTINCT ip ORDER BY ip) FILTER (WHERE ip IS NOT NULL) AS source_ips,
     sum(n) AS successes, 1 AS distinct_users,
     max(unfamiliar) AS n_unfamiliar_properties,
-    -- a new device the directory knows (joined or registered: enrolment is an act of the owner, behind
-    -- MFA) is the user's own new phone or laptop far more often than an attacker's: told, not alerted
-    CASE WHEN bool_and(known_device) THEN 'low'
-         WHEN max(unfamiliar) >= $high_unfamiliar OR bool_or(single_factor) THEN 'high' ELSE 'medium' END AS severity,
-    printf('%s signed in from %s with %d properties it never used before', user_name,
-           arg_max(coalesce(country, '?') || ' / ' || coalesce(asn_org, 'AS' || CAST(asn AS VARCHAR), 'unknown network') || ' / ' || net, unfamiliar),
-           max(unfamiliar)) AS title,
-    printf('%s signed in successfully at %s UTC from %s (%s, %s) on a device this identity never used (%s). Unfamiliar: %s. '
+    -- the owner's device (a device id: joined or registered, an act of the owner behind MFA; or a device
+    -- that also signs in from the identity's own networks) is told, not alerted
+    CASE WHEN bool_and(owner_device) THEN 'low'
+         WHEN max(rarity) >= $high_score OR bool_or(single_factor AND NOT owner_device) THEN 'high'
+         ELSE 'medium' END AS severity,
+    printf('%s signed in from %s with %d properties it never used before (rarity %.1f)', user_name,
+           arg_max(coalesce(country, '?') || ' / ' || coalesce(asn_org, 'AS' || CAST(asn AS VARCHAR), 'unknown network') || ' / ' || net, rarity),
+           arg_max(unfamiliar, rarity), max(rarity)) AS title,
+    printf('%s signed in successfully at %s UTC from %s (%s, %s) on a device this identity never used (%s). Unfamiliar: %s '
+           || '(rarity %.1f = -ln P of each property given the identity''s history, the tenant''s as prior: %s). '
            || 'In %d active days it usually signs in from %s via %s with %s. The network is used by %d identit%s in the tenant.%s',
            user_name, strftime(min(first_seen), '%Y-%m-%d %H:%M'),
            arg_max(ip, unfamiliar), coalesce(arg_max(asn_org, unfamiliar), 'AS' || CAST(arg_max(asn, unfamiliar) AS VARCHAR), 'ASN unknown'),
@@ -102,6 +142,7 @@ SELECT
                 CASE WHEN bool_or(new_client) THEN 'client app / protocol' END,
                 CASE WHEN bool_or(unknown_device) THEN 'no device id' END,
                 CASE WHEN bool_or(rare_hour) THEN 'hour of day' END),
+           max(rarity), arg_max(rarity_terms, rarity),
            max(active_days), coalesce(any_value(usual_country), 'an unknown country'),
            coalesce(any_value(usual_asn_org), 'AS' || CAST(any_value(usual_asn) AS VARCHAR), 'an unknown network'),
            coalesce(nullif(any_value(usual_user_agent), ''), 'no user agent'),
@@ -111,6 +152,8 @@ SELECT
                 ELSE '' END
            || CASE WHEN bool_and(known_device)
                    THEN ' The new device has a device id (joined or registered to the directory): most likely the user''s own new device; low unless the user did not enrol one.'
+                   WHEN bool_and(owner_device)
+                   THEN printf(' The new device also signs in from %s, %s: most likely the user''s own new device; low unless someone else shares that line.', any_value(vouching_network), any_value(vouched_by))
                    ELSE '' END) AS summary,
     {'unfamiliar': concat_ws(', ', 'network', 'device',
                 CASE WHEN bool_or(new_asn) THEN 'ASN' END,
@@ -118,7 +161,9 @@ SELECT
                 CASE WHEN bool_or(new_client) THEN 'client app / protocol' END,
                 CASE WHEN bool_or(unknown_device) THEN 'no device id' END,
                 CASE WHEN bool_or(rare_hour) THEN 'hour of day' END),
-     'unfamiliar_properties': max(unfamiliar),
+     'unfamiliar_properties': max(unfamiliar), 'rarity': round(max(rarity), 1),
+     'rarity_by_property': arg_max(rarity_terms, rarity), 'owner_device': bool_and(owner_device),
+     'vouching_network': any_value(vouching_network), 'vouched_by': any_value(vouched_by),
      'new_network': true, 'new_device': true,
      'new_asn': bool_or(new_asn), 'new_country': bool_or(new_country), 'new_client': bool_or(new_client),
      'rare_hour': bool_or(rare_hour), 'unknown_device': bool_or(unknown_device), 'registered_device': bool_and(known_device),
@@ -139,10 +184,6 @@ SELECT
                                             CASE WHEN bool_or(country IS NULL) THEN 'country' END), ''),
      'sample_records': list(first_record ORDER BY first_seen)[1:5]} AS evidence
 FROM takeover_scored
-WHERE unfamiliar >= $min_unfamiliar
-  -- somewhere new, not only a new line: a new provider or country (a new phone on the user's own carrier
-  -- is new network + new device + new client, all from the same provider); without ASN and location
-  -- in the logs the count alone decides
-  AND (new_asn OR new_country OR (asn IS NULL AND country IS NULL))
+WHERE rarity >= $medium_score
 GROUP BY user_name
 ORDER BY first_seen;
