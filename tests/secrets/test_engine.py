@@ -110,6 +110,33 @@ def test_generic_rules_skip_lock_files_and_tests_unless_asked():
     )
 
 
+@pytest.mark.parametrize("include_tests", [False, True])
+def test_rules_a_path_filter_silences_are_not_confirmed_there_and_nothing_else_changes(include_tests):
+    """The engine skips a rule where a path-only filter (tests, lock files, style sheets) would drop every
+    value it found: the answers are those of confirming everything and filtering afterwards."""
+    lines = [ex for r in RULES if r.family == "generic" for ex in (*r.positive, *r.negative)]
+    text = "\n".join(example_text(ex)[0] for ex in lines).encode() + b"\n" + GH.encode()
+    cfg = FilterConfig(include_tests=include_tests)
+    skipping, confirming = Engine(RULES, cfg), Engine(RULES, cfg)
+    confirming._silencing_groups = []  # the behaviour without the shortcut
+    paths = [
+        "tests/fixtures/app.yml",
+        "pkg/foo_test.go",
+        "web/yarn.lock",
+        "static/site.min.css",
+        "src/app.py",
+    ]
+    for path in paths:
+        assert _key(skipping.scan(text, path)) == _key(confirming.scan(text, path)), path
+    quiet = {path: _key(skipping.scan(text, path)) for path in paths}
+    assert all(quiet.values()) and any(h[0].startswith("generic.") for h in quiet["src/app.py"])
+    assert not any(h[0].startswith("generic.") for h in quiet["web/yarn.lock"])
+    generic_in_tests = any(h[0].startswith("generic.") for h in quiet["tests/fixtures/app.yml"])
+    assert generic_in_tests == include_tests
+    skipped_more = skipping._plan("tests/fixtures/app.yml")[1] > confirming._plan("tests/fixtures/app.yml")[1]
+    assert skipped_more != include_tests  # the shortcut was taken (and only when the filter drops)
+
+
 def test_filters_drop_placeholders_uuids_and_hashes(engines):
     hs, _ = engines
     quiet = [

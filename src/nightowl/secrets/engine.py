@@ -19,8 +19,15 @@ import re
 from dataclasses import dataclass
 
 from nightowl.secrets import cache
-from nightowl.secrets.filters import Candidate, FilterConfig, entropy, run_filters
-from nightowl.secrets.rules import SECRET_GROUPS, Rule
+from nightowl.secrets.filters import (
+    PATH_ONLY_FILTERS,
+    Candidate,
+    FilterConfig,
+    entropy,
+    path_silences,
+    run_filters,
+)
+from nightowl.secrets.rules import SECRET_GROUPS, Rule, attach_compiled
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +60,7 @@ class Engine:
         self, rules: list[Rule], config: FilterConfig | None = None, use_hyperscan: bool | None = None
     ):
         self.rules = rules
+        attach_compiled(rules, compile_missing=False)  # the confirm regexes, when the cache holds them
         self.config = config or FilterConfig()
         self.backend = "python"
         self._db = None
@@ -64,7 +72,13 @@ class Engine:
             assert pat is not None
             groups.setdefault((pat.pattern, pat.flags), (pat, []))[1].append(i)
         self._path_groups = [(pat, tuple(ids)) for pat, ids in groups.values()]
-        self._path_cache: dict[str, frozenset[int]] = {}
+        silencing: dict[tuple[str, ...], list[int]] = {}  # rules grouped by their path-only filters
+        for i, rule in enumerate(rules):
+            specs = tuple(f for f in rule.filters if f.partition(":")[0] in PATH_ONLY_FILTERS)
+            if specs:
+                silencing.setdefault(specs, []).append(i)
+        self._silencing_groups = [(specs, tuple(ids)) for specs, ids in silencing.items()]
+        self._plans: dict[str, tuple[object, frozenset[int]]] = {}
         self._hs_rules: set[int] = set()
         if use_hyperscan is None:
             use_hyperscan = os.environ.get("NIGHTOWL_NO_HYPERSCAN", "") not in ("1", "true", "yes")
@@ -145,32 +159,37 @@ class Engine:
             _store_cached(hyperscan, entry, db)
         self._db_open = db
 
-    def _allowed(self, path: str) -> frozenset[int]:
-        """Indexes of the path-restricted rules that read this path (cached: one lookup per blob)."""
-        hit = self._path_cache.get(path)
-        if hit is None:
-            hit = frozenset(i for pat, ids in self._path_groups if pat.search(path) for i in ids)
-            if len(self._path_cache) > 4096:
-                self._path_cache.clear()
-            self._path_cache[path] = hit
-        return hit
+    def _plan(self, path: str) -> tuple[object, frozenset[int]]:
+        """The Hyperscan database for ``path`` and the rules not to confirm there: path-restricted rules
+        that do not read it, and rules a path-only filter silences there (generic rules in tests). Cached
+        per path: a history holds the same path in many blobs."""
+        plan = self._plans.get(path)
+        if plan is None:
+            allowed = {i for pat, ids in self._path_groups if pat.search(path) for i in ids}
+            skip = {i for i in self._restricted_ids if i not in allowed}
+            for specs, ids in self._silencing_groups:
+                if path_silences(specs, path, self.config):
+                    skip.update(ids)
+            db = self._db if allowed or self._db_open is None else self._db_open
+            plan = (db, frozenset(skip))
+            if len(self._plans) >= 65536:
+                self._plans.clear()
+            self._plans[path] = plan
+        return plan
 
-    def _db_for(self, path: str):
-        if self._db_open is None:
-            return self._db
-        return self._db if self._allowed(path) else self._db_open
-
-    def _prefilter(self, data: bytes, path: str = "") -> dict[int, list[int]]:
+    def _prefilter(self, data: bytes, db: object, skip: frozenset[int] = frozenset()) -> dict[int, list[int]]:
         """Rule index -> offsets (ends of prefilter matches, or keyword starts) to confirm around."""
         hits: dict[int, list[int]] = {}
         lower: bytes | None = None
-        if self._db is not None:
+        if db is not None:
 
             def on_match(rid: int, start: int, end: int, flags: int, ctx: object) -> None:
                 hits.setdefault(rid, []).append(end)
 
-            self._db_for(path).scan(data, match_event_handler=on_match)
+            db.scan(data, match_event_handler=on_match)  # type: ignore[attr-defined]
         for i in self._keyword_rules:
+            if i in skip:
+                continue
             if lower is None:
                 lower = data.lower()
             for k in self._keyword_bytes[i]:
@@ -188,11 +207,11 @@ class Engine:
         reported again by a generic one (the tests turn it off to check each rule on its own).
         """
         raw: list[tuple[int, int, Rule, bytes, bytes | None, bool]] = []
-        allowed = self._allowed(path)
-        for i, ends in self._prefilter(data, path).items():
-            rule = self.rules[i]
-            if rule.path_re is not None and i not in allowed:
+        db, skip = self._plan(path)
+        for i, ends in self._prefilter(data, db, skip).items():
+            if i in skip:
                 continue
+            rule = self.rules[i]
             if rule.scope == "blob":
                 self._confirm(i, rule, data, 0, len(data), raw)
                 continue

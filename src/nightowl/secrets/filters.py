@@ -15,7 +15,6 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import PurePosixPath
 
 
 @dataclass(frozen=True)
@@ -505,17 +504,26 @@ _TEST_FILE = re.compile(
 )
 
 
-@lru_cache(maxsize=4096)
+def _segments(path: str) -> list[str]:
+    """The names in a /-separated path, as ``PurePosixPath(path).parts`` has them (empty and "." dropped)
+    without its root: plain string work, as pathlib costs ~20 us a call and a history has many paths."""
+    return [seg for seg in path.split("/") if seg and seg != "."]
+
+
+@lru_cache(maxsize=16384)
 def is_test_path(path: str) -> bool:
-    parts = PurePosixPath(path.replace("\\", "/")).parts
+    parts = _segments(path.replace("\\", "/"))
     return any(p.lower() in _TEST_DIRS for p in parts[:-1]) or bool(parts and _TEST_FILE.match(parts[-1]))
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=16384)
 def _name_suffix(path: str) -> tuple[str, str]:
-    """(lower-case file name, lower-case suffix): filters ask this for every candidate of a blob."""
-    p = PurePosixPath(path)
-    return p.name.lower(), p.suffix.lower()
+    """(lower-case file name, lower-case suffix): filters ask this for every candidate of a blob.
+    The suffix is pathlib's: from the last dot, unless the name starts or ends there."""
+    parts = _segments(path)
+    name = parts[-1] if parts else ""
+    dot = name.rfind(".")
+    return name.lower(), name[dot:].lower() if 0 < dot < len(name) - 1 else ""
 
 
 def generic_path(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
@@ -939,6 +947,21 @@ FILTERS: dict[str, Filter] = {
     "published_key": published_key,
     "badge_url": badge_url,
 }
+
+
+# Filters whose answer depends on the path and the scan's switches alone, never on the value: where one
+# drops a rule's candidates, it drops every one of them, so the engine need not confirm that rule there.
+PATH_ONLY_FILTERS = frozenset({"generic_path"})
+
+
+def path_silences(names: tuple[str, ...], path: str, cfg: FilterConfig) -> bool:
+    """True when one of ``names``' path-only filters drops every candidate found in ``path``."""
+    probe = Candidate(secret=b"", line=b"", path=path)
+    return any(
+        FILTERS[name](probe, cfg, arg)
+        for name, _, arg in (spec.partition(":") for spec in names)
+        if name in PATH_ONLY_FILTERS
+    )
 
 
 def known_filter(spec: str) -> bool:

@@ -203,6 +203,22 @@ def load_rules(paths: list[Path] | None = None, validate: bool | None = None) ->
     return rules
 
 
+def attach_compiled(rules: list[Rule], compile_missing: bool) -> None:
+    """Give every rule its compiled confirm regex from the regex cache (``secrets.regex_cache``: a few ms
+    for all of them). On a miss, ``compile_missing`` compiles them all now (and caches them); otherwise
+    each is compiled on first use, as before."""
+    from nightowl.secrets import regex_cache
+
+    todo = [r for r in rules if not r._compiled]
+    if not todo:
+        return
+    patterns = [r.regex.encode() for r in todo]
+    compiled = regex_cache.compile_all(patterns) if compile_missing else regex_cache.cached(patterns)
+    for rule, pattern in zip(todo, compiled or (), strict=False):
+        if not rule._compiled:
+            rule._compiled.append(pattern)
+
+
 # -- parsed-rules cache -------------------------------------------------------------------------
 _CACHED_FIELDS = (
     "id", "title", "family", "severity", "keywords", "regex", "prefilter", "scope", "near", "span", "entropy",

@@ -36,7 +36,7 @@ from nightowl.secrets.files import (
 from nightowl.secrets.filters import FilterConfig
 from nightowl.secrets.git import CatFile, GitError, is_git_repo, read_history, read_messages, stream_blobs
 from nightowl.secrets.report import SecretFinding, redact, sha256_hex
-from nightowl.secrets.rules import Rule, load_rules
+from nightowl.secrets.rules import Rule, attach_compiled, load_rules
 from nightowl.secrets.score import confidence
 
 log = logging.getLogger(__name__)
@@ -218,6 +218,24 @@ def _batches(
         yield batch
 
 
+def _guided_batches(
+    items: list[Any], size_of: Callable[[Any], int], jobs: int, max_bytes: int, min_bytes: int = 256 * 1024
+) -> Iterator[list[Any]]:
+    """Batches of up to ``max_bytes`` that shrink to a share of what is left (``remaining / 2 jobs``) near
+    the end, so that no core idles while another finishes a last big batch."""
+    remaining = sum(size_of(i) for i in items)
+    batch, total = [], 0
+    for item in items:
+        batch.append(item)
+        total += size_of(item)
+        if total >= max(min_bytes, min(max_bytes, remaining // (2 * jobs))) or len(batch) >= BATCH_ITEMS:
+            yield batch
+            remaining -= total
+            batch, total = [], 0
+    if batch:
+        yield batch
+
+
 class _Runner:
     """Runs tasks inline or on a pool, created on first need and shared by every path."""
 
@@ -235,9 +253,8 @@ class _Runner:
                 yield fn(t)
             return
         if self.pool is None:
-            if _ENGINE is not None:  # compile the confirm regexes once, before the fork shares them
-                for rule in _ENGINE.rules:
-                    _ = rule.compiled
+            if _ENGINE is not None:  # compile (or load) the confirm regexes once, before the fork shares them
+                attach_compiled(_ENGINE.rules, compile_missing=True)
             self.pool = mp.get_context("fork").Pool(self.jobs, initializer=_worker_init)
         # the pool's feeder thread would read a generator to its end: bound the batches in flight
         slots = threading.BoundedSemaphore(2 * self.jobs + 2)
@@ -450,7 +467,10 @@ def _scan_git(
         # workers read their own share (sorted ids, like the single reader): no blob bytes are pickled
         ordered = sorted(items)
         tasks = [
-            (str(repo), b) for b in _batches(ordered, lambda it: hist.sizes[it[0]], WORKER_GIT_BATCH_BYTES)
+            (str(repo), b)
+            for b in _guided_batches(
+                ordered, lambda it: hist.sizes[it[0]], runner.jobs, WORKER_GIT_BATCH_BYTES
+            )
         ]
 
         def worker_results():
