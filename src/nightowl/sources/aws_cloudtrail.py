@@ -390,8 +390,7 @@ class CloudTrailJson:
 
 
 def _json_line(raw: bytes, lineno: int, shown: str, tally: Tally, out: _Batcher) -> None:
-    if not raw.strip():
-        tally.ignore("blank line")
+    if not raw.strip():  # a blank line is no record
         return
     try:
         obj = orjson.loads(raw)

@@ -23,6 +23,7 @@ import pyarrow as pa
 
 SNIFF_BYTES = 64 * 1024
 EXCERPT_CHARS = 200
+BOM = b"\xef\xbb\xbf"
 MAX_QUARANTINE_KEPT = 10_000  # per input; beyond this only the count grows
 
 
@@ -224,7 +225,7 @@ class Source(Protocol):
 def bounded_lines(inp: InputFile, max_bytes: int) -> Iterator[tuple[int, bytes, str | None]]:
     """(line number, bytes without line ending, problem). A problem line is not parsed.
 
-    Oversized lines are skipped without being held in memory (only their first
+    A UTF-8 BOM before the first line is dropped. Oversized lines are skipped without being held in memory (only their first
     ``max_bytes`` are returned, for the quarantine excerpt); a corrupt compressed stream ends
     the iteration with one problem entry.
     """
@@ -236,7 +237,10 @@ def bounded_lines(inp: InputFile, max_bytes: int) -> Iterator[tuple[int, bytes, 
                 if not line:
                     return
                 lineno += 1
-                if len(line) > max_bytes and not line.endswith(b"\n"):
+                oversized = len(line) > max_bytes and not line.endswith(b"\n")
+                if lineno == 1 and line.startswith(BOM):  # a UTF-8 BOM is no part of the first line
+                    line = line[len(BOM) :]
+                if oversized:
                     while True:  # drain the rest of the oversized line
                         more = fh.readline(1 << 20)
                         if not more or more.endswith(b"\n"):

@@ -80,7 +80,7 @@ def _diag_extract() -> str:
           THEN 'AuditLogs record: read it as entra-audit (--input-format entra-audit)'
         WHEN {cat} IS NOT NULL AND NOT list_contains([{in_list(SIGNIN_CATEGORIES)}], {cat})
           THEN 'not a sign-in category (diagnostic settings)'
-        WHEN json_type(rec, '$.properties') IS DISTINCT FROM 'OBJECT'
+        WHEN try(json_type(rec, '$.properties')) IS DISTINCT FROM 'OBJECT'
           THEN 'diagnostic record without a properties object'
       END"""
     return entra_codes.extract_select(cols)

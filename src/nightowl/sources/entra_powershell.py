@@ -82,9 +82,10 @@ def _encoding(data: bytes) -> tuple[str, int]:
         return "utf-16-le", 2
     if data.startswith(b"\xfe\xff"):
         return "utf-16-be", 2
-    if len(data) >= 2 and data[0] and not data[1]:
-        return "utf-16-le", 0
-    if len(data) >= 2 and not data[0] and data[1]:
+    pairs = [(data[i], data[i + 1]) for i in range(0, min(len(data), 128) - 1, 2)]
+    if pairs and sum(1 for a, b in pairs if a and not b) * 4 >= len(pairs) * 3:
+        return "utf-16-le", 0  # most pairs are an ASCII byte and a NUL (one stray NUL is damage)
+    if pairs and sum(1 for a, b in pairs if b and not a) * 4 >= len(pairs) * 3:
         return "utf-16-be", 0
     return "utf-8", 0
 

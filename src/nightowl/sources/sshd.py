@@ -336,8 +336,7 @@ class SshdSyslog:
                 st.prev_month = month
             stamp = (st.year, month, day, hour, minute, sec, frac)
         else:
-            if not line.strip():
-                st.ignored["blank line"] += 1
+            if not line.strip():  # a blank line is no record
                 return
             if line.startswith("-- "):
                 st.ignored["journalctl marker line"] += 1

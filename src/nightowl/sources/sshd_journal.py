@@ -18,12 +18,15 @@ Fields, as journalctl(1) and systemd.journal-fields(7) document them:
 * ``_HOSTNAME``: the host; ``SYSLOG_IDENTIFIER`` (else ``_COMM``): the program, so
   ``sshd-session`` counts as sshd; ``SYSLOG_PID`` (else ``_PID``): the process whose
   ``Invalid user`` / PAM lines wait for its ``Failed`` line.
+* ``__CURSOR``: the entry's unique position in the journal, its ``event_uid``, so an entry
+  repeated in overlapping exports (or twice in one file) is stored once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from itertools import chain
 
 import orjson
 import pyarrow as pa
@@ -36,6 +39,8 @@ EPOCH = datetime(1970, 1, 1)
 MAX_MICROS = 253402300799999999  # 9999-12-31T23:59:59.999999: later is no time
 RS = b"\x1e"  # json-seq record separator
 SSE = b"data: "  # json-sse event line
+REPEATED = "journal entry repeated in the file (same __CURSOR)"
+MAX_CURSORS = 5_000_000  # cursors remembered per file to drop repeats (about 0.5 GB at most)
 TOO_LARGE = "MESSAGE is null: journalctl leaves out fields over 4096 bytes (export with --all)"
 
 
@@ -66,7 +71,7 @@ def journal_entries(inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator
     A json-pretty object runs from a ``{`` line to a ``}`` line, its field lines indented; one
     that another unindented line, a damaged line or the end of the file cuts off is quarantined
     once (the line that cut it is read on its own). Damaged lines are quarantined; blank lines
-    (json-sse's separators) are ignored."""
+    (json-sse's separators) are no records."""
     pretty: list[bytes] | None = None  # the lines of the json-pretty object being read
     start = size = 0
     for lineno, raw, problem in bounded_lines(inp, opts.max_line_bytes):
@@ -95,8 +100,8 @@ def journal_entries(inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator
             continue
         stripped = text.strip()
         if not stripped:
-            tally.ignore("blank line")
-        elif stripped == b"{":
+            continue
+        if stripped == b"{":
             pretty, start, size = [stripped], lineno, 1
         else:
             yield lineno, stripped
@@ -117,8 +122,9 @@ class SshdJournalJson:
         parser = SshdSyslog()
         st = _State(None, _zone(opts.timezone), SOURCE_FORMAT)
         rows: list[dict] = []
-        for lineno, text in journal_entries(inp, tally, opts):
-            self._entry(parser, lineno, text, inp.name, st, tally, rows)
+        seen: set[int] = set()  # hashes of the cursors read: a repeated entry is dropped before it
+        for lineno, text in journal_entries(inp, tally, opts):  # pairs with the lines around it
+            self._entry(parser, lineno, text, inp.name, st, tally, rows, seen)
             if len(rows) >= 50_000:
                 yield parser.batch(rows, st, tally)
                 rows = []
@@ -126,7 +132,7 @@ class SshdJournalJson:
 
     def _entry(
         self, parser: SshdSyslog, lineno: int, text: bytes, shown: str, st: _State, tally: Tally,
-        rows: list[dict],
+        rows: list[dict], seen: set[int],
     ) -> None:  # fmt: skip
         try:
             entry = orjson.loads(text)
@@ -136,6 +142,13 @@ class SshdJournalJson:
         if not isinstance(entry, dict):
             tally.reject(f"line {lineno}", "not a JSON object", text)
             return
+        cursor = _field_text(entry.get("__CURSOR"))
+        if cursor:
+            if hash(cursor) in seen:
+                tally.ignore(REPEATED)
+                return
+            if len(seen) < MAX_CURSORS:
+                seen.add(hash(cursor))
         prog = _field_text(entry.get("SYSLOG_IDENTIFIER")) or _field_text(entry.get("_COMM")) or ""
         if not is_sshd(prog):
             st.ignored["line from another program, not sshd"] += 1
@@ -153,7 +166,14 @@ class SshdJournalJson:
             return
         host = _field_text(entry.get("_HOSTNAME")) or ""
         pid = _field_text(entry.get("SYSLOG_PID")) or _field_text(entry.get("_PID"))
+        before = len(rows)
         parser.message(lineno, decode(text), when, host, prog, pid, msg, shown, st, tally, rows)
+        if cursor:  # the entry's own id: the same entry twice (overlapping exports) is one event
+            ref, n = f"{shown}#line {lineno}", 0  # its rows: made now, or held for a later line
+            for row in chain(rows[before:], st.pending.values(), st.pam_pending.values()):
+                if row.get("record_ref") == ref and "event_uid" not in row:
+                    row["event_uid"] = f"{cursor}#{n}" if n else cursor
+                    n += 1
 
 
 SOURCES = [SshdJournalJson()]

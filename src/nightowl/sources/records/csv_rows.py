@@ -143,8 +143,8 @@ def table_rows(inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[tupl
             reason = exc.reason if isinstance(exc, _Abort) else f"malformed CSV row ({exc})"
             _give_up(feed, tally, reason, inp.name, header is None)
             continue
-        if not row or (len(row) == 1 and not row[0].strip(BLANKS)):
-            continue  # a blank line
+        if not row or all(not text.strip(BLANKS) for _, text in feed.row):
+            continue  # a blank line (a lone quote is not: it is a damaged row)
         start = feed.row[0][0]
         if header is None:
             header = row

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -173,28 +173,23 @@ def _elements(text: str, start: int) -> Iterator[Piece]:
     while pos < n:
         k += 1
         got = _decode(text, pos)
+        search = pos + 1
         if got is not None:
             value, end = got
-            yield Piece(pos, text[pos:end], value, None, True, k)
-            if ref_keys is None and isinstance(value, dict):
-                ref_keys = set(value)
             nxt = _skip(text, end)
-            if nxt >= n:
-                return n
-            if text[nxt] == "]":
-                return _skip(text, nxt + 1)
-            if text[nxt] == ",":
-                pos = _skip(text, nxt + 1)
+            if nxt >= n or text[nxt] in "],{":
+                yield Piece(pos, text[pos:end], value, None, True, k)
+                if ref_keys is None and isinstance(value, dict):
+                    ref_keys = set(value)
+                if nxt >= n:
+                    return n
+                if text[nxt] == "]":
+                    return _skip(text, nxt + 1)
+                pos = _skip(text, nxt + 1) if text[nxt] == "," else nxt  # "{": a missing comma
                 continue
-            if text[nxt] == "{":  # a missing comma: the next record follows directly
-                pos = nxt
-                continue
-            # garbage after a good record: reported as one damaged piece, then resync
-            bad_from = nxt
-            k += 1
-        else:
-            bad_from = pos
-        resume = _resync(text, bad_from + 1, boundary, ref_keys)
+            search = nxt + 1  # garbage after a value: the element (value and garbage) is damaged
+        bad_from = pos
+        resume = _resync(text, search, boundary, ref_keys, start)
         if resume is None:
             if text[bad_from:].strip():
                 yield Piece(bad_from, text[bad_from:], None, TRUNCATED, True, k)
@@ -207,25 +202,87 @@ def _elements(text: str, start: int) -> Iterator[Piece]:
     return n
 
 
-def _resync(text: str, pos: int, boundary: re.Pattern | None, ref_keys: set[str] | None) -> int | None:
-    """The start of the next record after damage at ``pos``, or None (the array runs to the end)."""
+def _resync(
+    text: str, pos: int, boundary: re.Pattern | None, ref_keys: set[str] | None, array: int
+) -> int | None:
+    """The start of the next record after damage at ``pos``, or None (the array runs to the end).
+    Before any record was read (no keys to compare), a candidate must sit directly in the array
+    opening at ``array``, not in an object nested in the damaged record; when none does (damage
+    that unbalanced the quotes misleads the depth count), the first plausible one whose elements
+    run on to the end of the array."""
     if boundary is not None:  # pretty-printed: a record starts a line at the first one's indentation
         for m in boundary.finditer(text, pos):
             brace = m.end() - 1
             if _prev_char(text, m.start() + 1) in (",", "[", "}", ""):
                 return brace
         return None
-    n = len(text)
+    if ref_keys is None:
+        found = _resync_in_array(text, pos, array)
+        if found is not None:
+            return found
+        return _resync_compact(text, pos, None, _runs_to_the_end)
+    return _resync_compact(text, pos, ref_keys)
+
+
+def _runs_to_the_end(text: str, brace: int) -> bool:
+    """True when the values from ``brace`` on run as array elements to a ``]`` followed only by
+    closing brackets, or to damage further on; False when they reach the end of the text (a file
+    cut inside a record) or close an array that the record around it goes on after (nested)."""
+    n, pos = len(text), brace
+    while True:
+        got = _decode(text, pos)
+        if got is None:  # damage further on, unless the text is cut (it does not end like JSON)
+            return text.rstrip(_WS)[-1:] in ("]", "}")
+        nxt = _skip(text, got[1])
+        if nxt >= n:
+            return False
+        if text[nxt] == "]":
+            return not text[nxt + 1 :].strip(_WS + "]}")
+        if text[nxt] != ",":
+            return True
+        pos = _skip(text, nxt + 1)
+
+
+def _resync_in_array(text: str, pos: int, array: int) -> int | None:
+    """One-line arrays, no record read yet: the next ``{`` at ``pos`` or after, directly inside
+    the array opening at ``array`` (one pass over the brackets), that starts a record."""
+    depth, tries = 0, 0
+    for i, ch in _brackets(text, array, len(text)):
+        if ch == "{" and depth == 1 and i >= pos:
+            tries += 1
+            if _starts_record(text, i, None):
+                return i
+            if tries >= MAX_CANDIDATES:
+                return None
+        depth += 1 if ch in "{[" else -1
+        if depth <= 0:
+            return None
+    return None
+
+
+def _starts_record(text: str, brace: int, ref_keys: set[str] | None) -> bool:
+    """True when the ``{`` at ``brace`` follows a ``,`` or ``[``, its object parses, is followed by
+    ``,`` or ``]`` (or the end) and looks like the records read so far."""
+    if _prev_char(text, brace) not in (",", "["):
+        return False
+    got = _decode(text, brace)
+    if got is None or not isinstance(got[0], dict):
+        return False
+    after = _skip(text, got[1])
+    return (after >= len(text) or text[after] in ",]") and _like(got[0], ref_keys)
+
+
+def _resync_compact(
+    text: str, pos: int, ref_keys: set[str] | None, also: Callable[[str, int], bool] | None = None
+) -> int | None:
+    """One-line arrays: the next ``{`` that starts a record (see :func:`_starts_record`) and passes
+    ``also``."""
     tries = 0
     brace = text.find("{", pos)
     while brace != -1 and tries < MAX_CANDIDATES:
         tries += 1
-        if _prev_char(text, brace) in (",", "["):
-            got = _decode(text, brace)
-            if got is not None and isinstance(got[0], dict):
-                after = _skip(text, got[1])
-                if (after >= n or text[after] in ",]") and _like(got[0], ref_keys):
-                    return brace
+        if _starts_record(text, brace, ref_keys) and (also is None or also(text, brace)):
+            return brace
         brace = text.find("{", brace + 1)
     return None
 

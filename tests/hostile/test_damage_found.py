@@ -1,0 +1,94 @@
+"""What the damage property (test_damage.py) found, each pinned as a plain test: the examples it
+shrank to, so they fail on the old readers whatever hypothesis draws next."""
+
+from __future__ import annotations
+
+from tests.hostile.damage import BOM, fixtures
+from tests.hostile.test_damage import _reference, ingest
+
+
+def _fixture(reader: str, label: str):
+    index = next(i for i, fx in enumerate(fixtures(reader)) if fx.label == label)
+    return index, fixtures(reader)[index]
+
+
+def test_a_bom_before_a_syslog_or_journal_line_costs_nothing():
+    for reader, label in (
+        ("sshd-syslog", "sshd/pam_rhel_secure.log"),
+        ("sshd-journal-json", "sshd/journal_sshd.json"),
+    ):
+        index, fx = _fixture(reader, label)
+        tally, rows = ingest(reader, BOM + fx.file())
+        want_tally, want = _reference(reader, index, None)
+        assert (tally.records, rows) == (want_tally.records, want), reader  # the first line was lost
+
+
+def test_blank_lines_are_no_records_in_line_readers():
+    for reader, label in (
+        ("sshd-syslog", "sshd/pam_rhel_secure.log"),
+        ("sshd-journal-json", "sshd/journal_sshd.json"),
+        ("aws-cloudtrail-json", None),
+    ):
+        if label is None:  # CloudTrail as one record a line
+            data = b"\n\n".join(
+                fixtures(reader)[0].encode(r).replace(b"\n", b"") for r in fixtures(reader)[0].records
+            )
+            n = len(fixtures(reader)[0].records)
+        else:
+            fx = _fixture(reader, label)[1]
+            data, n = fx.prefix + (fx.sep + b"\n \n").join(fx.units) + fx.suffix, len(fx.records)
+        tally, _ = ingest(reader, data)
+        assert tally.records == n, (reader, tally.ignored_reasons)  # each blank line was an ignored record
+
+
+def test_a_journal_entry_repeated_in_the_file_is_stored_once():
+    index, fx = _fixture("sshd-journal-json", "sshd/journal_sshd.json")
+    units = fx.units
+    data = fx.prefix + fx.sep.join([*units, *units[:5]]) + fx.suffix  # overlapping exports joined
+    tally, rows = ingest("sshd-journal-json", data)
+    assert rows == _reference("sshd-journal-json", index, None)[1]
+    assert tally.records == len(units) + 5
+
+
+def test_a_lone_quote_at_the_end_of_a_csv_is_a_damaged_row_not_nothing():
+    fx = fixtures("windows-securityevent-csv")[0]
+    tally, _ = ingest("windows-securityevent-csv", fx.prefix + b'"')
+    assert (tally.records, tally.quarantined) == (1, 1)
+
+
+def test_a_json_value_with_garbage_after_it_is_one_damaged_record():
+    index, fx = _fixture("aws-cloudtrail-json", "cloudtrail/console_logins.json (pretty)")
+    units = fx.units
+    data = fx.prefix + fx.sep.join([b"0\x00", *units]) + fx.suffix
+    tally, rows = ingest("aws-cloudtrail-json", data)
+    assert (tally.records, tally.quarantined) == (len(units) + 1, 1)  # was 2 quarantined: "0", then "\0"
+    assert rows == _reference("aws-cloudtrail-json", index, None)[1]
+
+
+def test_a_one_line_array_cut_in_its_first_record_quarantines_one_record():
+    """The objects nested in the cut record (its conditional-access policies) are no records."""
+    fx = _fixture("entra-graph-powershell", "entra_powershell/signins_ps7.json (one line)")[1]
+    data = fx.file()
+    cut = data.index(b'"Result"') + 20  # inside the first record's first policy, after it
+    tally, _ = ingest("entra-graph-powershell", data[:cut])
+    assert (tally.records, tally.quarantined) == (1, 1), tally.quarantine
+
+
+def test_a_stray_nul_is_not_utf16():
+    fx = _fixture("entra-graph-powershell", "entra_powershell/signins_ps7.json (one line)")[1]
+    units = fx.units
+    tally, _ = ingest("entra-graph-powershell", fx.prefix + fx.sep.join([b"\x00", *units]) + fx.suffix)
+    assert tally.records == len(units) + 1 and tally.quarantined == 1  # was the whole file, as UTF-16
+
+
+def test_a_diagnostic_blob_cut_in_its_first_record_is_one_quarantined_record():
+    fx = fixtures("entra-diagnostic-json")[0]
+    tally, _ = ingest("entra-diagnostic-json", fx.prefix + b"{")  # was: InputError (DuckDB's JSON error)
+    assert (tally.records, tally.quarantined) == (1, 1)
+
+
+def test_an_oversized_first_line_after_a_bom_is_one_record():
+    fx = fixtures("sshd-journal-json")[0]
+    huge = fx.huge(fx.records[0], (1 << 20) + 100)
+    tally, _ = ingest("sshd-journal-json", BOM + fx.sep.join([huge, *fx.units[1:]]) + fx.suffix)
+    assert tally.records == len(fx.units)  # the line's tail past the first MiB was a record of its own
