@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 from nightowl import sources
 from nightowl.ingest import ingest_file
+from nightowl.schema import AUTH_SCHEMA
 from nightowl.sources.base import InputFile, ReadOptions, Tally
 from nightowl.sources.windows_evtx_layout import CHUNK_BYTES, FILE_HEADER_BYTES, read_layout
 from nightowl.store import Store
@@ -72,6 +73,17 @@ def _unit_rows(reader: str, index: int, unit: int) -> int:
     return (whole - without).total()
 
 
+SESSION = 1 + [c for c in AUTH_SCHEMA.names if c != "record_ref"].index("session_id")  # in ingest()'s rows
+
+
+def _outside(rows: Counter, sessions: set[str]) -> Counter:
+    """The rows of ``rows`` in none of ``sessions`` (sign-in rows name theirs in session_id)."""
+    quoted = {repr(s) for s in sessions}
+    return Counter(
+        {row: n for row, n in rows.items() if row[0] != "auth_events" or row[SESSION] not in quoted}
+    )
+
+
 def test_every_reader_has_fixtures_to_damage():
     """A new reader needs an entry in tests/hostile/damage.py's FIXTURES."""
     assert sorted(set(READERS) - set(FIXTURES)) == []
@@ -108,6 +120,9 @@ def test_damage_keeps_the_count_and_the_undamaged_records(reader):
         )  # fmt: skip
         assert rows.total() == tally.normalized, where
         expected = _reference(reader, index, d.undamaged)[1]
+        if fx.session is not None:  # rows of a damaged line's process may pair differently: not compared
+            hurt = {fx.session(fx.records[k]) for k in d.damaged}
+            expected, rows = _outside(expected, hurt), _outside(rows, hurt)
         lost = expected - rows
         assert not lost, (where, "undamaged records lost", list(lost)[:2], tally.quarantine[:4])
         allowed = d.inserted + sum(max(1, _unit_rows(reader, index, k)) for k in d.damaged)
