@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from nightowl.schema import duckdb_table_ddl
 from nightowl.sources.base import InputError
+from nightowl.sources.records.sql import duckdb_text
 
 _DDL = [
     duckdb_table_ddl("auth_events"),
@@ -132,7 +133,8 @@ class Store:
         self.con.execute("SET enable_progress_bar = false")
         # Spill to disk instead of failing when a month of a large tenant exceeds memory.
         spill = Path(tempfile.gettempdir()) / f"nightowl-spill-{os.getpid()}"
-        self.con.execute("SET temp_directory = ?", [spill.as_posix()])  # paths are bound, never pasted
+        if duckdb_text(spill.as_posix()) is not None:  # a TMPDIR that is not UTF-8: DuckDB's default
+            self.con.execute("SET temp_directory = ?", [spill.as_posix()])  # paths are bound, never pasted
         self.con.execute("SET memory_limit = ?", [self.memory_limit])
         for ddl in () if read_only else _DDL:
             self.con.execute(ddl)

@@ -95,6 +95,15 @@ class InputFile:
     in_folder: bool = False  # found by walking a folder (or an archive), not named by the user
     problem: str | None = None  # why it cannot be read at all (a corrupt zip member): one quarantine
 
+    def __post_init__(self) -> None:
+        # a file name with bytes that are not UTF-8 (decoded with surrogate escapes) is shown, stored
+        # and named in record_ref with U+FFFD for each: DuckDB, Arrow and JSON take UTF-8 text only
+        try:
+            self.name.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = self.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            object.__setattr__(self, "name", shown)
+
     def open(self) -> IO[bytes]:
         """Binary stream of the decompressed content; a gzip stream that expands like a bomb ends
         with an InputError naming the file (see :class:`_Inflation`)."""

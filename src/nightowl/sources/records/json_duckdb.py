@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 from nightowl.schema import AUTH_SCHEMA, COLUMN_NAMES, COLUMNS
 from nightowl.sources.base import InputFile, ReadOptions, Tally
 from nightowl.sources.records.json_recover import located, looks_like_container
-from nightowl.sources.records.sql import BLANK, CONTAINER, DAMAGED_CONTAINER, sql_str
+from nightowl.sources.records.sql import BLANK, CONTAINER, DAMAGED_CONTAINER, duckdb_text, shown_text, sql_str
 
 BATCH_ROWS = 100_000
 CONTAINER_MAX_BYTES = (
@@ -93,8 +93,19 @@ def connect(tmpdir: str) -> duckdb.DuckDBPyConnection:
     # Lines are numbered by the order of the staged rows. The in_clause optimizer turns long IN
     # lists into hash joins, which do not keep that order: off.
     con.execute("SET disabled_optimizers = 'in_clause'")
-    con.execute("SET temp_directory = ?", [tmpdir])
+    if duckdb_text(tmpdir) is not None:  # else DuckDB's default spill folder
+        con.execute("SET temp_directory = ?", [tmpdir])
     return con
+
+
+INPUT_NAME = "nightowl_input_name"  # a DuckDB variable: the file name in record_ref, bound
+
+
+def _name_rows(con: duckdb.DuckDBPyConnection, name: str) -> str:
+    """Bind the file's name (as UTF-8 text) for the queries and views that name rows by it; returns
+    the SQL that reads it. A view takes no parameters, so the name goes in a variable, never in SQL."""
+    con.execute(f"SET VARIABLE {INPUT_NAME} = ?", [shown_text(name) + ":"])
+    return f"getvariable('{INPUT_NAME}')"
 
 
 def records_sql(src: str, fmt: JsonFormat, opts: ReadOptions, *, expand: bool = False) -> str:
@@ -166,20 +177,20 @@ def _head(col: str) -> str:
     return f"ltrim(left({col}, 256), chr(32) || chr(9) || chr(13) || chr(10))"
 
 
-def _fast_path(inp: InputFile, tmpdir: str, run: Callable[[str], None]) -> bool:
+def _fast_path(inp: InputFile, tmpdir: str, run: Callable[[str, dict[str, str]], None]) -> bool:
     """``run`` the fast path's query source; False when DuckDB's scanner refuses the file. A file
     refused only for invalid UTF-8 (one bad byte in a large export) is not sent down the robust
     path whole: a copy with each bad sequence replaced by U+FFFD, as the robust path decodes it,
     is read fast instead (one streaming pass; plain files only, a gzip one takes the robust path)."""
     try:
-        run(_fast_src(inp, tmpdir))
+        run(*_fast_src(inp, tmpdir))
         return True
     except FAST_PATH_REFUSALS as exc:
         if inp.gzip or "invalid unicode" not in str(exc).lower():
             return False
     repaired = _utf8_repaired(inp.path, tmpdir)
     try:
-        run(_fast_src(InputFile(name=inp.name, path=repaired), tmpdir, link_name="repaired-input"))
+        run(*_fast_src(InputFile(name=inp.name, path=repaired), tmpdir, link_name="repaired-input"))
         return True
     except FAST_PATH_REFUSALS:
         return False
@@ -196,8 +207,9 @@ def _utf8_repaired(path: os.PathLike | str, tmpdir: str) -> str:
     return out
 
 
-def _fast_src(inp: InputFile, tmpdir: str, link_name: str = "input") -> str:
-    """DuckDB's own CSV scanner used as a strict line splitter (one VARCHAR column), parallel.
+def _fast_src(inp: InputFile, tmpdir: str, link_name: str = "input") -> tuple[str, dict[str, str]]:
+    """DuckDB's own CSV scanner used as a strict line splitter (one VARCHAR column), parallel:
+    (the query, its parameters: the path is bound as ``$path``, never pasted into SQL).
 
     Lines are numbered later (``row_number`` here would make the whole query single-threaded);
     the scan keeps file order, so numbering the staged table gives the line numbers.
@@ -216,12 +228,17 @@ def _fast_src(inp: InputFile, tmpdir: str, link_name: str = "input") -> str:
             if any(ch in str(inp.path) for ch in "*?[]{}~"):
                 raise duckdb.IOException("file name has glob characters; using the robust path") from None
             link = str(inp.path)
+    if duckdb_text(link) is None:  # a temp folder whose name is not UTF-8: DuckDB cannot open it
+        plain = os.path.abspath(inp.path)
+        if duckdb_text(plain) is None or any(ch in plain for ch in "*?[]{}~"):
+            raise duckdb.IOException("no path DuckDB can open; using the robust path")
+        link = plain
     return (
-        f"SELECT CAST(NULL AS BIGINT) AS lineno, line, CAST(NULL AS BIGINT) AS sub, "
-        f"CAST(NULL AS VARCHAR) AS bad0 FROM read_csv({sql_str(link)}, "
-        f"columns = {{'line': 'VARCHAR'}}, header = false, delim = chr(1), quote = '', escape = '', "
+        "SELECT CAST(NULL AS BIGINT) AS lineno, line, CAST(NULL AS BIGINT) AS sub, "
+        "CAST(NULL AS VARCHAR) AS bad0 FROM read_csv($path, "
+        "columns = {'line': 'VARCHAR'}, header = false, delim = chr(1), quote = '', escape = '', "
         f"auto_detect = false, max_line_size = {CONTAINER_MAX_BYTES}, compression = '{comp}')"
-    )
+    ), {"path": link}
 
 
 def _last_line_too_long(path: os.PathLike | str) -> bool:
@@ -277,16 +294,16 @@ def split_batch(batch: pa.RecordBatch, tally: Tally) -> pa.RecordBatch | None:
     return pa.RecordBatch.from_arrays(arrays, schema=AUTH_SCHEMA)
 
 
-def _stage(con: duckdb.DuckDBPyConnection, query: str) -> None:
+def _stage(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, str] | None = None) -> None:
     """Run the (parallel) normalizing query into ``_stage``, before anything is yielded."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {query}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {query}", params)
 
 
 def _drain(
     con: duckdb.DuckDBPyConnection, tally: Tally, fmt: JsonFormat, name: str, opts: ReadOptions
 ) -> Iterator[pa.RecordBatch]:
     """Number the staged rows, stream them out; then unpack the container lines set aside."""
-    nm = sql_str(name + ":")
+    nm = _name_rows(con, name)
     marks = MARKS
     con.execute(
         "CREATE OR REPLACE TEMP VIEW _numbered AS "
@@ -374,8 +391,8 @@ def read_json_records(
         try:
             if lines_layout and not force_python:
 
-                def run(src: str) -> None:
-                    _stage(con, fmt.normalize(records_sql(src, fmt, opts)))
+                def run(src: str, params: dict[str, str]) -> None:
+                    _stage(con, fmt.normalize(records_sql(src, fmt, opts)), params)
                     _check_not_empty(con, "_stage", inp)
 
                 if _fast_path(inp, tmp, run):  # else a hostile file: the robust path gives the same rows
@@ -399,13 +416,16 @@ def _stage_passes(
     damaged: list[str],
     fmt: JsonFormat,
     opts: ReadOptions,
+    params: dict[str, str] | None = None,
 ) -> None:
-    """Stage ``query`` into the next numbered table, then its container lines' records, pass after
-    pass; damaged container lines are set aside in ``damaged`` for a Python split."""
+    """Stage ``query`` (with its ``params``) into the next numbered table, then its container
+    lines' records, pass after pass; damaged container lines are set aside in ``damaged`` for a
+    Python split."""
     next_query: str | None = query
     while next_query is not None:
         table = f"{STAGE_PREFIX}{len(parts)}"
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {next_query}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {next_query}", params)
+        params = None  # the container passes read the staged table
         parts.append(table)
         aside = _set_aside_damaged(con, table, "coalesce(_lineno, rowid + 1)")
         if aside is not None:
@@ -429,11 +449,12 @@ def stage_json_records(
     try:
         damaged: list[str] = []
 
-        def run(src: str) -> None:
+        def run(src: str, params: dict[str, str]) -> None:
             unstage_json_records(con)  # what a refused first try left
             parts.clear()
             damaged.clear()
-            _stage_passes(con, fmt.normalize(records_sql(src, fmt, opts)), parts, damaged, fmt, opts)
+            query = fmt.normalize(records_sql(src, fmt, opts))
+            _stage_passes(con, query, parts, damaged, fmt, opts, params)
             _check_not_empty(con, parts[0], inp)
 
         with tempfile.TemporaryDirectory(prefix="nightowl-link-") as tmp:
@@ -455,7 +476,7 @@ def stage_json_records(
         unstage_json_records(con)
         return None
     finally:
-        con.execute(f"SET disabled_optimizers = {sql_str(previous)}")
+        con.execute("SET disabled_optimizers = ?", [previous])
     con.execute(f"CREATE OR REPLACE TEMP VIEW {STAGE_OUT} AS " + " UNION ALL ".join(parts))
     tally.merge(trial)
     return STAGE_OUT
@@ -477,7 +498,7 @@ def _collect(con: duckdb.DuckDBPyConnection, tally: Tally, table: str, name: str
 
     Lines are numbered by the staged table's row order (``rowid``), which is file order (see
     :func:`_fast_src`); container passes carry their line numbers already."""
-    nm = sql_str(name + ":")
+    nm = _name_rows(con, name)
     marks = MARKS
     line = "coalesce(_lineno, rowid + 1)"
     for reason, n in con.execute(

@@ -16,6 +16,22 @@ BLANK = "<blank>"  # pre_reject marker of an empty line: not a record, dropped s
 DAMAGED_CONTAINER = "<damaged container>"
 
 
+def duckdb_text(path: str) -> str | None:
+    """``path`` when DuckDB can take it (UTF-8); None when it holds bytes that are not (a file
+    name decoded with surrogate escapes: DuckDB takes no bytes, bound or literal)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return path
+
+
+def shown_text(value: str) -> str:
+    """``value`` as UTF-8 text, each byte that is not UTF-8 replaced by U+FFFD (a file name for
+    ``record_ref``)."""
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def sql_str(value: str) -> str:
     """A SQL string literal of one of our own constants."""
     return "'" + value.replace("'", "''") + "'"
