@@ -200,7 +200,7 @@ def _rewrite_mapping(node):
         node.set("materialized", None)  # Spark has no (NOT) MATERIALIZED hint
         return node
     if isinstance(node, exp.Try):  # Spark's functions give NULL where DuckDB's would raise (ANSI off)
-        return node.this
+        return node.this.transform(_rewrite)  # (a replaced node's children are not visited again)
     if isinstance(node, exp.DataType) and node.is_type(exp.DataType.Type.TIMESTAMPTZ):
         # an instant: the session's timestampType makes plain TIMESTAMP the local (NTZ) one
         return exp.DataType.build("TIMESTAMP_LTZ", dialect="spark")
