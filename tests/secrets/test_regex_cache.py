@@ -72,6 +72,9 @@ def test_a_corrupt_or_tampered_entry_is_a_miss(home, damage):
             doc["patterns"] = doc["patterns"][1:]
         entry.write_text(json.dumps(doc))
     assert regex_cache.cached(PATTERNS) is None
+    fresh = load_rules()
+    attach_compiled(fresh, compile_missing=False)  # what a one-file scan does: builders, run on first use
+    _same_as_re([r.compiled for r in fresh])  # a damaged piece falls back to re.compile
     _same_as_re(regex_cache.compile_all(PATTERNS))  # compiled again and stored whole
     _same_as_re(regex_cache.cached(PATTERNS))
 

@@ -22,6 +22,8 @@ import logging
 import re
 import sys
 from array import array
+from collections.abc import Callable
+from functools import partial
 
 from nightowl.secrets import cache
 
@@ -68,29 +70,42 @@ def _compile_parts(pattern: bytes) -> tuple[re.Pattern[bytes], list]:
     return compiled, [flags, packed, p.state.groups - 1, groupindex, indexgroup]
 
 
-def _from_entry(raw: bytes, patterns: list[bytes]) -> list[re.Pattern[bytes]] | None:
+def _build(pattern: bytes, parts: list) -> re.Pattern[bytes] | None:
+    """The pattern rebuilt from its cached pieces, or None when they are damaged (``_sre`` validates)."""
     _sre = _internals()[0]  # type: ignore[index]
     try:
-        doc = json.loads(raw)
-        if doc["format"] != _FORMAT or len(doc["patterns"]) != len(patterns):
-            return None
-        out = []
-        for pattern, (flags, packed, groups, groupindex, indexgroup) in zip(
-            patterns, doc["patterns"], strict=True
-        ):
-            code = array(_CODE, base64.b64decode(packed, validate=True)).tolist()
-            out.append(_sre.compile(pattern, flags, code, groups, groupindex, tuple(indexgroup)))
-        return out
+        flags, packed, groups, groupindex, indexgroup = parts
+        code = array(_CODE, base64.b64decode(packed, validate=True)).tolist()
+        return _sre.compile(pattern, flags, code, groups, groupindex, tuple(indexgroup))
     except (ValueError, KeyError, TypeError, RuntimeError, OverflowError):  # corrupt, foreign or invalid code
-        # (binascii.Error, a truncated array and bad JSON are ValueErrors)
+        return None  # (binascii.Error and a truncated array are ValueErrors)
+
+
+def loaders(patterns: list[bytes]) -> list[Callable[[], re.Pattern[bytes] | None]] | None:
+    """One builder per pattern when the cache holds an entry for these patterns, else None. Only the
+    entry is read here (about a millisecond); each builder rebuilds its pattern when called, so a
+    one-file scan builds only the few patterns it uses. A builder returns None for a damaged piece."""
+    name = _entry_name(patterns)
+    raw = cache.read(name) if name else None
+    if raw is None:
         return None
+    try:
+        doc = json.loads(raw)
+        pieces = doc["patterns"]
+        if doc["format"] != _FORMAT or len(pieces) != len(patterns):
+            return None
+    except (ValueError, KeyError, TypeError):
+        return None
+    return [partial(_build, pattern, parts) for pattern, parts in zip(patterns, pieces, strict=True)]
 
 
 def cached(patterns: list[bytes]) -> list[re.Pattern[bytes]] | None:
-    """Every pattern compiled, when the cache holds them all; else None (nothing is compiled)."""
-    name = _entry_name(patterns)
-    raw = cache.read(name) if name else None
-    return _from_entry(raw, patterns) if raw is not None else None
+    """Every pattern rebuilt, when the cache holds them all undamaged; else None."""
+    builders = loaders(patterns)
+    if builders is None:
+        return None
+    built = [build() for build in builders]
+    return None if any(p is None for p in built) else built  # type: ignore[return-value]
 
 
 def compile_all(patterns: list[bytes]) -> list[re.Pattern[bytes]]:

@@ -64,6 +64,8 @@ class Rule:
         """The confirm regex, compiled on first use: most rules never fire on a given input."""
         if not self._compiled:
             self._compiled.append(re.compile(self.regex.encode()))
+        elif not isinstance(self._compiled[0], re.Pattern):  # a builder from the regex cache: run it once
+            self._compiled[0] = self._compiled[0]() or re.compile(self.regex.encode())
         return self._compiled[0]
 
     @property
@@ -204,19 +206,24 @@ def load_rules(paths: list[Path] | None = None, validate: bool | None = None) ->
 
 
 def attach_compiled(rules: list[Rule], compile_missing: bool) -> None:
-    """Give every rule its compiled confirm regex from the regex cache (``secrets.regex_cache``: a few ms
-    for all of them). On a miss, ``compile_missing`` compiles them all now (and caches them); otherwise
-    each is compiled on first use, as before."""
+    """Give every rule its confirm regex from the regex cache (``secrets.regex_cache``): a builder that
+    rebuilds it in microseconds on first use. ``compile_missing`` (before a process pool forks) builds
+    them all now, compiling and caching them on a miss; without it a miss leaves each regex to be
+    compiled on first use, as before."""
     from nightowl.secrets import regex_cache
 
     todo = [r for r in rules if not r._compiled]
-    if not todo:
-        return
-    patterns = [r.regex.encode() for r in todo]
-    compiled = regex_cache.compile_all(patterns) if compile_missing else regex_cache.cached(patterns)
-    for rule, pattern in zip(todo, compiled or (), strict=False):
-        if not rule._compiled:
-            rule._compiled.append(pattern)
+    if todo:
+        patterns = [r.regex.encode() for r in todo]
+        if compile_missing:
+            for rule, pattern in zip(todo, regex_cache.compile_all(patterns), strict=True):
+                rule._compiled.append(pattern)
+        else:
+            for rule, build in zip(todo, regex_cache.loaders(patterns) or (), strict=False):
+                rule._compiled.append(build)
+    if compile_missing:
+        for rule in rules:
+            _ = rule.compiled  # builders run here, once, before the fork shares the patterns
 
 
 # -- parsed-rules cache -------------------------------------------------------------------------
