@@ -97,6 +97,27 @@ def test_parallel_scan_gives_the_same_answer(repo, monkeypatch):
     assert a == b
 
 
+def test_an_error_in_the_parent_stops_the_workers_instead_of_waiting_for_them(tmp_path, monkeypatch):
+    """The parent stops reading results (an exception, Ctrl-C) while more batches wait than may be in
+    flight: the pool is terminated and the error comes out (before, closing the pool waited forever for
+    the batches nobody would collect)."""
+    from nightowl.secrets import scan
+
+    r = tmp_path / "many"
+    r.mkdir()
+    git(r, "init", "-q")
+    commit(r, {f"f{i}.env": f"N={i}\n" for i in range(40)}, "forty files", "2024-01-01T00:00:00")
+    monkeypatch.setattr(scan, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(scan, "BATCH_ITEMS", 1)
+
+    def progress(_n: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        scan_paths([str(r)], ScanOptions(jobs=2), progress=progress)
+    assert scan_paths([str(r)], ScanOptions(jobs=2)).blobs == 41  # the next scan runs: 40 files, 1 message
+
+
 HOOK = "https://hooks.slack.com/services/" + "TN7ZD7IOH/BE0QTMZMKRV/KORDnohhInnchHFXaDu9yuPh"  # fake
 
 

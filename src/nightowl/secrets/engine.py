@@ -79,6 +79,7 @@ class Engine:
                 silencing.setdefault(specs, []).append(i)
         self._silencing_groups = [(specs, tuple(ids)) for specs, ids in silencing.items()]
         self._plans: dict[str, tuple[object, frozenset[int]]] = {}
+        self._plan_shapes: dict[tuple, tuple[object, frozenset[int]]] = {}
         self._hs_rules: set[int] = set()
         if use_hyperscan is None:
             use_hyperscan = os.environ.get("NIGHTOWL_NO_HYPERSCAN", "") not in ("1", "true", "yes")
@@ -165,13 +166,21 @@ class Engine:
         per path: a history holds the same path in many blobs."""
         plan = self._plans.get(path)
         if plan is None:
-            allowed = {i for pat, ids in self._path_groups if pat.search(path) for i in ids}
-            skip = {i for i in self._restricted_ids if i not in allowed}
-            for specs, ids in self._silencing_groups:
-                if path_silences(specs, path, self.config):
-                    skip.update(ids)
-            db = self._db if allowed or self._db_open is None else self._db_open
-            plan = (db, frozenset(skip))
+            shape = (
+                tuple(k for k, (pat, _) in enumerate(self._path_groups) if pat.search(path)),
+                tuple(
+                    k
+                    for k, (specs, _) in enumerate(self._silencing_groups)
+                    if path_silences(specs, path, self.config)
+                ),
+            )
+            plan = self._plan_shapes.get(shape)
+            if plan is None:  # a handful of distinct plans in a whole history: build each once
+                allowed = {i for k in shape[0] for i in self._path_groups[k][1]}
+                skip = {i for i in self._restricted_ids if i not in allowed}
+                skip.update(i for k in shape[1] for i in self._silencing_groups[k][1])
+                db = self._db if allowed or self._db_open is None else self._db_open
+                plan = self._plan_shapes[shape] = (db, frozenset(skip))
             if len(self._plans) >= 65536:
                 self._plans.clear()
             self._plans[path] = plan

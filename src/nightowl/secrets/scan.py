@@ -273,6 +273,15 @@ class _Runner:
             self.pool.close()
             self.pool.join()
 
+    def terminate(self) -> None:
+        """Stop the workers at once: after an error (or Ctrl-C) in the parent, batches still in flight
+        would never be collected and ``close`` would wait for them forever. A worker's cat-file sees its
+        pipe close and exits."""
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+            self.pool = None
+
 
 def _mail_reader():
     try:
@@ -339,6 +348,9 @@ def scan_paths(
                     "new_secrets": len(res.secrets) - before[3],
                 }
             )
+    except BaseException:
+        runner.terminate()
+        raise
     finally:
         runner.close()
     res.seconds = time.perf_counter() - started
