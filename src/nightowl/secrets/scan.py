@@ -476,8 +476,10 @@ def _scan_git(
         res.problems.append(Problem(f"{base}/{path}", f"{reason} (blob {oid[:12]}, commit {commit[:12]})"))
 
     if runner.parallel(total):
-        # workers read their own share (sorted ids, like the single reader): no blob bytes are pickled
-        ordered = sorted(items)
+        # workers read their own share: no blob bytes are pickled. Versions of one path go to the same
+        # batch (sorted by path, then id): their delta chains are inflated by one worker's cat-file, not
+        # by both (Django's history: 0.29 s of git CPU split by id, 0.20 s split by path; one reader: same)
+        ordered = sorted(items, key=lambda it: (it[1], it[0]))
         tasks = [
             (str(repo), b)
             for b in _guided_batches(
