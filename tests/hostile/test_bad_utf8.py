@@ -6,7 +6,10 @@ splitter is never used (it is made to fail here). Figures: benchmarks/bench_bad_
 
 from __future__ import annotations
 
+import gzip
 import json
+import subprocess
+import sys
 
 import pyarrow as pa
 import pytest
@@ -79,3 +82,35 @@ def test_one_bad_byte_is_staged_fast_into_the_store(tmp_path, monkeypatch):
     with Store(tmp_path / "s.duckdb") as st:
         (report,) = ingest_paths(st, [str(path)])
         assert (report.format, report.tally.normalized, st.event_count()) == ("entra-graph-json", N, N)
+
+
+@pytest.mark.parametrize("store", [False, True], ids=["read", "stage"])
+def test_one_bad_byte_in_a_gzip_file_keeps_the_fast_path(tmp_path, monkeypatch, store):
+    """A .gz file is decompressed once into the repaired copy (it took the robust path whole)."""
+    plain = _write(tmp_path, GRAPH, bad_at=N // 3)
+    robust, robust_tally = _rows(plain, GRAPH, force_python=True)
+    gz = tmp_path / "signins.jsonl.gz"
+    gz.write_bytes(gzip.compress(plain.read_bytes()))
+    _no_robust_path(monkeypatch)
+    if store:
+        with Store(tmp_path / "s.duckdb") as st:
+            (report,) = ingest_paths(st, [str(gz)])
+            assert (report.tally.normalized, st.event_count()) == (N, N)
+        return
+    tally = Tally()
+    inp = InputFile(gz.name, gz, gzip=True)
+    batches = list(read_json_records(inp, tally, ReadOptions(), JSON_FORMATS["graph"]))
+    got = pa.Table.from_batches(batches).to_pylist()
+    assert [{**r, "record_ref": r["record_ref"].replace(".gz", "")} for r in got] == robust
+    assert (tally.ignored, tally.quarantined) == (robust_tally.ignored, robust_tally.quarantined)
+
+
+def test_the_readers_connection_never_draws_a_progress_bar():
+    """DuckDB draws one on stdout after 2 s of a query: a slow (robust) read corrupted --format json
+    (seen in the benchmark's output on the old code)."""
+    code = (  # a fresh process: under pytest DuckDB's default differs (it is on in a plain run)
+        "from nightowl.sources.records.json_duckdb import connect; "
+        "print(connect('.').execute(\"SELECT current_setting('enable_progress_bar')\").fetchone()[0])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

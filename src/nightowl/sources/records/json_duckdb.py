@@ -21,6 +21,7 @@ import codecs
 import itertools
 import os
 import tempfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO
@@ -90,6 +91,9 @@ def connect(tmpdir: str) -> duckdb.DuckDBPyConnection:
     """A private in-memory DuckDB: UTC session, spills to our own temporary folder."""
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
+    # DuckDB's progress bar writes to stdout after 2 s (a slow robust read) and would corrupt
+    # --format json, as the store's connection knows
+    con.execute("SET enable_progress_bar = false")
     # Lines are numbered by the order of the staged rows. The in_clause optimizer turns long IN
     # lists into hash joins, which do not keep that order: off.
     con.execute("SET disabled_optimizers = 'in_clause'")
@@ -181,14 +185,18 @@ def _fast_path(inp: InputFile, tmpdir: str, run: Callable[[str, dict[str, str]],
     """``run`` the fast path's query source; False when DuckDB's scanner refuses the file. A file
     refused only for invalid UTF-8 (one bad byte in a large export) is not sent down the robust
     path whole: a copy with each bad sequence replaced by U+FFFD, as the robust path decodes it,
-    is read fast instead (one streaming pass; plain files only, a gzip one takes the robust path)."""
+    is read fast instead (one streaming pass; a gzip file is decompressed into that copy, under the
+    same decompression limits, so it needs its decompressed size in the temp folder)."""
     try:
         run(*_fast_src(inp, tmpdir))
         return True
     except FAST_PATH_REFUSALS as exc:
-        if inp.gzip or "invalid unicode" not in str(exc).lower():
+        if "invalid unicode" not in str(exc).lower():
             return False
-    repaired = _utf8_repaired(inp.path, tmpdir)
+    try:
+        repaired = _utf8_repaired(inp, tmpdir)
+    except (OSError, EOFError, zlib.error):  # a damaged gzip stream: the robust path reports it
+        return False
     try:
         run(*_fast_src(InputFile(name=inp.name, path=repaired), tmpdir, link_name="repaired-input"))
         return True
@@ -196,11 +204,12 @@ def _fast_path(inp: InputFile, tmpdir: str, run: Callable[[str, dict[str, str]],
         return False
 
 
-def _utf8_repaired(path: os.PathLike | str, tmpdir: str) -> str:
-    """A copy of ``path`` in ``tmpdir`` decoded as UTF-8 with replacement characters, re-encoded."""
+def _utf8_repaired(inp: InputFile, tmpdir: str) -> str:
+    """A plain copy of ``inp`` (decompressed) in ``tmpdir``, decoded as UTF-8 with replacement
+    characters and re-encoded."""
     out = os.path.join(tmpdir, "repaired.jsonl")
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    with open(path, "rb") as src, open(out, "wb") as dst:
+    with inp.open() as src, open(out, "wb") as dst:
         while chunk := src.read(16 << 20):
             dst.write(decoder.decode(chunk).encode("utf-8"))
         dst.write(decoder.decode(b"", final=True).encode("utf-8"))
