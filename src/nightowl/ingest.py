@@ -4,8 +4,10 @@ Sign-in sources fill ``auth_events``; other sources (directory audit, mailbox ac
 inventories) name their own ``table`` and Arrow ``schema``, which must carry ``source_format``,
 ``record_ref`` and ``event_uid`` like the sign-in table.
 
-Each file is staged and then appended in one transaction, so a file that fails half-way leaves
-nothing behind. Content seen before (same SHA-256) is skipped, and events whose source id is
+Each file is appended in one transaction, so a file that fails half-way leaves nothing behind. A
+clean NDJSON file of a source with a fast path (``insert_clean``, see records/json_fast.py) goes
+straight from DuckDB's JSON reader into the table; any other file, or one the fast path declines
+half-way (rolled back), is staged by its reader first and read the robust way. Content seen before (same SHA-256) is skipped, and events whose source id is
 already in the store (overlapping exports) are counted as ignored duplicates, never added twice.
 """
 
@@ -15,7 +17,7 @@ import contextlib
 import hashlib
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,9 +28,12 @@ from nightowl import sources
 from nightowl.schema import AUTH_SCHEMA
 from nightowl.sources.base import InputError, InputFile, ReadOptions, Tally, UnknownFormat
 from nightowl.sources.inputs import Spool, expand
+from nightowl.sources.records.json_duckdb import FAST_PATH_REFUSALS
+from nightowl.sources.records.json_fast import Declined, LineCounter, LineFacts
 from nightowl.store import Store
 
 DUPLICATE_REASON = "duplicate of an event already in the store"
+SCAN_CHUNK = 8 << 20
 UNKNOWN_FORMAT = "no known format"
 
 
@@ -67,12 +72,25 @@ class InputReport:
         return out
 
 
-def file_sha256(inp: InputFile) -> str:
+@dataclass(frozen=True)
+class FileScan:
+    """One pass over a file's bytes: its content hash, and its lines for the clean-NDJSON fast path."""
+
+    sha256: str
+    lines: LineFacts | None  # None for a gzip file (its lines are not its bytes)
+
+
+def scan_file(inp: InputFile) -> FileScan:
     digest = hashlib.sha256()
-    with open(inp.path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+    counter = None if inp.gzip else LineCounter()
+    buf = bytearray(SCAN_CHUNK)
+    view = memoryview(buf)
+    with open(inp.path, "rb", buffering=0) as fh:
+        while n := fh.readinto(buf):
+            digest.update(view[:n])
+            if counter:
+                counter.update(view[:n])
+    return FileScan(digest.hexdigest(), counter.facts() if counter else None)
 
 
 def ingest_paths(
@@ -111,26 +129,28 @@ def ingest_file(
     table = getattr(source, "table", "auth_events")
     con = store.con
     with ThreadPoolExecutor(max_workers=1) as pool:
-        digest = pool.submit(file_sha256, inp)
+        scan = pool.submit(scan_file, inp)
         report = InputReport(path=inp.name, format=source.name, sha256="")
         store.ensure_table(table, getattr(source, "schema", None))
-        # A DuckDB-backed reader stages its rows on our connection before the transaction, so a
-        # file its scanner refuses fails harmlessly and is read again through ``read``.
+        # A clean NDJSON file goes straight into the table in its own transaction, left open here;
+        # any other file (or one the fast path refuses half-way) is read the robust way.
+        loaded = _load_clean(store, source, table, inp, opts, scan)
+        staged = None
+        if loaded is None:
+            # A DuckDB-backed reader stages its rows on our connection before the transaction, so a
+            # file its scanner refuses fails harmlessly and is read again through ``read``.
+            try:
+                staged = source.stage(con, inp, report.tally, opts) if hasattr(source, "stage") else None
+            except InputError:
+                source.unstage(con)
+                raise
+            except Exception as exc:
+                source.unstage(con)
+                raise _unreadable(inp, source, exc) from exc
+            con.execute("BEGIN TRANSACTION")
         try:
-            staged = source.stage(con, inp, report.tally, opts) if hasattr(source, "stage") else None
-        except InputError:
-            source.unstage(con)
-            raise
-        except Exception as exc:
-            source.unstage(con)
-            _interrupted(exc)
-            raise InputError(
-                f"{inp.name}: could not be read as {source.name} ({type(exc).__name__}: {exc})"
-            ) from exc
-        con.execute("BEGIN TRANSACTION")
-        try:
-            read, inserted = _load(store, source, table, inp, report.tally, opts, staged)
-            report.sha256 = digest.result()
+            read, inserted = loaded or _load(store, source, table, inp, report.tally, opts, staged)
+            report.sha256 = scan.result().sha256
             previous = store.seen_sha256(report.sha256)
             if previous is not None:
                 con.execute("ROLLBACK")
@@ -152,14 +172,17 @@ def ingest_file(
             raise
         except Exception as exc:
             con.execute("ROLLBACK")
-            _interrupted(exc)
-            raise InputError(
-                f"{inp.name}: could not be read as {source.name} ({type(exc).__name__}: {exc})"
-            ) from exc
+            raise _unreadable(inp, source, exc) from exc
         finally:
             if staged:
                 source.unstage(con)
     return report
+
+
+def _unreadable(inp: InputFile, source: sources.Source, exc: Exception) -> InputError:
+    """The one-line error of a file that failed half-way (Ctrl-C raises an interruption instead)."""
+    _interrupted(exc)
+    return InputError(f"{inp.name}: could not be read as {source.name} ({type(exc).__name__}: {exc})")
 
 
 def _interrupted(exc: Exception) -> None:
@@ -183,6 +206,40 @@ def _load_side(store: Store, side: sources.Source, inp: InputFile, tally: Tally,
         tally.ignore(DUPLICATE_REASON, read - inserted)
 
 
+def _load_clean(
+    store: Store,
+    source: sources.Source,
+    table: str,
+    inp: InputFile,
+    opts: ReadOptions,
+    scan: Future[FileScan],
+) -> tuple[int, int] | None:
+    """Rows read and added by the source's fast path for a clean file (``insert_clean``), with the
+    transaction left open; None, with nothing left behind, when the source has none or the file is
+    not clean."""
+    insert = getattr(source, "insert_clean", None)
+    if insert is None or inp.gzip:
+        return None
+
+    def facts() -> LineFacts:
+        lines = scan.result().lines
+        if lines is None:
+            raise Declined("no line facts")
+        return lines
+
+    con = store.con
+    con.execute("BEGIN TRANSACTION")
+    try:
+        return _load_into(store, table, lambda target: insert(con, inp, opts, target, facts))
+    except (Declined, *FAST_PATH_REFUSALS):
+        # the robust path reads the file and says what is wrong with it, record by record
+        con.execute("ROLLBACK")
+        return None
+    except Exception as exc:
+        con.execute("ROLLBACK")
+        raise _unreadable(inp, source, exc) from exc
+
+
 def _load(
     store: Store,
     source: sources.Source,
@@ -192,19 +249,28 @@ def _load(
     opts: ReadOptions,
     staged: str | None,
 ) -> tuple[int, int]:
-    """Rows read and rows added. Straight into the table while it is empty (nothing to
-    deduplicate against); otherwise through a staging table and an anti-join
-    on the source's event id, so overlapping exports add nothing twice."""
+    """Rows read and rows added, from the reader's staged rows or its batches."""
+    con = store.con
+
+    def fill(target: str) -> int:
+        if staged:
+            cols = ", ".join(f'"{c}"' for c in store.columns(table))
+            return con.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {staged}").fetchall()[0][0]
+        return _read_into(store, source, target, inp, tally, opts)
+
+    return _load_into(store, table, fill)
+
+
+def _load_into(store: Store, table: str, fill: Callable[[str], int]) -> tuple[int, int]:
+    """Rows read and rows added by ``fill(target)``. Straight into the table while it is empty
+    (nothing to deduplicate against); otherwise through a staging table and an anti-join on the
+    source's event id, so overlapping exports add nothing twice."""
     con = store.con
     fresh = not con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1)").fetchall()[0][0]
     target = table if fresh else "_staging"
     if not fresh:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _staging AS SELECT * FROM {table} LIMIT 0")
-    if staged:
-        cols = ", ".join(f'"{c}"' for c in store.columns(table))
-        read = con.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {staged}").fetchall()[0][0]
-    else:
-        read = _read_into(store, source, target, inp, tally, opts)
+    read = fill(target)
     repeated = _drop_repeats(con, target)
     if fresh:
         return read, read - repeated

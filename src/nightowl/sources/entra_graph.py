@@ -4,7 +4,7 @@ records are read by :mod:`nightowl.sources.records.json_duckdb`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import duckdb
 import pyarrow as pa
@@ -17,6 +17,8 @@ from nightowl.sources.records.json_duckdb import (
     stage_json_records,
     unstage_json_records,
 )
+from nightowl.sources.records.json_fast import LineFacts, insert_clean_ndjson
+from nightowl.sources.records.sql import sql_str
 
 GRAPH_PATHS: dict[str, str] = {
     "event_id": "$.id",
@@ -55,8 +57,14 @@ GRAPH_PATHS: dict[str, str] = {
 }
 
 
-def _graph_extract() -> str:
-    return entra_codes.extract_select(signin_columns({k: f"f[{i + 1}]" for i, k in enumerate(GRAPH_PATHS)}))
+AUTH_DETAILS_PATH = "$.authenticationDetails"
+
+
+def _graph_normalize(records: str, f: dict[str, str], auth_details: str) -> str:
+    """The normalizing query from ``records``, ``f`` mapping each GRAPH_PATHS key to its SQL."""
+    return entra_codes.normalize_sql(
+        records, "entra-graph-json", entra_codes.extract_select(signin_columns(f)), auth_details
+    )
 
 
 def signin_columns(f: dict[str, str]) -> dict[str, str]:
@@ -80,12 +88,18 @@ def signin_columns(f: dict[str, str]) -> dict[str, str]:
 
 GRAPH = JsonFormat(
     paths=tuple(GRAPH_PATHS.values()),
-    normalize=lambda records: entra_codes.normalize_sql(
+    # authenticationDetails is parsed again only for the few successes whose MFA the rest leaves open
+    normalize=lambda records: _graph_normalize(
         records,
-        "entra-graph-json",
-        _graph_extract(),
-        "try(json_extract_string(rec, '$.authenticationDetails'))",
+        {k: f"f[{i + 1}]" for i, k in enumerate(GRAPH_PATHS)},
+        f"try(json_extract_string(rec, {sql_str(AUTH_DETAILS_PATH)}))",
     ),
+    normalize_read=lambda records, field: _graph_normalize(
+        records,
+        {k: field(p) for k, p in GRAPH_PATHS.items()} | {"auth_details": field(AUTH_DETAILS_PATH)},
+        "auth_details",
+    ),
+    read_paths=(*GRAPH_PATHS.values(), AUTH_DETAILS_PATH),
 )
 
 
@@ -119,6 +133,16 @@ class GraphSignIns:
 
     def unstage(self, con: duckdb.DuckDBPyConnection) -> None:
         unstage_json_records(con)
+
+    def insert_clean(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        inp: InputFile,
+        opts: ReadOptions,
+        target: str,
+        facts: Callable[[], LineFacts],
+    ) -> int:
+        return insert_clean_ndjson(con, inp, opts, GRAPH, target, facts)
 
 
 SOURCES = [GraphSignIns()]

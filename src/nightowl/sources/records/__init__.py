@@ -7,7 +7,9 @@ Which reader a new vendor should use:
 * Sign-in JSON with many flat-ish records (NDJSON, pages, arrays): :mod:`.json_duckdb`. Write a
   :class:`~.json_duckdb.JsonFormat` (the JSON paths you read and a SQL mapping that ends with
   :data:`.sql.BOOKKEEPING_SQL`) and return ``read_json_records`` / ``stage_json_records`` from the
-  source's ``read`` / ``stage``. Example: ``okta.py``.
+  source's ``read`` / ``stage``. Example: ``okta.py``. For large clean NDJSON exports add
+  ``normalize_read`` / ``read_paths`` and an ``insert_clean`` (:mod:`.json_fast`, DuckDB's own
+  ``read_json`` straight into the store). Example: ``entra_graph.py``.
 * Nested, irregular records for a table of their own (audit trails, inventories):
   :mod:`.json_python` (``json_records`` + ``read_rows`` with a Python mapper returning a row dict,
   an ignore reason, or raising ``RecordError``). Example: ``entra_accounts.py``.

@@ -80,6 +80,11 @@ class JsonFormat:
     # the key of a container object's array of records: Graph pages {"value": [...]}, Azure
     # Monitor diagnostic-settings blobs {"records": [...]}
     envelope: str = "value"
+    # The same query over DuckDB's own ``read_json`` of a clean NDJSON file (see json_fast):
+    # ``normalize_read(records_sql, field)``, where ``field(path)`` is the SQL of one of
+    # ``read_paths`` as text; None when the format has no such fast path.
+    normalize_read: Callable[[str, Callable[[str], str]], str] | None = None
+    read_paths: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -227,8 +232,19 @@ def _fast_src(inp: InputFile, tmpdir: str, link_name: str = "input") -> tuple[st
     if not inp.gzip and _last_line_too_long(inp.path):
         # DuckDB's scanner drops a final line longer than its buffer without a word
         raise duckdb.InvalidInputException("last line longer than the fast path reads")
-    # DuckDB treats * ? [ ] { } ~ in a path as a glob or home folder: read through a link with a
-    # plain name so a hostile file name can never make it open a different file.
+    link = safe_link(inp, tmpdir, link_name)
+    return (
+        "SELECT CAST(NULL AS BIGINT) AS lineno, line, CAST(NULL AS BIGINT) AS sub, "
+        "CAST(NULL AS VARCHAR) AS bad0 FROM read_csv($path, "
+        "columns = {'line': 'VARCHAR'}, header = false, delim = chr(1), quote = '', escape = '', "
+        f"auto_detect = false, max_line_size = {CONTAINER_MAX_BYTES}, compression = '{comp}')"
+    ), {"path": link}
+
+
+def safe_link(inp: InputFile, tmpdir: str, link_name: str = "input") -> str:
+    """The path DuckDB should open for ``inp``. DuckDB treats * ? [ ] { } ~ in a path as a glob or home
+    folder: read through a link with a plain name so a hostile file name can never make it open a
+    different file."""
     link = os.path.join(tmpdir, link_name)
     if not os.path.lexists(link):
         try:
@@ -242,12 +258,7 @@ def _fast_src(inp: InputFile, tmpdir: str, link_name: str = "input") -> tuple[st
         if duckdb_text(plain) is None or any(ch in plain for ch in "*?[]{}~"):
             raise duckdb.IOException("no path DuckDB can open; using the robust path")
         link = plain
-    return (
-        "SELECT CAST(NULL AS BIGINT) AS lineno, line, CAST(NULL AS BIGINT) AS sub, "
-        "CAST(NULL AS VARCHAR) AS bad0 FROM read_csv($path, "
-        "columns = {'line': 'VARCHAR'}, header = false, delim = chr(1), quote = '', escape = '', "
-        f"auto_detect = false, max_line_size = {CONTAINER_MAX_BYTES}, compression = '{comp}')"
-    ), {"path": link}
+    return link
 
 
 def _last_line_too_long(path: os.PathLike | str) -> bool:

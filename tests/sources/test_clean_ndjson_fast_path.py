@@ -1,0 +1,203 @@
+"""The clean-NDJSON fast path (records/json_fast.py): a clean Graph NDJSON file goes straight from
+DuckDB's read_json into the store, and stores exactly what the robust reader yields (every column,
+line numbers in ``record_ref`` included); any file it cannot take whole (blank lines, pages, a
+quarantined record, a line too long, JSON read_json refuses) is declined and read the robust way,
+with the same rows and counts, nothing lost and nothing counted twice."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nightowl import ingest
+from nightowl.schema import COLUMN_NAMES
+from nightowl.sources import entra_graph
+from nightowl.sources.base import InputFile, ReadOptions, Tally
+from nightowl.sources.records import json_fast
+from nightowl.store import Store
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+GOOD = [
+    line for line in (FIXTURES / "entra" / "graph_v1.jsonl").read_text().splitlines()[:12] if line
+]  # normalize
+SOURCE = entra_graph.GraphSignIns()
+
+
+def _record(i: int) -> dict:
+    rec = json.loads(GOOD[i % len(GOOD)])
+    rec["id"] = f"fast-{i:06d}"
+    return rec
+
+
+def _lines(n: int) -> list[str]:
+    return [json.dumps(_record(i)) for i in range(n)]
+
+
+@pytest.fixture
+def spy(monkeypatch):
+    """Whether the fast path stored the file (True), was declined (False), or was not tried (None)."""
+    seen: list[bool] = []
+    real = ingest._load_clean
+
+    def load_clean(*args, **kwargs):
+        out = real(*args, **kwargs)
+        seen.append(out is not None)
+        return out
+
+    monkeypatch.setattr(ingest, "_load_clean", load_clean)
+    return seen
+
+
+def _rows(table: pa.Table) -> list[tuple]:
+    return sorted(tuple(str(v) for v in row.values()) for row in table.select(COLUMN_NAMES).to_pylist())
+
+
+def _ingest_and_read(path: Path, opts: ReadOptions | None = None):
+    """What ingest stores (rows, tally) and what the robust reader yields for the same file."""
+    opts = opts or ReadOptions()
+    inp = InputFile(name=path.name, path=path)
+    with Store() as store:
+        report = ingest.ingest_file(store, inp, SOURCE, opts)
+        stored = store.con.sql(f"SELECT {', '.join(COLUMN_NAMES)} FROM auth_events").to_arrow_table()
+        leftovers = store.query("SELECT table_name FROM duckdb_tables() WHERE temporary")
+    tally = Tally()
+    expected = pa.Table.from_batches(list(SOURCE.read(inp, tally, opts)), schema=stored.schema)
+    assert leftovers == []
+    return stored, report.tally, expected, tally
+
+
+def _same(stored, got: Tally, expected, want: Tally) -> None:
+    assert _rows(stored) == _rows(expected)
+    assert (got.normalized, got.quarantined) == (expected.num_rows, want.quarantined)
+    assert [(q.position, q.reason) for q in got.quarantine] == [
+        (q.position, q.reason) for q in want.quarantine
+    ]
+
+
+def test_clean_file_takes_the_fast_path_and_stores_what_the_robust_reader_yields(tmp_path, spy):
+    recs = [_record(i) for i in range(40)]
+    recs[3]["userAgent"] = 'quote " backslash \\ tab \t snowman \u2603 nul \u0000 emoji \U0001f600'
+    recs[4]["autonomousSystemNumber"] = 1e3  # a number where text is read
+    recs[5]["location"] = {"city": None, "geoCoordinates": {"latitude": -33.870, "longitude": 151}}
+    recs[6]["status"] = {"errorCode": 0, "failureReason": {"nested": [1, "two", None]}}
+    recs[7]["authenticationDetails"] = [{"authenticationStepResultDetail": "MFA successfully completed"}]
+    recs[7]["authenticationRequirement"] = "singleFactorAuthentication"
+    recs[7]["status"] = {"errorCode": 0}
+    recs[7]["mfaDetail"] = None
+    recs[8]["value"] = None  # a null envelope key is no page
+    path = tmp_path / "clean.jsonl"
+    # a BOM, CRLF line ends and no final line end: still clean
+    path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(json.dumps(r) for r in recs).encode())
+    stored, got, expected, want = _ingest_and_read(path)
+    assert spy == [True]
+    _same(stored, got, expected, want)
+    assert got.normalized == 40 and got.quarantined == 0
+    refs = {r["event_uid"]: r["record_ref"] for r in stored.select(["event_uid", "record_ref"]).to_pylist()}
+    assert refs["fast-000000"] == "clean.jsonl:1" and refs["fast-000039"] == "clean.jsonl:40"
+    mfa = stored.filter(pa.compute.equal(stored["event_uid"], "fast-000007"))["is_mfa"].to_pylist()
+    assert mfa == [True]
+
+
+def test_line_numbers_stay_in_file_order_across_many_read_buffers(tmp_path, spy, monkeypatch):
+    monkeypatch.setattr(json_fast, "DEFAULT_OBJECT_BYTES", 4096)  # read_json's buffer: many buffers
+    path = tmp_path / "many.jsonl"
+    path.write_text("\n".join(_lines(3000)) + "\n")
+    stored, got, expected, want = _ingest_and_read(path, ReadOptions(max_line_bytes=1000 << 10))
+    assert spy == [True]
+    _same(stored, got, expected, want)
+    refs = stored.select(["event_uid", "record_ref"]).to_pylist()
+    assert all(r["record_ref"] == f"many.jsonl:{int(r['event_uid'][5:]) + 1}" for r in refs)
+
+
+DECLINED = {
+    "blank line": lambda lines: [*lines[:5], "", *lines[5:]],
+    "whitespace line": lambda lines: [*lines[:5], " \t ", *lines[5:]],
+    "final blank line": lambda lines: [*lines, "", ""],
+    "null line": lambda lines: [*lines[:5], "null", *lines[5:]],
+    "graph page": lambda lines: [
+        *lines[:5],
+        json.dumps({"@odata.context": "x", "value": [_record(900)]}),
+        *lines[5:],
+    ],
+    "array line": lambda lines: [*lines[:5], json.dumps([_record(901), _record(902)]), *lines[5:]],
+    "quarantined record": lambda lines: [
+        *lines[:25],
+        json.dumps(_record(903) | {"createdDateTime": "not a date"}),
+    ],
+    "no user": lambda lines: [*lines, json.dumps(_record(904) | {"userPrincipalName": "", "userId": ""})],
+    "invalid JSON at the end": lambda lines: [*lines, '{"id": "cut", "createdDateTime": "2024-'],
+    "duplicate key": lambda lines: [*lines[:3], lines[3][:-1] + ', "id": "again"}', *lines[4:]],
+    "object where text is read": lambda lines: [*lines, json.dumps(_record(905) | {"location": "Paris"})],
+    "not an object": lambda lines: [*lines, '"just a string"', "42"],
+}
+
+
+@pytest.mark.parametrize("case", DECLINED, ids=list(DECLINED))
+def test_a_file_the_fast_path_cannot_take_whole_is_read_the_robust_way(tmp_path, spy, case):
+    path = tmp_path / "damaged.jsonl"
+    path.write_text("\n".join(DECLINED[case](_lines(30))) + "\n")
+    stored, got, expected, want = _ingest_and_read(path)
+    assert spy == [False]
+    _same(stored, got, expected, want)
+
+
+def test_a_line_longer_than_max_line_bytes_is_declined_and_quarantined(tmp_path, spy):
+    lines = _lines(10)
+    lines[4] = json.dumps(_record(4) | {"userAgent": "x" * 3000})
+    path = tmp_path / "long.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    stored, got, expected, want = _ingest_and_read(path, ReadOptions(max_line_bytes=2000))
+    assert spy == [False]
+    _same(stored, got, expected, want)
+    assert [q.position for q in got.quarantine] == ["line 5"]
+
+
+def test_bad_utf8_is_declined_and_read_like_the_robust_path(tmp_path, spy):
+    lines = [line.encode() for line in _lines(10)]
+    lines[2] = lines[2].replace(b'"fast-', b'"fa\xffst-')
+    assert b"\xff" in lines[2]
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    stored, got, expected, want = _ingest_and_read(path)
+    assert spy == [False]
+    _same(stored, got, expected, want)
+    assert got.normalized == 10
+
+
+def test_repeats_and_an_existing_store_dedupe_through_the_fast_path(tmp_path, spy):
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_text("\n".join(_lines(20)) + "\n")
+    lines = _lines(30)
+    second.write_text("\n".join([*lines[10:30], *lines[15:25]]) + "\n")  # 10-19 stored, 15-24 twice
+    with Store(tmp_path / "s.duckdb") as store:
+        (a,) = ingest.ingest_paths(store, [str(first)])
+        (b,) = ingest.ingest_paths(store, [str(second)])
+        uids = [r["event_uid"] for r in store.query("SELECT event_uid FROM auth_events")]
+        ref = store.query("SELECT record_ref FROM auth_events WHERE event_uid = 'fast-000020'")
+    assert spy == [True, True]
+    assert (a.tally.normalized, a.tally.ignored) == (20, 0)
+    assert (b.tally.records, b.tally.normalized, b.tally.ignored) == (30, 10, 20)
+    assert sorted(uids) == [f"fast-{i:06d}" for i in range(30)]
+    assert [r["record_ref"] for r in ref] == [f"{second}:11"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.binary(max_size=300).map(lambda b: b.replace(b"\x00", b"\n")), st.lists(st.integers(1, 40), max_size=8)
+)
+def test_line_counter_counts_lines_and_the_longest_like_a_split(data, cuts):
+    counter = json_fast.LineCounter()
+    pos = 0
+    for cut in [*cuts, len(data)]:
+        counter.update(data[pos : pos + cut])
+        pos += cut
+    counter.update(data[pos:])
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()  # a final LF ends the last line; it does not start another
+    assert counter.facts() == json_fast.LineFacts(len(lines), max((len(x) for x in lines), default=0))
