@@ -143,9 +143,11 @@ def ingest_table(path: Path, runs: int) -> str:
     """The readers run in turn (ours, reference, ours, ...) so each ratio compares runs under the same load."""
     size_mb = path.stat().st_size / 1e6
     raw: dict[str, list[dict]] = {k: [] for k in READERS}
+    loads = [os.getloadavg()[0]]
     for _ in range(runs):
         for kind in READERS:
             raw[kind].append(step(kind, path))
+            loads.append(os.getloadavg()[0])
             print(kind, raw[kind][-1], file=sys.stderr, flush=True)
     res = {k: summary(v) for k, v in raw.items()}
     ours, ref = res["ingest"], res["read_json"]
@@ -172,6 +174,9 @@ def ingest_table(path: Path, runs: int) -> str:
             f"{k}: " + ", ".join(f"{w} ({c})" for w, c in zip(r["runs"], r["cpu_runs"], strict=True))
             for k, r in res.items()
         ),
+        "",
+        f"Load average (1 min, `uptime`) before and after each step: {', '.join(f'{x:.1f}' for x in loads)} "
+        f"(median {statistics.median(loads):.1f}) on {os.cpu_count()} cores.",
     ]
     return "\n".join(lines)
 

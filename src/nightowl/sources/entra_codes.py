@@ -197,11 +197,14 @@ MFA_DONE = sql_str("MFA (successfully completed|completed in|requirement satisfi
 
 
 def _key(col: str) -> str:
-    """A comparison key: lowercase without spaces, dashes, dots, underscores ("OAuth 2.0" -> oauth20)."""
+    """A comparison key: lowercase without spaces, dashes, dots, underscores ("OAuth 2.0" -> oauth20).
+    The replacements only run on values that hold one of them (most values are single words)."""
     expr = f"lower(coalesce({col}, ''))"
+    cut = expr
     for ch in " -._":
-        expr = f"replace({expr}, '{ch}', '')"
-    return expr
+        cut = f"replace({cut}, '{ch}', '')"
+    holds = " OR ".join(f"contains({col}, '{ch}')" for ch in " -._")
+    return f"CASE WHEN {holds} THEN {cut} ELSE {expr} END"
 
 
 # Long IN lists become hash joins in DuckDB, and a join may reorder rows; the engine numbers
@@ -240,8 +243,10 @@ s1 AS NOT MATERIALIZED (
     {_key("interactive")} AS inter_k,
     {utc_time("time_raw")} AS ts,
     {actor_case} AS actor_t,
-    CASE WHEN {actor_case} IS NULL
-         THEN lower(coalesce(nullif(trim(upn), ''), nullif(trim(user_id), ''))) END AS uname
+    CASE WHEN {actor_case} IS NOT NULL THEN NULL
+         -- the usual upn needs no trim (which copies every name)
+         WHEN upn <> '' AND NOT starts_with(upn, ' ') AND NOT ends_with(upn, ' ') THEN lower(upn)
+         ELSE lower(coalesce(nullif(trim(upn), ''), nullif(trim(user_id), ''))) END AS uname
   FROM raw
 ),
 s2 AS NOT MATERIALIZED (
