@@ -31,6 +31,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from nightowl.detections import profile_history
+from nightowl.detections.profile_history import ProfileHistory
 from nightowl.findings import Finding
 from nightowl.sources.base import InputError
 
@@ -59,8 +61,13 @@ class HuntState:
         except (ValueError, KeyError, TypeError) as exc:
             raise InputError(f"{path}: not a nightowl hunt state ({exc})") from None
 
+    def profile_history(self) -> ProfileHistory:
+        """The takeover profiles this folder carries from run to run (see profile_history)."""
+        return ProfileHistory(self.folder, earlier_run=self.last_day is not None)
+
     def save(self) -> None:
-        """Atomically (a crash mid-write leaves the previous state)."""
+        """Atomically (a crash mid-write leaves the previous state), with the takeover profiles the run
+        staged."""
         self.folder.mkdir(parents=True, exist_ok=True)
         body = {"version": STATE_VERSION, "last_day": self.last_day, "reported": self.reported,
                 "runs": self.runs[-100:]}  # fmt: skip
@@ -68,6 +75,7 @@ class HuntState:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(body, fh, indent=1, sort_keys=True)
         os.replace(tmp, self.folder / STATE_FILE)
+        profile_history.commit(self.folder)
 
 
 def parse_day(text: str) -> date:

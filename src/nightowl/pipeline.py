@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nightowl.detections.profile_history import ProfileHistory
 from nightowl.detections.runner import run_all
 from nightowl.detections.secret_use import secret_use
 from nightowl.exposure import exposure_findings
@@ -32,11 +33,15 @@ DEMO_FILES = (
 
 
 def detect(
-    store: Store, config: dict[str, Any] | None = None, secrets: list[Finding] | None = None
+    store: Store,
+    config: dict[str, Any] | None = None,
+    secrets: list[Finding] | None = None,
+    history: ProfileHistory | None = None,
 ) -> list[Finding]:
     """Every detection whose data is in the store, plus account exposure when accounts were given, plus
-    (given secret findings) whether each secret was used: the secrets come back annotated with ``use``."""
-    findings = run_all(store, config)
+    (given secret findings) whether each secret was used: the secrets come back annotated with ``use``.
+    ``history``: the takeover profiles an incremental hunt carries in its state folder."""
+    findings = run_all(store, config, history)
     findings += exposure_findings(store, findings, config)
     if secrets:
         findings += secrets + secret_use(store, findings + secrets)

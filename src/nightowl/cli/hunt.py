@@ -160,6 +160,7 @@ def hunt(
     cfg = read_config(config)
     leaked = _secret_findings(secrets or [])
     state = HuntState.load(state_dir) if state_dir else None
+    history = state.profile_history() if state else None
     start, from_day = incremental.window(since, state, lookback_days)
     if engine is Engine.spark:
         from nightowl.engines.spark import hunt_lake
@@ -174,11 +175,13 @@ def hunt(
                 "hunt --engine spark: --geoip applies at ingest (`nightowl ingest --geoip --parquet`)"
             )
         with status("running detections on Spark"):
-            findings, inputs, ov = hunt_lake(paths, cfg, master, leaked, input_format, from_day)
+            findings, inputs, ov = hunt_lake(paths, cfg, master, leaked, input_format, from_day, history)
     else:
         inputs, findings, ov = _hunt_duckdb(
-            paths, store, input_format, year, timezone, strict, cfg, memory_limit, leaked, geoip
+            paths, store, input_format, year, timezone, strict, cfg, memory_limit, leaked, geoip, history
         )
+    for notice in history.notices if history else []:
+        err.print(term(notice, 400))
     if start is not None or state is not None:
         findings, repeated = incremental.select(findings, start, state, (ov or {}).get("last_seen"))
         if state is not None:
@@ -208,7 +211,9 @@ def hunt(
         raise typer.Exit(1)
 
 
-def _hunt_duckdb(paths, store, input_format, year, timezone, strict, cfg, memory_limit, leaked, geoip):
+def _hunt_duckdb(
+    paths, store, input_format, year, timezone, strict, cfg, memory_limit, leaked, geoip, history
+):
     """Ingest (unless hunting a store as it is) and detect on this machine."""
     if not paths and store is None:
         raise InputError("hunt: give log files to read, or --store FILE to hunt what a store already holds")
@@ -218,7 +223,7 @@ def _hunt_duckdb(paths, store, input_format, year, timezone, strict, cfg, memory
         inputs = ingest_with_progress(st, paths or [], input_format, year, timezone, strict)
         _enrich(st, geoip)
         with status("running detections"):
-            findings = detect(st, cfg, leaked)
+            findings = detect(st, cfg, leaked, history)
         ov = overview(st)
     return inputs, findings, ov
 

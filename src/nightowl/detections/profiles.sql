@@ -85,6 +85,10 @@ SELECT user_name, day, net, asn, country, device,
 FROM ok_signins
 GROUP BY user_name, day, net, asn, country, device, client_app, auth_protocol;
 
+-- Incremental hunts add the identity's earlier days (carried in the state folder) to signin_combos here,
+-- and build identity_first_events and log_span (detections/profile_history.py):
+-- @python
+
 -- Each identity's familiarity with each value: the first day it signed in with it, and on how many
 -- distinct days it did.
 CREATE OR REPLACE TEMP TABLE identity_values AS

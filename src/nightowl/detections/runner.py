@@ -19,7 +19,9 @@ from typing import Any
 import pyarrow as pa
 
 from nightowl.categories import campaign_categories
+from nightowl.detections import profile_history
 from nightowl.detections.catalog import Detection, load_all, prepare_text
+from nightowl.detections.profile_history import ProfileHistory
 from nightowl.engines import Engine, as_engine, used_params
 from nightowl.engines.ipkeys import source_key
 from nightowl.findings import SEVERITY_RANK, Finding, iso, stable_id
@@ -45,14 +47,26 @@ def execute(target: Any, sql: str, params: dict[str, Any]) -> Any:
     return target.execute(sql, params)
 
 
-def prepare(target: Any, overrides: dict[str, Any] | None = None, profiles: bool = True) -> None:
-    """The shared facts; with ``profiles``, the per-identity sign-in profiles the takeover rules read."""
+def prepare(
+    target: Any,
+    overrides: dict[str, Any] | None = None,
+    profiles: bool = True,
+    history: ProfileHistory | None = None,
+) -> None:
+    """The shared facts; with ``profiles``, the per-identity sign-in profiles the takeover rules read,
+    merged at the profiles' ``-- @python`` hook with the ``history`` an incremental hunt carries."""
     engine = as_engine(target)
     engine.build_ip_keys()
     sql, thresholds = prepare_text(profiles)
     params = {name: t.default for name, t in thresholds.items()} | (overrides or {})
-    for statement in split_statements(sql):
+    before, hook, after = sql.partition(HOOK_MARKER)
+    for statement in split_statements(before):
         engine.execute(statement, params)
+    if hook:
+        profile_history.carry(engine, history)
+        for statement in split_statements(after):
+            engine.execute(statement, params)
+        profile_history.finish(engine, history)
 
 
 def run_detection(target: Any, det: Detection) -> list[Finding]:
@@ -233,17 +247,19 @@ def register_flagged(
     )
 
 
-def run_all(target: Any, config: dict[str, Any] | None = None) -> list[Finding]:
+def run_all(
+    target: Any, config: dict[str, Any] | None = None, history: ProfileHistory | None = None
+) -> list[Finding]:
     """Every enabled detection whose tables hold data, in three stages: password attacks (1), the
     compromises they led to (2, which also marks the attack findings), and what flagged accounts did
-    next in the cloud audit logs (3)."""
+    next in the cloud audit logs (3). ``history``: the takeover profiles an incremental hunt carries."""
     engine = as_engine(target)
     detections = [d for d in load_all(config) if d.enabled and all(engine.row_count(t) for t in d.tables)]
     if not detections:
         return []
     if engine.event_count():
         takeover_rules = any(d.category == "account_takeover" for d in detections)
-        prepare(engine, (config or {}).get("prepare"), profiles=takeover_rules)
+        prepare(engine, (config or {}).get("prepare"), profiles=takeover_rules, history=history)
     stage1 = fold_into_campaigns([f for d in detections if d.stage == 1 for f in run_detection(engine, d)])
     campaigns = campaign_categories()
     attacks = [f for f in stage1 if f.category in campaigns]

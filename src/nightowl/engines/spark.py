@@ -427,10 +427,12 @@ def hunt_lake(
     secrets: list | None = None,
     input_format: str | None = None,
     from_day: dt.date | None = None,
+    history: Any = None,
 ) -> tuple[list, list[dict[str, Any]], dict[str, Any] | None]:
     """Every detection and the exposure join on Spark: (findings, inputs report, overview). Each path
     is a normalized Parquet lake (``nightowl ingest --parquet``) or raw sign-in exports (Graph JSON,
-    diagnostic-settings blobs; see :mod:`nightowl.engines.spark_raw`)."""
+    diagnostic-settings blobs; see :mod:`nightowl.engines.spark_raw`); ``history``: the takeover
+    profiles an incremental hunt carries (:mod:`nightowl.detections.profile_history`)."""
     from nightowl.overview import overview
     from nightowl.pipeline import detect
 
@@ -442,7 +444,7 @@ def hunt_lake(
     spark = session(master)
     tables, inputs = read_inputs(spark, lake_paths, input_format, from_day)
     engine = SparkEngine(spark, tables)
-    findings = detect(engine, config)
+    findings = detect(engine, config, history=history)
     ov = overview(engine) if engine.has_table("auth_events") else None
     if secrets:
         findings, used_inputs = secret_use_locally(findings, secrets, logs)

@@ -28,22 +28,16 @@ tenant_common_users = { default = 5, anchor = "a /24 that 5 or more identities s
 */
 -- account_created (creation dates from the users export, empty without one) comes from the Python step:
 -- @python
+-- identity_first_events (each identity's first attempt) and log_span (the logs' first event) come with the
+-- profiles, over the whole history an incremental hunt carries
 CREATE OR REPLACE TEMP TABLE dormant_first AS
-WITH span AS (
-    SELECT min(time) AS data_start FROM auth_events WHERE time IS NOT NULL
-), first_event AS (
-    SELECT user_name, min(time) AS first_event, bool_or(coalesce(user_type, '') = 'guest') AS guest
-    FROM auth_events
-    WHERE user_name IS NOT NULL AND time IS NOT NULL
-    GROUP BY user_name
-)
 SELECT c.*, f.first_event, s.data_start, a.created,
        coalesce(t.users, 0) AS net_users,
        c.known_device,
        date_diff('day', s.data_start, f.first_event) AS quiet_days
 FROM identity_profile p
-JOIN first_event f ON f.user_name = p.user_name
-CROSS JOIN span s
+JOIN identity_first_events f ON f.user_name = p.user_name
+CROSS JOIN log_span s
 JOIN signin_combos c ON c.user_name = p.user_name AND c.day = CAST(p.first_success AS DATE)
 LEFT JOIN tenant_values t ON t.feature = 'network' AND t.value = c.net
 LEFT JOIN account_created a ON a.user_name = p.user_name
