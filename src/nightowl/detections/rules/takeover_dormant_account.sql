@@ -34,7 +34,9 @@ CREATE OR REPLACE TEMP TABLE dormant_first AS
 SELECT c.*, f.first_event, s.data_start, a.created,
        coalesce(t.users, 0) AS net_users,
        c.known_device,
-       date_diff('day', s.data_start, f.first_event) AS quiet_days
+       date_diff('day', s.data_start, f.first_event) AS quiet_days,
+       -- the first sign-in of that day is the one shown; ties go to the record, whatever the scan order
+       row_number() OVER (PARTITION BY c.user_name ORDER BY c.first_seen, c.first_record) AS pos
 FROM identity_profile p
 JOIN identity_first_events f ON f.user_name = p.user_name
 CROSS JOIN log_span s
@@ -56,20 +58,20 @@ SELECT
     CASE WHEN bool_and(net_users < $tenant_common_users AND (single_factor OR any_legacy) AND NOT known_device)
          THEN 'high' ELSE 'low' END AS severity,
     printf('%s: silent for %d days, then signed in from %s%s', user_name, max(quiet_days),
-           coalesce(arg_min(country, first_seen), '?') || ' / ' || coalesce(arg_min(asn_org, first_seen), 'AS' || CAST(arg_min(asn, first_seen) AS VARCHAR), 'unknown network'),
+           coalesce(arg_min(country, pos), '?') || ' / ' || coalesce(arg_min(asn_org, pos), 'AS' || CAST(arg_min(asn, pos) AS VARCHAR), 'unknown network'),
            CASE WHEN bool_or(any_legacy) THEN ' over a legacy protocol' WHEN bool_and(single_factor) THEN ' without MFA' ELSE '' END) AS title,
     printf('%s made no sign-in attempt for the first %d days of the logs (from %s), then signed in at %s UTC from %s (%s, %s) using %s, %s, %s. %s',
            user_name, max(quiet_days), strftime(min(data_start), '%Y-%m-%d'), strftime(min(first_seen), '%Y-%m-%d %H:%M'),
-           arg_min(ip, first_seen), coalesce(arg_min(asn_org, first_seen), 'AS' || CAST(arg_min(asn, first_seen) AS VARCHAR), 'ASN unknown'),
-           coalesce(arg_min(country, first_seen), 'country unknown'), arg_min(client, first_seen),
+           arg_min(ip, pos), coalesce(arg_min(asn_org, pos), 'AS' || CAST(arg_min(asn, pos) AS VARCHAR), 'ASN unknown'),
+           coalesce(arg_min(country, pos), 'country unknown'), arg_min(client, pos),
            CASE WHEN bool_and(single_factor) THEN 'single-factor' ELSE 'with MFA' END,
            CASE WHEN bool_or(known_device) THEN 'from a device with a device id' ELSE 'from a device the directory does not know' END,
            CASE WHEN max(created) IS NULL THEN 'No users export gave its creation date: check it is not a new account.'
                 ELSE 'Created ' || strftime(max(created), '%Y-%m-%d') || ', long before the logs start.' END) AS summary,
     {'quiet_days': max(quiet_days), 'created': max(created), 'network_identities_in_tenant': max(net_users),
      'single_factor': bool_and(single_factor), 'legacy_protocol': bool_or(any_legacy), 'known_device': bool_or(known_device),
-     'clients': list(DISTINCT client), 'user_agents': list(DISTINCT user_agent), 'applications': list(DISTINCT app),
-     'sample_records': list(first_record ORDER BY first_seen)[1:5]} AS evidence
+     'clients': list(DISTINCT client ORDER BY client), 'user_agents': list(DISTINCT user_agent ORDER BY user_agent), 'applications': list(DISTINCT app ORDER BY app),
+     'sample_records': list(first_record ORDER BY first_seen, first_record)[1:5]} AS evidence
 FROM dormant_first
 GROUP BY user_name
-ORDER BY first_seen;
+ORDER BY first_seen, key;

@@ -40,7 +40,7 @@ WITH located AS (  -- one row per identity, day and combination of properties (s
            lag(l.country) OVER w AS prev_country, lag(l.city) OVER w AS prev_city,
            lag(l.lat) OVER w AS prev_lat, lag(l.lon) OVER w AS prev_lon, lag(l.record_ref) OVER w AS prev_record
     FROM located l
-    WINDOW w AS (PARTITION BY l.user_name ORDER BY l.time)
+    WINDOW w AS (PARTITION BY l.user_name ORDER BY l.time, l.record_ref)  -- the record: the same order whatever the scan
 ), measured AS (
     SELECT *,
            2 * 6371 * asin(sqrt(power(sin(radians(lat - prev_lat) / 2), 2)
@@ -50,6 +50,8 @@ WITH located AS (  -- one row per identity, day and combination of properties (s
     WHERE prev_time IS NOT NULL AND (lat <> prev_lat OR lon <> prev_lon)
 )
 SELECT m.*, m.km / m.hours AS kmh,
+       -- the fastest leg of the day tells the story; ties go to the earlier one, then the record
+       row_number() OVER (PARTITION BY m.user_name, m.day ORDER BY m.km / m.hours DESC, m.time, m.record_ref) AS leg_rank,
        coalesce(t1.users, 0) AS net_users, coalesce(t0.users, 0) AS prev_net_users,
        d.first_day = m.day AND dd.days_before >= $min_history_days AND NOT m.known_device
          AND v.device IS NULL AS new_device,  -- new, no device id, not seen on the identity's own networks
@@ -72,24 +74,24 @@ SELECT
     count(*) AS n_legs, 1 AS distinct_users,
     CASE WHEN bool_or(new_device) THEN 'medium' ELSE 'low' END AS severity,
     printf('%s: %s to %s, %d km in %d min', user_name,
-           coalesce(arg_max(prev_city, kmh), '?') || ' (' || coalesce(arg_max(prev_country, kmh), '?') || ')',
-           coalesce(arg_max(city, kmh), '?') || ' (' || coalesce(arg_max(country, kmh), '?') || ')',
-           CAST(arg_max(km, kmh) AS BIGINT), CAST(round(arg_max(hours, kmh) * 60) AS BIGINT)) AS title,
+           coalesce(arg_min(prev_city, leg_rank), '?') || ' (' || coalesce(arg_min(prev_country, leg_rank), '?') || ')',
+           coalesce(arg_min(city, leg_rank), '?') || ' (' || coalesce(arg_min(country, leg_rank), '?') || ')',
+           CAST(arg_min(km, leg_rank) AS BIGINT), CAST(round(arg_min(hours, leg_rank) * 60) AS BIGINT)) AS title,
     printf('%s signed in from %s (%s) at %s and from %s (%s) %d min later: %d km apart, %d km/h. %s',
-           user_name, arg_max(prev_ip, kmh), coalesce(arg_max(prev_country, kmh), '?'),
-           strftime(arg_max(prev_time, kmh), '%Y-%m-%d %H:%M'), arg_max(ip, kmh), coalesce(arg_max(country, kmh), '?'),
-           CAST(round(arg_max(hours, kmh) * 60) AS BIGINT), CAST(arg_max(km, kmh) AS BIGINT), CAST(max(kmh) AS BIGINT),
+           user_name, arg_min(prev_ip, leg_rank), coalesce(arg_min(prev_country, leg_rank), '?'),
+           strftime(arg_min(prev_time, leg_rank), '%Y-%m-%d %H:%M'), arg_min(ip, leg_rank), coalesce(arg_min(country, leg_rank), '?'),
+           CAST(round(arg_min(hours, leg_rank) * 60) AS BIGINT), CAST(arg_min(km, leg_rank) AS BIGINT), CAST(max(kmh) AS BIGINT),
            CASE WHEN bool_or(new_device)
                 THEN 'The far end used a device this identity had never used before that day: treat as a takeover until the user confirms.'
                 ELSE 'Neither end used a device new to this identity after its learning days: probably the person travelling or a roaming phone; confirm with the user.' END) AS summary,
-    {'km': CAST(arg_max(km, kmh) AS BIGINT), 'kmh': CAST(max(kmh) AS BIGINT), 'minutes': CAST(round(arg_max(hours, kmh) * 60) AS BIGINT),
-     'from_ip': arg_max(prev_ip, kmh), 'from_country': arg_max(prev_country, kmh), 'from_city': arg_max(prev_city, kmh),
-     'to_ip': arg_max(ip, kmh), 'to_country': arg_max(country, kmh), 'to_city': arg_max(city, kmh),
-     'to_network_identities_in_tenant': arg_max(net_users, kmh), 'from_network_identities_in_tenant': arg_max(prev_net_users, kmh),
-     'new_device': bool_or(new_device), 'user_agent': arg_max(user_agent, kmh),
+    {'km': CAST(arg_min(km, leg_rank) AS BIGINT), 'kmh': CAST(max(kmh) AS BIGINT), 'minutes': CAST(round(arg_min(hours, leg_rank) * 60) AS BIGINT),
+     'from_ip': arg_min(prev_ip, leg_rank), 'from_country': arg_min(prev_country, leg_rank), 'from_city': arg_min(prev_city, leg_rank),
+     'to_ip': arg_min(ip, leg_rank), 'to_country': arg_min(country, leg_rank), 'to_city': arg_min(city, leg_rank),
+     'to_network_identities_in_tenant': arg_min(net_users, leg_rank), 'from_network_identities_in_tenant': arg_min(prev_net_users, leg_rank),
+     'new_device': bool_or(new_device), 'user_agent': arg_min(user_agent, leg_rank),
      'usual_country': any_value(usual_country), 'usual_user_agent': any_value(usual_user_agent),
      'identity_active_days': max(active_days),
-     'records': [arg_max(prev_record, kmh), arg_max(record_ref, kmh)]} AS evidence
+     'records': [arg_min(prev_record, leg_rank), arg_min(record_ref, leg_rank)]} AS evidence
 FROM travel_legs
 GROUP BY user_name, day
-ORDER BY first_seen;
+ORDER BY first_seen, key;

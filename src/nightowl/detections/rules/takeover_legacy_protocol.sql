@@ -32,21 +32,23 @@ SELECT
     sum(c.n) AS successes, 1 AS distinct_users,
     CASE WHEN bool_or(n.first_day = c.day AND coalesce(t.users, 0) < $tenant_common_users AND coalesce(a.first_day = c.day, true) AND NOT c.known_device AND v.device IS NULL) THEN 'medium' ELSE 'low' END AS severity,
     printf('%s: first legacy-protocol sign-in (%s) in %d days of history', c.user_name,
-           arg_min(c.client, c.first_seen), max(p.active_days)) AS title,
+           arg_min(c.client, c.pos), max(p.active_days)) AS title,
     printf('%s signed in at %s UTC over %s from %s (%s, %s), a protocol MFA cannot protect; on its %d earlier active days it never used one (usually %s from %s). %s',
-           c.user_name, strftime(min(c.first_seen), '%Y-%m-%d %H:%M'), arg_min(c.client, c.first_seen),
-           arg_min(c.ip, c.first_seen), coalesce(arg_min(c.asn_org, c.first_seen), 'AS' || CAST(arg_min(c.asn, c.first_seen) AS VARCHAR), 'ASN unknown'),
-           coalesce(arg_min(c.country, c.first_seen), 'country unknown'), max(dd.days_before),
+           c.user_name, strftime(min(c.first_seen), '%Y-%m-%d %H:%M'), arg_min(c.client, c.pos),
+           arg_min(c.ip, c.pos), coalesce(arg_min(c.asn_org, c.pos), 'AS' || CAST(arg_min(c.asn, c.pos) AS VARCHAR), 'ASN unknown'),
+           coalesce(arg_min(c.country, c.pos), 'country unknown'), max(dd.days_before),
            coalesce(any_value(p.usual_client), '?'), coalesce(any_value(p.usual_country), 'an unknown country'),
            CASE WHEN bool_or(n.first_day = c.day AND coalesce(t.users, 0) < $tenant_common_users AND coalesce(a.first_day = c.day, true) AND NOT c.known_device AND v.device IS NULL)
                 THEN 'The network is new to this identity and shared by almost no one in the tenant: reset the password and block legacy authentication.'
                 ELSE 'It came from a network this identity or the tenant uses, or from the owner''s device (a device id, or also seen on the identity''s own networks): probably a mail app being set up; confirm with the user and block legacy authentication.' END) AS summary,
-    {'client': arg_min(c.client, c.first_seen), 'user_agent': arg_min(c.user_agent, c.first_seen),
+    {'client': arg_min(c.client, c.pos), 'user_agent': arg_min(c.user_agent, c.pos),
      'new_network': bool_or(n.first_day = c.day), 'owner_device': bool_or(c.known_device OR v.device IS NOT NULL),
-     'vouching_network': any_value(v.shared_network), 'network_identities_in_tenant': max(coalesce(t.users, 0)),
+     'vouching_network': arg_min(v.shared_network, c.pos), 'network_identities_in_tenant': max(coalesce(t.users, 0)),
      'identity_active_days': max(p.active_days), 'usual_client': any_value(p.usual_client),
-     'usual_country': any_value(p.usual_country), 'sample_records': list(c.first_record ORDER BY c.first_seen)[1:5]} AS evidence
-FROM signin_combos c
+     'usual_country': any_value(p.usual_country), 'sample_records': list(c.first_record ORDER BY c.first_seen, c.first_record)[1:5]} AS evidence
+-- pos: the legacy sign-ins of a day in order (ties go to the record, whatever the scan order); the first is shown
+FROM (SELECT *, row_number() OVER (PARTITION BY user_name, day ORDER BY first_seen, first_record) AS pos
+      FROM signin_combos WHERE any_legacy) c
 JOIN identity_profile p ON p.user_name = c.user_name
 JOIN identity_days dd ON dd.user_name = c.user_name AND dd.day = c.day
 LEFT JOIN identity_values n ON n.user_name = c.user_name AND n.feature = 'network' AND n.value = c.net
@@ -56,4 +58,4 @@ LEFT JOIN vouched_devices v ON v.user_name = c.user_name AND v.device = c.device
 WHERE c.any_legacy AND dd.days_before >= $min_history_days
   AND c.day = (SELECT min(x.day) FROM signin_combos x WHERE x.user_name = c.user_name AND x.any_legacy)
 GROUP BY c.user_name
-ORDER BY first_seen;
+ORDER BY first_seen, key;

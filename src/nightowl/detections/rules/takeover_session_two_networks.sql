@@ -33,17 +33,24 @@ WITH rare_first AS (  -- (identity, network) on the first day the identity used 
     FROM ok_signins s
     JOIN rare_first r ON r.user_name = s.user_name AND r.net = s.net AND r.first_day = s.day
     WHERE s.session_id IS NOT NULL AND s.session_id <> ''
-), sessions AS (
-    SELECT s.user_name, s.session_id, s.net, s.asn, s.country, min(s.time) AS first_seen, max(s.time) AS last_seen,
-           arg_min(s.ip, s.time) AS ip, any_value(s.asn_org) AS asn_org, arg_min(s.user_agent, s.time) AS user_agent,
-           arg_min(s.record_ref, s.time) AS record_ref, min(s.day) AS day
+), used AS (  -- pos: each network's sign-ins in the session in order (ties go to the record, whatever the scan order)
+    SELECT s.*, row_number() OVER (PARTITION BY s.user_name, s.session_id, s.net, s.asn, s.country
+                                   ORDER BY s.time, s.record_ref) AS pos
     FROM ok_signins s
     JOIN candidates m ON m.user_name = s.user_name AND m.session_id = s.session_id
-    GROUP BY s.user_name, s.session_id, s.net, s.asn, s.country
+), sessions AS (
+    SELECT user_name, session_id, net, asn, country, min(time) AS first_seen, max(time) AS last_seen,
+           arg_min(ip, pos) AS ip, arg_min(asn_org, pos) AS asn_org, arg_min(user_agent, pos) AS user_agent,
+           arg_min(record_ref, pos) AS record_ref, min(day) AS day
+    FROM used
+    GROUP BY user_name, session_id, net, asn, country
 )
 SELECT b.*, a.ip AS first_ip, a.net AS first_net, a.asn_org AS first_asn_org, a.country AS first_country,
        a.first_seen AS session_start, a.user_agent AS first_user_agent, a.record_ref AS first_record,
-       coalesce(t.users, 0) AS net_users, n.days AS net_days
+       coalesce(t.users, 0) AS net_users, n.days AS net_days,
+       -- the first replay is shown, from the session's first network; ties go to the records
+       row_number() OVER (PARTITION BY b.user_name, b.session_id
+                          ORDER BY b.first_seen, b.record_ref, a.first_seen, a.record_ref) AS hop
 FROM sessions a
 JOIN sessions b ON b.user_name = a.user_name AND b.session_id = a.session_id AND b.net <> a.net
      AND b.first_seen > a.first_seen AND b.first_seen <= a.first_seen + to_hours($max_session_hours)
@@ -59,17 +66,17 @@ SELECT
     list_concat(list(DISTINCT first_ip), list(DISTINCT ip)) AS source_ips,
     count(*) AS n_hops, 1 AS distinct_users,
     printf('%s: session %s replayed from %s', user_name, left(session_id, 12),
-           coalesce(arg_min(asn_org, first_seen), 'AS' || CAST(arg_min(asn, first_seen) AS VARCHAR), arg_min(ip, first_seen))) AS title,
+           coalesce(arg_min(asn_org, hop), 'AS' || CAST(arg_min(asn, hop) AS VARCHAR), arg_min(ip, hop))) AS title,
     printf('Session %s of %s started at %s UTC from %s (%s, %s) and was used %d min later from %s (%s, %s), a network this identity had never used before and %d identities in the tenant use. Revoke the sessions and refresh tokens, then look for an adversary-in-the-middle phishing page.',
            session_id, user_name, strftime(min(session_start), '%Y-%m-%d %H:%M'),
-           arg_min(first_ip, first_seen), coalesce(arg_min(first_asn_org, first_seen), 'ASN unknown'), coalesce(arg_min(first_country, first_seen), '?'),
+           arg_min(first_ip, hop), coalesce(arg_min(first_asn_org, hop), 'ASN unknown'), coalesce(arg_min(first_country, hop), '?'),
            CAST(date_diff('minute', min(session_start), min(first_seen)) AS BIGINT),
-           arg_min(ip, first_seen), coalesce(arg_min(asn_org, first_seen), 'AS' || CAST(arg_min(asn, first_seen) AS VARCHAR), 'ASN unknown'), coalesce(arg_min(country, first_seen), '?'),
+           arg_min(ip, hop), coalesce(arg_min(asn_org, hop), 'AS' || CAST(arg_min(asn, hop) AS VARCHAR), 'ASN unknown'), coalesce(arg_min(country, hop), '?'),
            max(net_users)) AS summary,
-    {'session_id': session_id, 'first_ip': arg_min(first_ip, first_seen), 'first_user_agent': arg_min(first_user_agent, first_seen),
-     'replay_ips': list(DISTINCT ip), 'replay_user_agents': list(DISTINCT user_agent),
+    {'session_id': session_id, 'first_ip': arg_min(first_ip, hop), 'first_user_agent': arg_min(first_user_agent, hop),
+     'replay_ips': list(DISTINCT ip ORDER BY ip), 'replay_user_agents': list(DISTINCT user_agent ORDER BY user_agent),
      'replay_network_identities_in_tenant': max(net_users),
-     'records': list_concat(list(DISTINCT first_record), list(DISTINCT record_ref))} AS evidence
+     'records': list_concat(list(DISTINCT first_record ORDER BY first_record), list(DISTINCT record_ref ORDER BY record_ref))} AS evidence
 FROM session_hops
 GROUP BY user_name, session_id
-ORDER BY first_seen;
+ORDER BY first_seen, key;

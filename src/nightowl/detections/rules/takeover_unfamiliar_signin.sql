@@ -100,7 +100,7 @@ WITH tenant AS (
                 ELSE -ln(((1 - coalesce(known_device_share, 0)) * (successes - n) + $prior_days * 0.5)
                          / (successes - n + $prior_days)) END AS r_no_device_id
     FROM flagged f
-)
+), scored AS (
 SELECT *, hour_share < $rare_hour_share AS rare_hour,
        2 + CAST(new_asn AS INTEGER) + CAST(new_country AS INTEGER) + CAST(new_client AS INTEGER)
          + CAST(unknown_device AS INTEGER) + CAST(hour_share < $rare_hour_share AS INTEGER) AS unfamiliar,
@@ -112,7 +112,14 @@ SELECT *, hour_share < $rare_hour_share AS rare_hour,
                  printf('hour %.1f', r_hour),
                  CASE WHEN NOT known_device THEN printf('no device id %.1f', r_no_device_id) END) AS rarity_terms,
        known_device OR vouching_network IS NOT NULL AS owner_device
-FROM rarity;
+FROM rarity
+)
+-- the sign-in a finding shows first: the rarest (or the one with most unfamiliar properties); ties go
+-- to the earlier sign-in, then the record, so the evidence is the same whatever order the events came in
+SELECT *,
+       row_number() OVER (PARTITION BY user_name ORDER BY rarity DESC, first_seen, first_record) AS rarity_rank,
+       row_number() OVER (PARTITION BY user_name ORDER BY unfamiliar DESC, rarity DESC, first_seen, first_record) AS unfamiliar_rank
+FROM scored;
 
 SELECT
     user_name || '|' || CAST(min(day) AS VARCHAR) AS key,
@@ -127,22 +134,22 @@ SELECT
          WHEN max(rarity) >= $high_score OR bool_or(single_factor AND NOT owner_device) THEN 'high'
          ELSE 'medium' END AS severity,
     printf('%s signed in from %s with %d properties it never used before (rarity %.1f)', user_name,
-           arg_max(coalesce(country, '?') || ' / ' || coalesce(asn_org, 'AS' || CAST(asn AS VARCHAR), 'unknown network') || ' / ' || net, rarity),
-           arg_max(unfamiliar, rarity), max(rarity)) AS title,
+           arg_min(coalesce(country, '?') || ' / ' || coalesce(asn_org, 'AS' || CAST(asn AS VARCHAR), 'unknown network') || ' / ' || net, rarity_rank),
+           arg_min(unfamiliar, rarity_rank), max(rarity)) AS title,
     printf('%s signed in successfully at %s UTC from %s (%s, %s) on a device this identity never used (%s). Unfamiliar: %s '
            || '(rarity %.1f = -ln P of each property given the identity''s history, the tenant''s as prior: %s). '
            || 'In %d active days it usually signs in from %s via %s with %s. The network is used by %d identit%s in the tenant.%s',
            user_name, strftime(min(first_seen), '%Y-%m-%d %H:%M'),
-           arg_max(ip, unfamiliar), coalesce(arg_max(asn_org, unfamiliar), 'AS' || CAST(arg_max(asn, unfamiliar) AS VARCHAR), 'ASN unknown'),
-           coalesce(arg_max(country, unfamiliar), 'country unknown'),
-           coalesce(nullif(arg_max(user_agent, unfamiliar), ''), 'no user agent'),
+           arg_min(ip, unfamiliar_rank), coalesce(arg_min(asn_org, unfamiliar_rank), 'AS' || CAST(arg_min(asn, unfamiliar_rank) AS VARCHAR), 'ASN unknown'),
+           coalesce(arg_min(country, unfamiliar_rank), 'country unknown'),
+           coalesce(nullif(arg_min(user_agent, unfamiliar_rank), ''), 'no user agent'),
            concat_ws(', ', 'network', 'device',
                 CASE WHEN bool_or(new_asn) THEN 'ASN' END,
                 CASE WHEN bool_or(new_country) THEN 'country' END,
                 CASE WHEN bool_or(new_client) THEN 'client app / protocol' END,
                 CASE WHEN bool_or(unknown_device) THEN 'no device id' END,
                 CASE WHEN bool_or(rare_hour) THEN 'hour of day' END),
-           max(rarity), arg_max(rarity_terms, rarity),
+           max(rarity), arg_min(rarity_terms, rarity_rank),
            max(active_days), coalesce(any_value(usual_country), 'an unknown country'),
            coalesce(any_value(usual_asn_org), 'AS' || CAST(any_value(usual_asn) AS VARCHAR), 'an unknown network'),
            coalesce(nullif(any_value(usual_user_agent), ''), 'no user agent'),
@@ -153,7 +160,7 @@ SELECT
            || CASE WHEN bool_and(known_device)
                    THEN ' The new device has a device id (joined or registered to the directory): most likely the user''s own new device; low unless the user did not enrol one.'
                    WHEN bool_and(owner_device)
-                   THEN printf(' The new device also signs in from %s, %s: most likely the user''s own new device; low unless someone else shares that line.', any_value(vouching_network), any_value(vouched_by))
+                   THEN printf(' The new device also signs in from %s, %s: most likely the user''s own new device; low unless someone else shares that line.', arg_min(vouching_network, rarity_rank), arg_min(vouched_by, rarity_rank))
                    ELSE '' END) AS summary,
     {'unfamiliar': concat_ws(', ', 'network', 'device',
                 CASE WHEN bool_or(new_asn) THEN 'ASN' END,
@@ -162,28 +169,28 @@ SELECT
                 CASE WHEN bool_or(unknown_device) THEN 'no device id' END,
                 CASE WHEN bool_or(rare_hour) THEN 'hour of day' END),
      'unfamiliar_properties': max(unfamiliar), 'rarity': round(max(rarity), 1),
-     'rarity_by_property': arg_max(rarity_terms, rarity), 'owner_device': bool_and(owner_device),
-     'vouching_network': any_value(vouching_network), 'vouched_by': any_value(vouched_by),
+     'rarity_by_property': arg_min(rarity_terms, rarity_rank), 'owner_device': bool_and(owner_device),
+     'vouching_network': arg_min(vouching_network, rarity_rank), 'vouched_by': arg_min(vouched_by, rarity_rank),
      'new_network': true, 'new_device': true,
      'new_asn': bool_or(new_asn), 'new_country': bool_or(new_country), 'new_client': bool_or(new_client),
      'rare_hour': bool_or(rare_hour), 'unknown_device': bool_or(unknown_device), 'registered_device': bool_and(known_device),
      'usual_known_device_share': max(known_device_share), 'identity_days_before': min(days_before),
-     'network': arg_max(net, unfamiliar), 'network_identities_in_tenant': max(net_users),
-     'asn': arg_max(asn, unfamiliar), 'asn_identity_days': arg_max(asn_days, unfamiliar),
-     'asn_identities_in_tenant': arg_max(asn_users, unfamiliar),
-     'country': arg_max(country, unfamiliar), 'country_identity_days': arg_max(country_days, unfamiliar),
-     'country_identities_in_tenant': arg_max(country_users, unfamiliar),
-     'client': arg_max(client, unfamiliar), 'client_identities_in_tenant': arg_max(client_users, unfamiliar),
-     'hour_utc': arg_max(first_hour, unfamiliar), 'share_of_successes_near_this_hour': min(hour_share),
-     'user_agent': arg_max(user_agent, unfamiliar), 'applications': list(DISTINCT app),
+     'network': arg_min(net, unfamiliar_rank), 'network_identities_in_tenant': max(net_users),
+     'asn': arg_min(asn, unfamiliar_rank), 'asn_identity_days': arg_min(asn_days, unfamiliar_rank),
+     'asn_identities_in_tenant': arg_min(asn_users, unfamiliar_rank),
+     'country': arg_min(country, unfamiliar_rank), 'country_identity_days': arg_min(country_days, unfamiliar_rank),
+     'country_identities_in_tenant': arg_min(country_users, unfamiliar_rank),
+     'client': arg_min(client, unfamiliar_rank), 'client_identities_in_tenant': arg_min(client_users, unfamiliar_rank),
+     'hour_utc': arg_min(first_hour, unfamiliar_rank), 'share_of_successes_near_this_hour': min(hour_share),
+     'user_agent': arg_min(user_agent, unfamiliar_rank), 'applications': list(DISTINCT app ORDER BY app),
      'single_factor': bool_or(single_factor), 'legacy_protocol': bool_or(any_legacy),
      'identity_active_days': max(active_days), 'usual_country': any_value(usual_country),
      'usual_asn': coalesce(any_value(usual_asn_org), 'AS' || CAST(any_value(usual_asn) AS VARCHAR)), 'usual_client': any_value(usual_client),
      'usual_user_agent': any_value(usual_user_agent),
      'skipped_properties': nullif(concat_ws(', ', CASE WHEN bool_or(asn IS NULL) THEN 'asn' END,
                                             CASE WHEN bool_or(country IS NULL) THEN 'country' END), ''),
-     'sample_records': list(first_record ORDER BY first_seen)[1:5]} AS evidence
+     'sample_records': list(first_record ORDER BY first_seen, first_record)[1:5]} AS evidence
 FROM takeover_scored
 WHERE rarity >= $medium_score
 GROUP BY user_name
-ORDER BY first_seen;
+ORDER BY first_seen, key;
