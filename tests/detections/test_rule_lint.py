@@ -45,7 +45,9 @@ def test_metadata_is_complete(det):
 @pytest.mark.parametrize("det", DETECTIONS, ids=[d.id for d in DETECTIONS])
 def test_parameters_and_thresholds_match(det):
     used = set(re.findall(r"\$([a-z_][a-z0-9_]*)", det.sql_body))
-    assert used <= set(det.thresholds), f"undeclared parameters {used - set(det.thresholds)}"
+    declared = set(det.thresholds) | set(det.settings)  # its own thresholds, and [prepare] settings it reads
+    assert used <= declared, f"undeclared parameters {used - declared}"
+    assert set(det.settings) <= used, f"unused settings {set(det.settings) - used}"
     hooked = {"merge_jaccard", "campaign_gap_hours"} if det.python else set()
     assert set(det.thresholds) <= used | hooked, f"unused thresholds {set(det.thresholds) - used - hooked}"
 

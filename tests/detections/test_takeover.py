@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from nightowl.detections.catalog import check_config
+from nightowl.sources.base import InputError
 from tests.detections.events import Events, attack_findings, by_detection
 
 DAY = 24 * 60
@@ -206,11 +208,15 @@ def test_a_network_many_identities_use_is_familiar_to_the_tenant():
     signin(ev, 5 * DAY + 3 * 60, 4, "185.220.101.7")
     for u in range(10, 16):  # six other identities also sign in from that /24 on other days
         signin(ev, (u % 5) * DAY + 10 * 60, u, f"185.220.101.{u}", ua=LAPTOP_UA, device_id=f"dev-{u}")
+    assert takeover(ev.hunt()) == []  # 7 identities use the /24: the tenant's, not an attacker's
+    # one setting moves both bars: the network is no longer the tenant's, nor does it vouch for the device
+    assert len(takeover(ev.hunt({"prepare": {"shared_network_users": 8}}))) == 1
+
+
+def test_the_old_per_rule_key_names_the_one_setting_that_replaced_it():
     over = {"detections": {"takeover.unfamiliar_signin": {"tenant_common_users": 8}}}
-    # the /24 also vouches for the device (a network many identities share) until that bar moves too
-    assert takeover(ev.hunt()) == [] and takeover(ev.hunt(over)) == []
-    over["prepare"] = {"shared_network_users": 8}
-    assert len(takeover(ev.hunt(over))) == 1
+    with pytest.raises(InputError, match=r"tenant_common_users is now \[prepare\] shared_network_users"):
+        check_config(over, "nightowl.toml")
 
 
 def test_an_identity_without_enough_history_is_not_judged():

@@ -54,6 +54,7 @@ class Detection:
     tables: list[str] = field(default_factory=lambda: ["auth_events"])  # skipped when these are empty
     variants: dict[str, list[str]] = field(default_factory=dict)  # variant id -> the thresholds it owns
     evidence: list[str] | None = None  # the keys of its findings' evidence (None: not declared)
+    settings: list[str] = field(default_factory=list)  # the [prepare] settings its SQL reads too
     enabled: bool = True
     disabled_variants: set[str] = field(default_factory=set)
     params: dict[str, Any] = field(default_factory=dict)  # effective threshold values
@@ -100,6 +101,7 @@ def load_detection(text: str, path: str) -> Detection:
         tables=list(meta.get("tables", ["auth_events"])),
         variants={k: list(v.get("thresholds", [])) for k, v in meta.get("variants", {}).items()},
         evidence=list(meta["evidence"]) if "evidence" in meta else None,
+        settings=list(meta.get("settings", [])),
     )
     if det.severity not in SEVERITY_RANK:
         raise ValueError(f"{path}: unknown severity {det.severity!r}")
@@ -140,6 +142,11 @@ def load_all(config: dict[str, Any] | None = None, source: str = "config") -> li
     detections = [load_detection(text, path) for path, text in builtin_texts()]
     overrides = (config or {}).get("detections", {})
     _check_detections(overrides, detections, source)
+    shared = {name: t.default for name, t in prepare_text()[1].items()} | (config or {}).get("prepare", {})
+    for det in detections:  # one setting, set in one place ([prepare]), for every rule that reads it
+        if unknown := [name for name in det.settings if name not in shared]:
+            raise ValueError(f"{det.path}: settings names unknown [prepare] settings {unknown}")
+        det.params |= {name: shared[name] for name in det.settings}
     by_id = {d.id: (d, None) for d in detections} | {v: (d, v) for d in detections for v in d.variants}
     for det_id, values in overrides.items():
         det, variant = by_id[det_id]
@@ -217,8 +224,16 @@ def _check_detections(overrides: Any, detections: list[Detection], source: str) 
         _check_table(f'[detections."{det_id}"]', values, keys[det_id], source)
 
 
+# per-rule keys that became one shared setting: a config that still sets them is told where it went
+MOVED_KEYS = {"tenant_common_users": "[prepare] shared_network_users"}
+
+
 def _check_table(where: str, values: dict[str, Any], spec: dict[str, Any], source: str) -> None:
     for key, value in values.items():
+        if key not in spec and key in MOVED_KEYS:
+            raise InputError(
+                f"{source}: {where} {key} is now {MOVED_KEYS[key]} (one setting for every rule that uses it)"
+            )
         if key not in spec:
             raise InputError(f"{source}: {where} has no key {key!r}{_hint(key, spec)}")
         expected = _type_name(spec[key])

@@ -5,7 +5,7 @@
 # distinct combination of properties), so memory follows the number of identities, not of events.
 
 [thresholds]
-shared_network_users = { default = 5, anchor = "a /24 that 5 or more identities sign in from is the tenant's own egress (office NAT, VPN, carrier NAT), the same bar as the takeover rules' tenant_common_users: a device that also signs in from there is inside the tenant's habits" }
+shared_network_users = { default = 5, anchor = "a /24 that 5 or more identities sign in from is the tenant's own egress (office NAT, VPN, carrier NAT): a device that also signs in from there is inside the tenant's habits; every takeover rule reads it (one setting): such a network is the tenant's, never an attacker's" }
 */
 
 -- The network of each address: the /24 (IPv4) or /48 (IPv6), one customer's line or one provider's

@@ -21,10 +21,10 @@ false_positives = [
 ]
 
 evidence = ["quiet_days", "created", "network_identities_in_tenant", "single_factor", "legacy_protocol", "known_device", "clients", "user_agents", "applications", "sample_records"]
+settings = ["shared_network_users"]  # [prepare]: a /24 that many identities sign in from is the tenant's own egress, not an attacker's
 
 [thresholds]
 min_quiet_days = { default = 10, anchor = "ten days without a single attempt: more than a holiday week and its weekends; the logs must cover that long before the sign-in" }
-tenant_common_users = { default = 5, anchor = "a /24 that 5 or more identities sign in from is the tenant's own egress (an admin testing from the office), not an attacker's" }
 */
 -- account_created (creation dates from the users export, empty without one) comes from the Python step:
 -- @python
@@ -55,7 +55,7 @@ SELECT
     sum(n) AS successes, 1 AS distinct_users,
     -- high only when every sign-in of that first day looks like someone else's: one registered device,
     -- MFA or the tenant's own network on that day speaks for the owner (a new hire's first day)
-    CASE WHEN bool_and(net_users < $tenant_common_users AND (single_factor OR any_legacy) AND NOT known_device)
+    CASE WHEN bool_and(net_users < $shared_network_users AND (single_factor OR any_legacy) AND NOT known_device)
          THEN 'high' ELSE 'low' END AS severity,
     printf('%s: silent for %d days, then signed in from %s%s', user_name, max(quiet_days),
            coalesce(arg_min(country, pos), '?') || ' / ' || coalesce(arg_min(asn_org, pos), 'AS' || CAST(arg_min(asn, pos) AS VARCHAR), 'unknown network'),

@@ -21,12 +21,12 @@ false_positives = [
 ]
 
 evidence = ["km", "kmh", "minutes", "from_ip", "from_country", "from_city", "to_ip", "to_country", "to_city", "to_network_identities_in_tenant", "from_network_identities_in_tenant", "new_device", "user_agent", "usual_country", "usual_user_agent", "identity_active_days", "records"]
+settings = ["shared_network_users"]  # [prepare]: a /24 that many identities sign in from is the tenant's own egress, not an attacker's
 
 [thresholds]
 min_history_days = { default = 5, anchor = "a device counts as new only after 5 earlier active days (Entra ID Protection's learning period); before that every device is new" }
 max_speed_kmh = { default = 1000, anchor = "faster than a commercial airliner (about 900 km/h) once time-zone slack is allowed for; Microsoft Defender for Cloud Apps' impossible travel uses the same idea" }
 min_distance_km = { default = 500, anchor = "GeoIP places the same person hundreds of km apart (city centroids of a country, mobile gateways); below 500 km the distance is noise" }
-tenant_common_users = { default = 5, anchor = "a /24 that 5 or more identities sign in from is the tenant's egress (VPN, cloud proxy, office, carrier NAT) whose location says nothing about the person" }
 */
 CREATE OR REPLACE TEMP TABLE travel_legs AS
 WITH located AS (  -- one row per identity, day and combination of properties (signin_combos), located
@@ -64,7 +64,7 @@ JOIN identity_profile p ON p.user_name = m.user_name
 JOIN identity_days dd ON dd.user_name = m.user_name AND dd.day = m.day
 LEFT JOIN vouched_devices v ON v.user_name = m.user_name AND v.device = m.device
 WHERE m.km >= $min_distance_km AND m.km / m.hours > $max_speed_kmh
-  AND coalesce(t1.users, 0) < $tenant_common_users AND coalesce(t0.users, 0) < $tenant_common_users;
+  AND coalesce(t1.users, 0) < $shared_network_users AND coalesce(t0.users, 0) < $shared_network_users;
 
 SELECT
     user_name || '|' || CAST(min(time) AS VARCHAR) AS key,

@@ -19,10 +19,10 @@ false_positives = [
 ]
 
 evidence = ["client", "user_agent", "new_network", "owner_device", "vouching_network", "network_identities_in_tenant", "identity_active_days", "usual_client", "usual_country", "sample_records"]
+settings = ["shared_network_users"]  # [prepare]: a /24 that many identities sign in from is the tenant's own egress, not an attacker's
 
 [thresholds]
 min_history_days = { default = 5, anchor = "at least 5 earlier days of successful sign-ins without a legacy protocol (Entra ID Protection's learning period): fewer is not a habit" }
-tenant_common_users = { default = 5, anchor = "a /24 that 5 or more identities sign in from is the tenant's own egress, not an attacker's" }
 */
 SELECT
     c.user_name || '|' || CAST(min(c.day) AS VARCHAR) AS key,
@@ -30,7 +30,7 @@ SELECT
     [c.user_name] AS users,
     list(DISTINCT c.ip) FILTER (WHERE c.ip IS NOT NULL) AS source_ips,
     sum(c.n) AS successes, 1 AS distinct_users,
-    CASE WHEN bool_or(n.first_day = c.day AND coalesce(t.users, 0) < $tenant_common_users AND coalesce(a.first_day = c.day, true) AND NOT c.known_device AND v.device IS NULL) THEN 'medium' ELSE 'low' END AS severity,
+    CASE WHEN bool_or(n.first_day = c.day AND coalesce(t.users, 0) < $shared_network_users AND coalesce(a.first_day = c.day, true) AND NOT c.known_device AND v.device IS NULL) THEN 'medium' ELSE 'low' END AS severity,
     printf('%s: first legacy-protocol sign-in (%s) in %d days of history', c.user_name,
            arg_min(c.client, c.pos), max(p.active_days)) AS title,
     printf('%s signed in at %s UTC over %s from %s (%s, %s), a protocol MFA cannot protect; on its %d earlier active days it never used one (usually %s from %s). %s',
@@ -38,7 +38,7 @@ SELECT
            arg_min(c.ip, c.pos), coalesce(arg_min(c.asn_org, c.pos), 'AS' || CAST(arg_min(c.asn, c.pos) AS VARCHAR), 'ASN unknown'),
            coalesce(arg_min(c.country, c.pos), 'country unknown'), max(dd.days_before),
            coalesce(any_value(p.usual_client), '?'), coalesce(any_value(p.usual_country), 'an unknown country'),
-           CASE WHEN bool_or(n.first_day = c.day AND coalesce(t.users, 0) < $tenant_common_users AND coalesce(a.first_day = c.day, true) AND NOT c.known_device AND v.device IS NULL)
+           CASE WHEN bool_or(n.first_day = c.day AND coalesce(t.users, 0) < $shared_network_users AND coalesce(a.first_day = c.day, true) AND NOT c.known_device AND v.device IS NULL)
                 THEN 'The network is new to this identity and shared by almost no one in the tenant: reset the password and block legacy authentication.'
                 ELSE 'It came from a network this identity or the tenant uses, or from the owner''s device (a device id, or also seen on the identity''s own networks): probably a mail app being set up; confirm with the user and block legacy authentication.' END) AS summary,
     {'client': arg_min(c.client, c.pos), 'user_agent': arg_min(c.user_agent, c.pos),

@@ -17,17 +17,17 @@ false_positives = [
 ]
 
 evidence = ["session_id", "first_ip", "first_user_agent", "replay_ips", "replay_user_agents", "replay_network_identities_in_tenant", "records"]
+settings = ["shared_network_users"]  # [prepare]: a /24 that many identities sign in from is the tenant's own egress, not an attacker's
 
 [thresholds]
 max_session_hours = { default = 24, anchor = "Entra sign-in sessions and refresh cycles of a working day; a stolen cookie is typically replayed within hours" }
-tenant_common_users = { default = 5, anchor = "a /24 that 5 or more identities sign in from is the tenant's own egress, not an attacker's" }
 */
 CREATE OR REPLACE TEMP TABLE session_hops AS
 WITH rare_first AS (  -- (identity, network) on the first day the identity used a network few others use
     SELECT v.user_name, v.value AS net, v.first_day
     FROM identity_values v
     JOIN tenant_values t ON t.feature = 'network' AND t.value = v.value
-    WHERE v.feature = 'network' AND t.users < $tenant_common_users
+    WHERE v.feature = 'network' AND t.users < $shared_network_users
 ), candidates AS (  -- sessions seen there: the only ones a replay can be in
     SELECT DISTINCT s.user_name, s.session_id
     FROM ok_signins s
@@ -57,7 +57,7 @@ JOIN sessions b ON b.user_name = a.user_name AND b.session_id = a.session_id AND
      AND (coalesce(b.asn, -1) <> coalesce(a.asn, -1) OR coalesce(b.country, '') <> coalesce(a.country, ''))
 LEFT JOIN tenant_values t ON t.feature = 'network' AND t.value = b.net
 JOIN identity_values n ON n.user_name = b.user_name AND n.feature = 'network' AND n.value = b.net
-WHERE coalesce(t.users, 0) < $tenant_common_users AND n.first_day = b.day;
+WHERE coalesce(t.users, 0) < $shared_network_users AND n.first_day = b.day;
 
 SELECT
     user_name || '|' || session_id AS key,

@@ -25,10 +25,10 @@ false_positives = [
 ]
 
 evidence = ["unfamiliar", "unfamiliar_properties", "rarity", "rarity_by_property", "owner_device", "vouching_network", "vouched_by", "new_network", "new_device", "new_asn", "new_country", "new_client", "rare_hour", "unknown_device", "registered_device", "usual_known_device_share", "identity_days_before", "network", "network_identities_in_tenant", "asn", "asn_identity_days", "asn_identities_in_tenant", "country", "country_identity_days", "country_identities_in_tenant", "client", "client_identities_in_tenant", "hour_utc", "share_of_successes_near_this_hour", "user_agent", "applications", "single_factor", "legacy_protocol", "identity_active_days", "usual_country", "usual_asn", "usual_client", "usual_user_agent", "skipped_properties", "sample_records"]
+settings = ["shared_network_users"]  # [prepare]: a /24 that many identities sign in from is the tenant's own egress, not an attacker's
 
 [thresholds]
 min_history_days = { default = 5, anchor = "Entra ID Protection learns a user's sign-in properties for at least 5 days before judging them; before that, every device and network is new" }
-tenant_common_users = { default = 5, anchor = "a /24 that 5 or more identities sign in from is the tenant's own egress (office NAT, VPN, carrier NAT), not an attacker's proxy; Entra ID Protection's unfamiliar-properties model also discounts properties familiar to the organisation" }
 known_device_share = { default = 0.5, anchor = "an identity whose sign-ins mostly carry a device id (joined or registered devices) signing in from a device without one" }
 prior_days = { default = 1.0, anchor = "the tenant's habits count as one day of the identity's own history (additive smoothing, the Bayesian estimate of P(value | identity) with the tenant as prior): after 5 days a never-used value is about 6x less likely than under the tenant prior alone" }
 medium_score = { default = 18.0, anchor = "in a 3,000-identity tenant a network no one uses (about 10) plus a common browser (about 5) and a usual hour stay under it; one more rare property (a provider or country new to the identity, a missing device id where there usually is one) passes it. Set on development seeds 5-15, where the taken-over accounts' most unusual sign-ins scored 17.6 (one slow takeover, missed) and from 19.4 up" }
@@ -64,7 +64,7 @@ WITH tenant AS (
     LEFT JOIN tenant_values tk ON tk.feature = 'client' AND tk.value = c.client
     LEFT JOIN vouched_devices v ON v.user_name = c.user_name AND v.device = c.device
     WHERE dd.days_before >= $min_history_days
-      AND n.first_day = c.day AND tn.users < $tenant_common_users  -- a network this identity never used before
+      AND n.first_day = c.day AND tn.users < $shared_network_users  -- a network this identity never used before
       AND d.first_day = c.day                                      -- a device this identity never used before
 ), hours AS (
     SELECT j.user_name, j.day, j.net, j.device, j.client, j.asn, j.country, sum(h.n) AS near_hour
