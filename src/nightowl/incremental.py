@@ -12,7 +12,9 @@ DuckDB engine reads its whole store and only filters what it reports.
 the last day seen: without ``--since``, the next run starts at that day (re-read: late events are
 not lost; nothing is reported twice). A finding comes back only when it changed (more users or
 addresses, a later last activity, a new severity): marked ``incremental: updated``; a new one is
-``incremental: new``.
+``incremental: new``. The folder also carries the takeover profiles' aggregates (see
+:mod:`nightowl.detections.profile_history`), so a takeover is judged on the identity's whole history,
+not only on the look-back.
 
 Decisions: the look-back defaults to 30 days (the longest sign-in window a rule declares is the
 30-day credential window of cloud.app_signin; a slow spray's session or a 72-hour grace fit well
