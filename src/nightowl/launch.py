@@ -2,9 +2,12 @@
 
 Scripts and hooks ask ``nightowl --version``, and a pre-commit hook runs ``nightowl secrets`` at
 every commit; importing the whole command line (every command's modules: DuckDB, pyarrow, Jinja2,
-the report) costs far more than either needs. ``secrets`` runs as a one-command app with the same
-conventions as ``nightowl.cli.main`` (exit 3 and one line for a bug, the traceback with ``--debug``);
-everything else goes to ``nightowl.cli.main``.
+the report) costs far more than either needs. A plain ``secrets`` command line is read without Typer
+(``nightowl.secrets.command.parse``: Typer's import and parameter coercion cost several times the scan
+of a few files) and runs the command's body; help and anything ``parse`` does not read exactly as Typer
+would go to a one-command Typer app, so usage errors are Typer's own. Both keep the conventions of
+``nightowl.cli.main`` (exit 3 and one line for a bug, the traceback with ``--debug``); everything else
+goes to ``nightowl.cli.main``.
 """
 
 from __future__ import annotations
@@ -36,15 +39,14 @@ def _main() -> None:
 
 def _secrets(args: list[str]) -> bool:
     try:
-        from nightowl.cli.secrets import secrets_command
+        from nightowl.secrets.command import parse, run
     except ImportError:  # the command lives elsewhere now: the full command line knows where
         return False
-    import typer
-
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-    app.command()(secrets_command)
     try:
-        app(args=args, prog_name="nightowl secrets")
+        parsed = parse(args)
+        if parsed is not None:
+            sys.exit(run(parsed))
+        _typer_secrets(args)
     except KeyboardInterrupt:
         print("nightowl: interrupted", file=sys.stderr)
         sys.exit(130)
@@ -60,3 +62,14 @@ def _secrets(args: list[str]) -> bool:
         )
         sys.exit(3)
     return True
+
+
+def _typer_secrets(args: list[str]) -> None:
+    """``--help`` and what ``parse`` leaves alone: the Typer command, with its messages and exit codes."""
+    import typer
+
+    from nightowl.cli.secrets import secrets_command
+
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    app.command()(secrets_command)
+    app(args=args, prog_name="nightowl secrets")
