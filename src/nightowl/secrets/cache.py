@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import tempfile
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -41,6 +40,8 @@ def write(name: str, data: bytes) -> None:
     base = cache_dir()
     if base is None:
         return
+    import tempfile  # only a cache miss writes
+
     tmp = None
     try:
         base.mkdir(parents=True, exist_ok=True)

@@ -10,13 +10,15 @@ from __future__ import annotations
 import io
 import os
 import stat
-import zipfile
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nightowl.secrets.blob import Blob, Problem
+
+if TYPE_CHECKING:  # zipfile is imported when a zip is opened: a pre-commit hook's few files rarely are
+    import zipfile
 
 MAIL_SUFFIXES = (".eml", ".mbox", ".msg", ".pst", ".ost")
 ZIP_SUFFIXES = (".zip", ".jar", ".war", ".ear", ".whl", ".apk", ".nupkg", ".docx", ".xlsx", ".pptx")
@@ -127,7 +129,7 @@ def file_blobs(job: FileJob, limits: WalkLimits = WalkLimits()) -> Iterator[Blob
         yield Problem(shown, f"larger than the {limits.max_file_size // (1024 * 1024)} MiB cap: not scanned")
         return
     try:
-        if path.name.lower().endswith(ZIP_SUFFIXES) and zipfile.is_zipfile(path):
+        if path.name.lower().endswith(ZIP_SUFFIXES) and _is_zip(path):
             yield from _zip(path, shown, limits, depth=1)
             return
         if job.size > limits.chunk_size:
@@ -187,9 +189,18 @@ def _chunks(path: Path, shown: str, limits: WalkLimits) -> Iterator[Blob | Probl
                 return
 
 
+def _is_zip(path: Path) -> bool:
+    import zipfile
+
+    return zipfile.is_zipfile(path)
+
+
 def _zip(
     path: Path | zipfile.ZipFile, shown: str, limits: WalkLimits, depth: int
 ) -> Iterator[Blob | Problem]:
+    import zipfile
+    import zlib
+
     try:
         zf = path if isinstance(path, zipfile.ZipFile) else zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:

@@ -14,7 +14,6 @@ commit it annotates.
 
 from __future__ import annotations
 
-import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -61,6 +60,8 @@ def is_git_repo(path: Path) -> bool:
 
 
 def _git(repo: Path, *args: str, input_: bytes | None = None) -> bytes:
+    import subprocess  # a scan of plain files never starts git: no import for it
+
     try:
         proc = subprocess.run(["git", "-C", str(repo), *args], input=input_, capture_output=True, check=False)
     except FileNotFoundError:
@@ -181,6 +182,8 @@ class CatFile:
     """
 
     def __init__(self, repo: Path):
+        import subprocess
+
         try:
             self.proc = subprocess.Popen(
                 ["git", "-C", str(repo), "cat-file", "--batch"],
@@ -239,6 +242,8 @@ class CatFile:
             return
         if self.proc.stdin:
             self.proc.stdin.close()
+        import subprocess
+
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:  # pragma: no cover

@@ -13,7 +13,6 @@ blob bytes never cross a process boundary and git's work is split across the cor
 from __future__ import annotations
 
 import logging
-import multiprocessing as mp
 import os
 import threading
 import time
@@ -255,7 +254,9 @@ class _Runner:
         if self.pool is None:
             if _ENGINE is not None:  # compile (or load) the confirm regexes once, before the fork shares them
                 attach_compiled(_ENGINE.rules, compile_missing=True)
-            self.pool = mp.get_context("fork").Pool(self.jobs, initializer=_worker_init)
+            import multiprocessing  # only here: a small scan never starts a pool, nor pays for the import
+
+            self.pool = multiprocessing.get_context("fork").Pool(self.jobs, initializer=_worker_init)
         # the pool's feeder thread would read a generator to its end: bound the batches in flight
         slots = threading.BoundedSemaphore(2 * self.jobs + 2)
 

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from nightowl.secrets.blob import Blob, Problem
-from nightowl.secrets.mail.context import Run
 from nightowl.secrets.mail.limits import MailLimits, MailStats
 from nightowl.secrets.mail.sniff import mail_kind
 
@@ -36,6 +35,8 @@ def iter_mail_blobs(
     ``mail.mbox/3/config.zip/.env``, ``archive.pst/Inbox/2/creds.txt``). Pass ``stats`` to get
     counts (messages, blobs, binary attachments skipped) once the iterator is exhausted.
     """
+    from nightowl.secrets.mail.context import Run  # email's modules: only when there is mail to read
+
     run = Run(limits or MailLimits(), stats if stats is not None else MailStats())
     path = Path(path)
     kind = mail_kind(path)
