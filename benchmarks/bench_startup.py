@@ -4,7 +4,7 @@ In the same run, next to a bare ``python -c pass`` (the floor any Python tool pa
 ``nightowl --version`` and ``nightowl secrets FILE`` on a one-line file (exit 1: one finding), the
 caches warm (one untimed run first fills the compiled-rules and Hyperscan caches). Reported:
 median, min and max wall time over ``--repeat`` runs, and the 1-minute load average before each
-command's runs (on a shared machine the neighbours' load moves every figure; the bare-Python row
+command's runs, and the median CPU time (user + sys) of the runs (on a shared machine the neighbours' load moves every figure; the bare-Python row
 shows by how much, and each command's median is also given in bare-Python starts).
 
     python benchmarks/bench_startup.py [--repeat 21]
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -23,14 +24,19 @@ import time
 from pathlib import Path
 
 
-def timed(cmd: list[str], repeat: int) -> list[float]:
+def timed(cmd: list[str], repeat: int) -> tuple[list[float], list[float]]:
+    """Wall and CPU (user + sys of the child) seconds of each run: on a shared machine the
+    neighbours stretch the wall clock, far less the CPU a run needs."""
     subprocess.run(cmd, capture_output=True, check=False)  # warm: caches, page cache
-    out = []
+    wall, cpu = [], []
     for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t = time.perf_counter()
         subprocess.run(cmd, capture_output=True, check=False)
-        out.append(time.perf_counter() - t)
-    return out
+        wall.append(time.perf_counter() - t)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 def main() -> None:
@@ -46,16 +52,17 @@ def main() -> None:
             "nightowl --version": [exe, "--version"],
             "nightowl secrets FILE": [exe, "secrets", str(one)],
         }
-        print("| command | median s | x bare python | min s | max s | load before | runs |")
-        print("|---|---:|---:|---:|---:|---:|---:|")
+        print("| command | median s | x bare python | min s | max s | median CPU s | load before | runs |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
         bare = None
         for name, cmd in runs.items():
             load = os.getloadavg()[0]
-            t = timed(cmd, args.repeat)
+            t, cpu = timed(cmd, args.repeat)
             med = statistics.median(t)
             bare = bare or med  # the first row is the bare interpreter: the floor the others are measured in
             print(
-                f"| `{name}` | {med:.3f} | {med / bare:.1f} | {min(t):.3f} | {max(t):.3f} | {load:.1f} | {len(t)} |"
+                f"| `{name}` | {med:.3f} | {med / bare:.1f} | {min(t):.3f} | {max(t):.3f} "
+                f"| {statistics.median(cpu):.3f} | {load:.1f} | {len(t)} |"
             )
 
 
