@@ -181,3 +181,29 @@ def test_empty_repository(tmp_path):
     git(r, "init", "-q")
     res = scan_paths([str(r)], ScanOptions(jobs=1))
     assert res.secrets == {} and res.problems == [] and res.blobs == 0
+
+
+def test_blob_sizes_come_for_every_blob_in_many_asks(tmp_path):
+    """The history index asks git for sizes in slices while it parses the log (1,100 blobs: three slices)."""
+    r = tmp_path / "many"
+    r.mkdir()
+    git(r, "init", "-q", "-b", "main")
+    files = {f"d{i % 7}/f{i}.txt": "x" * (i % 50) + f"{i}\n" for i in range(1100)}
+    commit(r, files, "many", "2024-01-01T00:00:00Z")
+    hist = read_history(r)
+    assert len(hist.blobs) == len(set(files.values())) and not hist.missing
+    by_path = {where[0][0]: oid for oid, where in hist.blobs.items()}
+    assert {p: hist.sizes[by_path[p]] for p in files} == {p: len(t.encode()) for p, t in files.items()}
+
+
+def test_a_missing_blob_is_reported_with_its_path_and_commit(repo):
+    r, c = repo
+    readme = git(r, "rev-parse", f"{c['init']}:README.md")
+    (r / ".git" / "objects" / readme[:2] / readme[2:]).unlink()
+    hist = read_history(r)
+    assert hist.missing == [readme] and readme not in hist.sizes
+    res = scan_paths([str(r)], ScanOptions(jobs=1))
+    assert [p.reason for p in res.problems if p.path.endswith("README.md")] == [
+        f"git object {readme[:12]} missing (commit {c['init'][:12]})"
+    ]
+    assert [s.rule.id for s in res.secrets.values()] == ["aws.access-key-id"]  # the rest is still scanned

@@ -14,6 +14,7 @@ commit it annotates.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -73,7 +74,10 @@ def _git(repo: Path, *args: str, input_: bytes | None = None) -> bytes:
 
 
 def read_history(repo: Path) -> History:
-    """Index every blob reachable from any ref, with the first commit that introduced it at each path."""
+    """Index every blob reachable from any ref, with the first commit that introduced it at each path.
+
+    Blob sizes come from a ``git cat-file --batch-check`` that is asked for each new blob while the log
+    is parsed: git answers on another core instead of after the parse."""
     hist = History()
     refs = _git(repo, "for-each-ref", "--format=%(objectname)").split()
     if not refs:
@@ -82,6 +86,16 @@ def read_history(repo: Path) -> History:
         repo, "log", "--exclude=refs/notes/*", "--all", "--date-order", "--reverse", "--raw", "--no-abbrev", "--no-renames",
         "--diff-merges=first-parent", "--format=%x00%H", "-z",
     )  # fmt: skip
+    sizer = _Sizer(repo)
+    try:
+        _parse_log(out, hist, sizer.ask)
+        sizer.finish(hist)
+    finally:
+        sizer.kill()
+    return hist
+
+
+def _parse_log(out: bytes, hist: History, new_blob_seen) -> None:
     commit = ""
     seen: set[tuple[str, str]] = set()
     tokens = out.split(b"\0")
@@ -103,25 +117,74 @@ def read_history(repo: Path) -> History:
             if (new_blob, path) in seen:
                 continue
             seen.add((new_blob, path))
-            hist.blobs.setdefault(new_blob, []).append((path, commit))
+            where = hist.blobs.get(new_blob)
+            if where is None:
+                where = hist.blobs[new_blob] = []
+                new_blob_seen(new_blob)
+            where.append((path, commit))
         elif len(tok) == 40:
             commit = tok.decode()
             hist.commit_order.setdefault(commit, len(hist.commit_order))
-    if hist.blobs:
-        _sizes(repo, hist)
-    return hist
 
 
-def _sizes(repo: Path, hist: History) -> None:
-    ids = list(hist.blobs)
-    out = _git(repo, "cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)",
-               input_=("\n".join(ids) + "\n").encode())  # fmt: skip
-    for line in out.decode().splitlines():
-        parts = line.split()
-        if len(parts) == 3 and parts[1] == "blob":
-            hist.sizes[parts[0]] = int(parts[2])
-        elif parts and parts[-1] == "missing":
-            hist.missing.append(parts[0])
+class _Sizer:
+    """``git cat-file --batch-check`` fed blob ids as they are found; a thread collects its answers."""
+
+    FLUSH = 512  # ids per write: git gets to work early, the pipe sees few small writes
+
+    def __init__(self, repo: Path):
+        import subprocess
+
+        try:
+            self.proc = subprocess.Popen(
+                ["git", "-C", str(repo), "cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+        except FileNotFoundError:
+            raise GitError("git is not installed") from None
+        self.pending: list[str] = []
+        self.answer: list[bytes] = []
+        assert self.proc.stdout is not None
+        stdout = self.proc.stdout
+        self.reader = threading.Thread(target=lambda: self.answer.append(stdout.read()), daemon=True)
+        self.reader.start()
+
+    def ask(self, oid: str) -> None:
+        self.pending.append(oid)
+        if len(self.pending) >= self.FLUSH:
+            self._send()
+
+    def _send(self) -> None:
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(("\n".join(self.pending) + "\n").encode())
+        except BrokenPipeError:
+            raise GitError("git cat-file stopped unexpectedly") from None
+        self.pending = []
+
+    def finish(self, hist: History) -> None:
+        """Every answer read into ``hist.sizes`` (blobs) and ``hist.missing``."""
+        assert self.proc.stdin is not None
+        if self.pending:
+            self._send()
+        with contextlib.suppress(BrokenPipeError):
+            self.proc.stdin.close()
+        self.reader.join()
+        if self.proc.wait() != 0 or not self.answer:
+            raise GitError(f"git cat-file --batch-check failed ({self.proc.returncode})")
+        for line in self.answer[0].decode().splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[1] == "blob":
+                hist.sizes[parts[0]] = int(parts[2])
+            elif parts and parts[-1] == "missing":
+                hist.missing.append(parts[0])
+
+    def kill(self) -> None:
+        """After ``finish`` a no-op; after an error, no git process is left behind."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.reader.join(timeout=10)
 
 
 def _body(raw: bytes) -> bytes:

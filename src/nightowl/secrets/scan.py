@@ -303,6 +303,7 @@ def scan_paths(
     """Scan every path; ``progress`` is called with bytes scanned as batches finish."""
     opts = options or ScanOptions()
     started = time.perf_counter()
+    early = _history_in_background(paths[0], opts) if paths else None  # git works while the rules load
     rules = rules if rules is not None else load_rules()
     engine = Engine(rules, opts.filters, use_hyperscan=opts.use_hyperscan)
     _setup(engine, opts.show_secrets, opts.limits)
@@ -335,10 +336,10 @@ def scan_paths(
             progress(size)
 
     try:
-        for shown in paths:
+        for k, shown in enumerate(paths):
             before = (res.blobs, res.bytes, len(res.problems), len(res.secrets))
             p = Path(shown)
-            kind = _scan_one(p, shown, opts, runner, mail, res, add, account)
+            kind = _scan_one(p, shown, opts, runner, mail, res, add, account, early if k == 0 else None)
             res.inputs.append(
                 {
                     "path": shown,
@@ -359,10 +360,18 @@ def scan_paths(
 
 
 def _scan_one(
-    p: Path, shown: str, opts: ScanOptions, runner: _Runner, mail, res: ScanResult, add, account
+    p: Path,
+    shown: str,
+    opts: ScanOptions,
+    runner: _Runner,
+    mail,
+    res: ScanResult,
+    add,
+    account,
+    early: _Background | None = None,
 ) -> str:
     if p.is_dir() and opts.git_history and is_git_repo(p):
-        _scan_git(p, shown, runner, res, add, account, opts.limits)
+        _scan_git(p, shown, runner, res, add, account, opts.limits, early)
         return "git"
     if p.is_file() and mail is not None and _is_mail(mail, p):
         _scan_mail(mail, p, shown, runner, res, add, account)
@@ -416,11 +425,51 @@ def _scan_mail(mail, p: Path, shown: str, runner: _Runner, res: ScanResult, add,
             add(hits, loc)
 
 
+class _Background:
+    """A call run on a thread; ``result`` waits for it and returns its value or raises its error."""
+
+    def __init__(self, fn: Callable[[], Any]):
+        self._out: list[Any] = []
+        self._err: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                self._out.append(fn())
+            except BaseException as exc:  # handed to the caller of result()
+                self._err.append(exc)
+
+        self._thread = threading.Thread(target=work, daemon=True)
+        self._thread.start()
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._err:
+            raise self._err[0]
+        return self._out[0]
+
+
+def _history_in_background(first: str, opts: ScanOptions) -> _Background | None:
+    """When the first path is a repository, its history index (``git log`` and the blob sizes: git's
+    work, on the other core) starts before the rules and the Hyperscan database load. Only the first
+    path: it is scanned before any process pool forks, so no thread is running at a fork."""
+    p = Path(first)
+    if not (opts.git_history and p.is_dir() and is_git_repo(p)):
+        return None
+    return _Background(lambda: read_history(p))
+
+
 def _scan_git(
-    repo: Path, shown: str, runner: _Runner, res: ScanResult, add, account, limits: WalkLimits
+    repo: Path,
+    shown: str,
+    runner: _Runner,
+    res: ScanResult,
+    add,
+    account,
+    limits: WalkLimits,
+    early: _Background | None = None,
 ) -> None:
     try:
-        hist = read_history(repo)
+        hist = early.result() if early is not None else read_history(repo)
     except GitError as exc:
         res.problems.append(Problem(shown, f"broken git repository: {exc}"))
         return
