@@ -172,20 +172,26 @@ def _task_git_read(
     repo, items = args
     paths = dict(items)
     got: list[str] = []
+
+    def blobs() -> Iterator[tuple[str, str, bytes]]:
+        for oid, data in cat.read([oid for oid, _ in items]):
+            got.append(oid)
+            yield oid, paths[oid], data
+
     try:
         cat = _CATS.get(repo)
         if cat is None:
             cat = _CATS[repo] = CatFile(Path(repo))
-        blobs = [(oid, paths[oid], data) for oid, data in cat.read([oid for oid, _ in items])]
-    except GitError as exc:
+        # each blob is scanned as it arrives: git inflates the next ones meanwhile, on the other core
+        scanned = _task_git(blobs())
+    except GitError as exc:  # the batch's results are dropped: every blob of it is reported, as before
         _CATS.pop(repo, None)
         return [], [(oid, f"broken git repository: {exc}") for oid in paths], 0, 0, list(paths)
-    got = [b[0] for b in blobs]
-    return (*_task_git(blobs), got)
+    return (*scanned, got)
 
 
 def _task_git(
-    items: list[tuple[str, str, bytes]],
+    items: Iterable[tuple[str, str, bytes]],
 ) -> tuple[list[tuple[str, list[HitTuple]]], list[tuple[str, str]], int, int]:
     """Scan a batch of (blob id, path, content) read from git."""
     results, bad, n, size = [], [], 0, 0
