@@ -207,3 +207,19 @@ def test_a_missing_blob_is_reported_with_its_path_and_commit(repo):
         f"git object {readme[:12]} missing (commit {c['init'][:12]})"
     ]
     assert [s.rule.id for s in res.secrets.values()] == ["aws.access-key-id"]  # the rest is still scanned
+
+
+def test_messages_that_cannot_be_read_are_one_problem_and_the_files_are_still_scanned(repo, monkeypatch):
+    """The messages are read on a thread while the blobs are scanned; its error reaches the report."""
+    import nightowl.secrets.scan as scan
+    from nightowl.secrets.git import GitError
+
+    def broken(repo_path, commits):
+        raise GitError("cat-file stopped")
+        yield  # pragma: no cover - a generator, as read_messages is
+
+    monkeypatch.setattr(scan, "read_messages", broken)
+    r, _ = repo
+    res = scan_paths([str(r)], ScanOptions(jobs=1))
+    assert [p.reason for p in res.problems] == ["git messages could not be read: cat-file stopped"]
+    assert [s.rule.id for s in res.secrets.values()] == ["aws.access-key-id"]

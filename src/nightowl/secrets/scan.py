@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -230,13 +231,15 @@ def _guided_batches(
     the end, so that no core idles while another finishes a last big batch."""
     remaining = sum(size_of(i) for i in items)
     batch, total = [], 0
+    limit = max(min_bytes, min(max_bytes, remaining // (2 * jobs)))
     for item in items:
         batch.append(item)
         total += size_of(item)
-        if total >= max(min_bytes, min(max_bytes, remaining // (2 * jobs))) or len(batch) >= BATCH_ITEMS:
+        if total >= limit or len(batch) >= BATCH_ITEMS:
             yield batch
             remaining -= total
             batch, total = [], 0
+            limit = max(min_bytes, min(max_bytes, remaining // (2 * jobs)))
     if batch:
         yield batch
 
@@ -535,7 +538,7 @@ def _scan_git(
         # workers read their own share: no blob bytes are pickled. Versions of one path go to the same
         # batch (sorted by path, then id): their delta chains are inflated by one worker's cat-file, not
         # by both (Django's history: 0.29 s of git CPU split by id, 0.20 s split by path; one reader: same)
-        ordered = sorted(items, key=lambda it: (it[1], it[0]))
+        ordered = sorted(items, key=itemgetter(1, 0))
         tasks = [
             (str(repo), b)
             for b in _guided_batches(
@@ -551,7 +554,10 @@ def _scan_git(
         stream = worker_results()
     else:
         stream = runner.map(_task_git, batches(), total)
+    messages: _Background | None = None
     for results, bad, n, size in stream:
+        if messages is None:  # the pool (if any) has forked: git reads the messages meanwhile, not after
+            messages = _Background(lambda: _message_blobs(repo, shown, hist))
         account(n, size)
         for oid, reason in bad:
             report(oid, reason)
@@ -563,23 +569,30 @@ def _scan_git(
     for oid in paths:
         if oid not in seen:
             report(oid, why)
-    _scan_messages(repo, shown, hist, runner, res, add, account)
+    _scan_messages(repo, shown, hist, runner, res, add, account, messages)
 
 
 # the names git itself gives these texts: rules and filters read them as prose, not code
 MESSAGE_NAMES = {"message": "COMMIT_EDITMSG", "tag message": "TAG_EDITMSG", "note": "NOTES_EDITMSG"}
 
 
-def _scan_messages(repo: Path, shown: str, hist, runner: _Runner, res: ScanResult, add, account) -> None:
-    """Commit, tag and note messages, located by commit with ``part`` (one location per kind: the
-    earliest commit, like a file's)."""
+def _message_blobs(repo: Path, shown: str, hist) -> list[Blob]:
     base = shown.rstrip("/")
+    return [
+        Blob(base, m.text, commit=m.commit, part=m.part, name=MESSAGE_NAMES[m.part], tag=m.tag)
+        for m in read_messages(repo, list(hist.commit_order))
+        if m.text.strip()
+    ]
+
+
+def _scan_messages(
+    repo: Path, shown: str, hist, runner: _Runner, res: ScanResult, add, account, reading: _Background | None
+) -> None:
+    """Commit, tag and note messages, located by commit with ``part`` (one location per kind: the
+    earliest commit, like a file's). ``reading`` already reads them on a thread (joined here, before
+    any pool could fork for them)."""
     try:
-        blobs = [
-            Blob(base, m.text, commit=m.commit, part=m.part, name=MESSAGE_NAMES[m.part], tag=m.tag)
-            for m in read_messages(repo, list(hist.commit_order))
-            if m.text.strip()
-        ]
+        blobs = reading.result() if reading is not None else _message_blobs(repo, shown, hist)
     except GitError as exc:
         res.problems.append(Problem(shown, f"git messages could not be read: {exc}"))
         return
