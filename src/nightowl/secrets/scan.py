@@ -250,6 +250,8 @@ class _Runner:
     def __init__(self, jobs: int):
         self.jobs = jobs
         self.pool: Any = None
+        self._stopped = False
+        self._gates: list[threading.Semaphore] = []  # one per parallel map: bounds the batches in flight
 
     def parallel(self, total_bytes: int) -> bool:
         return self.jobs > 1 and total_bytes >= PARALLEL_MIN_BYTES
@@ -267,11 +269,14 @@ class _Runner:
 
             self.pool = multiprocessing.get_context("fork").Pool(self.jobs, initializer=_worker_init)
         # the pool's feeder thread would read a generator to its end: bound the batches in flight
-        slots = threading.BoundedSemaphore(2 * self.jobs + 2)
+        slots = threading.Semaphore(2 * self.jobs + 2)
+        self._gates.append(slots)
 
         def bounded() -> Iterator[Any]:
             for t in tasks:
                 slots.acquire()
+                if self._stopped:  # terminate() woke the feeder: hand over nothing more
+                    return
                 yield t
 
         for out in self.pool.imap_unordered(fn, bounded()):
@@ -288,6 +293,11 @@ class _Runner:
         would never be collected and ``close`` would wait for them forever. A worker's cat-file sees its
         pipe close and exits."""
         if self.pool is not None:
+            # the pool's feeder thread may be waiting for a slot in ``bounded`` (nobody collects results any
+            # more): wake it, or terminating the pool waits for that thread forever
+            self._stopped = True
+            for gate in self._gates:
+                gate.release()
             self.pool.terminate()
             self.pool.join()
             self.pool = None
