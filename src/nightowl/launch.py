@@ -5,7 +5,7 @@ every commit; importing the whole command line (every command's modules: DuckDB,
 the report) costs far more than either needs. A plain ``secrets`` command line is read without Typer
 (``nightowl.secrets.command.parse``: Typer's import and parameter coercion cost several times the scan
 of a few files) and runs the command's body; help and anything ``parse`` does not read exactly as Typer
-would go to a one-command Typer app, so usage errors are Typer's own. Both keep the conventions of
+would go to a one-command Typer app, so usage errors are Typer's own messages (on one line, exit 2). Both keep the conventions of
 ``nightowl.cli.main`` (exit 3 and one line for a bug, the traceback with ``--debug``); everything else
 goes to ``nightowl.cli.main``.
 """
@@ -65,11 +65,21 @@ def _secrets(args: list[str]) -> bool:
 
 
 def _typer_secrets(args: list[str]) -> None:
-    """``--help`` and what ``parse`` leaves alone: the Typer command, with its messages and exit codes."""
+    """``--help`` and what ``parse`` leaves alone go to the Typer command. A usage error is Typer's own
+    message, on one line (a pre-commit hook's log keeps one line per problem), with exit code 2."""
     import typer
 
     from nightowl.cli.secrets import secrets_command
+    from nightowl.textsafe import printable
 
     app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
     app.command()(secrets_command)
-    app(args=args, prog_name="nightowl secrets")
+    try:
+        code = app(args=args, prog_name="nightowl secrets", standalone_mode=False)
+    except typer.Abort:  # Ctrl-C while Typer runs the command
+        raise KeyboardInterrupt from None
+    except typer.TyperException as exc:  # Click's usage errors (bad value, unknown option, missing path)
+        message = exc.format_message()  # type: ignore[attr-defined]
+        print(f"nightowl secrets: {printable(message, 400)} (see nightowl secrets --help)", file=sys.stderr)
+        sys.exit(getattr(exc, "exit_code", 2))
+    sys.exit(code or 0)

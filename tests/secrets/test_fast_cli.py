@@ -140,11 +140,38 @@ def _full(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
 
 
-def test_a_usage_error_is_typers_own_message_and_exit_code(tmp_path):
-    for args in (["secrets", "--jobs", "x", str(tmp_path)], ["secrets", "--bogus", str(tmp_path)]):
-        fast, full = _launch(*args), _full(*args)
-        assert fast.returncode == full.returncode == 2
-        assert fast.stderr == full.stderr and "Usage: nightowl secrets" in fast.stderr
+def typer_message(argv: list[str]) -> str:
+    """The message of the usage error the Typer command raises for ``argv``."""
+    try:
+        app(args=argv, prog_name="nightowl secrets", standalone_mode=False)
+    except typer.TyperException as exc:
+        return exc.format_message()
+    raise AssertionError(f"no usage error for {argv}")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [[], ["--jobs", "x", "a.env"], ["--bogus", "a.env"], ["-f", "xml", "a.env"], ["a.env", "--baseline"]],
+)
+def test_a_usage_error_is_typers_own_message_on_one_line_with_exit_code_2(argv):
+    fast = _launch("secrets", *argv)
+    assert fast.returncode == 2 == _full("secrets", *argv).returncode
+    assert fast.stdout == ""
+    assert fast.stderr == f"nightowl secrets: {typer_message(argv)} (see nightowl secrets --help)\n"
+
+
+def test_help_is_typers(tmp_path):
+    fast = _launch("secrets", "--help")
+    assert fast.returncode == 0 and "Usage: nightowl secrets [OPTIONS]" in fast.stdout
+    assert "--min-confidence" in fast.stdout and "--write-baseline" in fast.stdout
+
+
+def test_a_spelling_left_to_typer_still_scans_with_the_same_exit_codes(tmp_path):
+    (tmp_path / "app.env").write_text('DB_PASSWORD="Kp7#rVw2qLx9"\n')
+    (tmp_path / "clean.txt").write_text("nothing here\n")
+    found = _launch("secrets", "--jobs", "007", "-f", "json", str(tmp_path / "app.env"))
+    assert found.returncode == 1 and len(json.loads(found.stdout)["findings"]) == 1
+    assert _launch("secrets", "--jobs", "007", str(tmp_path / "clean.txt")).returncode == 0
 
 
 def test_the_fast_path_imports_neither_typer_nor_pydantic_and_answers_as_the_full_command_line(tmp_path):
