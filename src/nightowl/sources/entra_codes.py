@@ -150,7 +150,7 @@ RAW_COLUMNS = (
     "device_id",
     "managed",
     "mfa_method",  # mfaDetail.authMethod
-    "mfa_result",  # portal "Multifactor authentication result"
+    "mfa_result",  # portal "Multifactor authentication result"; status.additionalDetails elsewhere
     "auth_details",  # authenticationDetails as JSON text
     "tenant",
     "home_tenant",
@@ -194,6 +194,10 @@ def extract_select(cols: dict[str, str]) -> str:
 
 # authenticationStepResultDetail / "Multifactor authentication result" texts of a satisfied MFA.
 MFA_DONE = sql_str("MFA (successfully completed|completed in|requirement satisfied)")
+# a success that asked for MFA but did not get it: per-user MFA's trusted IPs / named locations let the
+# sign-in through on the password alone ("MFA requirement skipped due to IP address"), while
+# authenticationRequirement still says multiFactorAuthentication.
+MFA_SKIPPED = sql_str("MFA requirement skipped due to (IP address|location)")
 
 
 def _key(col: str) -> str:
@@ -296,7 +300,8 @@ SELECT
        ELSE coalesce({_case_by_code("detail", "VARCHAR")}, 'OTHER') END AS status_detail,
   CASE WHEN sid = 1 THEN TRUE WHEN ip_block THEN NULL ELSE {_case_by_code("password_correct", "BOOLEAN")} END
     AS password_correct,
-  CASE WHEN sid = 1 AND req_k = 'multifactorauthentication' THEN TRUE
+  CASE WHEN sid = 1 AND regexp_matches(coalesce(mfa_result, ''), {MFA_SKIPPED}, 'i') THEN FALSE
+       WHEN sid = 1 AND req_k = 'multifactorauthentication' THEN TRUE
        WHEN nullif(mfa_method, '') IS NOT NULL THEN TRUE
        WHEN sid = 1 AND (regexp_matches(coalesce(mfa_result, ''), {MFA_DONE}, 'i')
                          OR regexp_matches(coalesce({auth_details}, ''), {MFA_DONE}, 'i')) THEN TRUE

@@ -41,6 +41,7 @@ GRAPH_PATHS: dict[str, str] = {
     "event_types": "$.signInEventTypes",
     "code": "$.status.errorCode",
     "reason": "$.status.failureReason",
+    "mfa_result": "$.status.additionalDetails",  # "MFA requirement satisfied by claim in the token"
     "correlation": "$.correlationId",
     "device_id": "$.deviceDetail.deviceId",
     "managed": "$.deviceDetail.isManaged",

@@ -115,6 +115,7 @@ def _la_extract() -> str:
         "device_id": _dyn(f["device_detail"], "deviceId"),
         "managed": _dyn(f["device_detail"], "isManaged"),
         "mfa_method": _dyn(f["mfa_detail"], "authMethod"),
+        "mfa_result": _dyn(f["status"], "additionalDetails"),
         "auth_details": f["auth_details"],
         "tenant": f"coalesce({f['tenant']}, {f['aad_tenant']}, {f['workspace_tenant']})",
         "home_tenant": f["home_tenant"],
