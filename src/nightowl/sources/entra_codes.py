@@ -147,6 +147,7 @@ RAW_COLUMNS = (
     "reason",  # failureReason / ResultDescription
     "status_text",  # portal "Status": Success / Failure / Interrupted
     "correlation",
+    "session",  # sessionId / SessionId: one id for every sign-in of a session (refreshes included)
     "device_id",
     "managed",
     "mfa_method",  # mfaDetail.authMethod
@@ -309,7 +310,7 @@ SELECT
   nullif(device_id, '') AS device_id,
   CASE WHEN lower(managed) IN ('true', 'yes') THEN TRUE
        WHEN lower(managed) IN ('false', 'no') THEN FALSE END AS is_managed,
-  nullif(correlation, '') AS session_id,
+  coalesce(nullif(session, ''), nullif(correlation, '')) AS session_id,
   coalesce(nullif(tenant, ''), nullif(home_tenant, '')) AS tenant_id,
   CAST(NULL AS VARCHAR) AS src_endpoint_hostname,
   coalesce(actor_t, 'user') AS actor_type,

@@ -43,6 +43,7 @@ GRAPH_PATHS: dict[str, str] = {
     "reason": "$.status.failureReason",
     "mfa_result": "$.status.additionalDetails",  # "MFA requirement satisfied by claim in the token"
     "correlation": "$.correlationId",
+    "session": "$.sessionId",  # beta: links a session's sign-ins, where correlationId is one flow
     "device_id": "$.deviceDetail.deviceId",
     "managed": "$.deviceDetail.isManaged",
     "mfa_method": "$.mfaDetail.authMethod",

@@ -54,6 +54,7 @@ PORTAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "event_id": ("request id", "id"),
     "ua": ("user agent",),
     "correlation": ("correlation id",),
+    "session": ("session id",),
     "user_id": ("user id",),
     "upn": ("username", "user principal name", "user"),
     "user_type": ("user type",),
