@@ -1,6 +1,7 @@
 """Where one hunt's CPU goes: ingest, then every detection statement, timed one by one.
 
     python benchmarks/profile_hunt.py /work/benchdata/scale/signins-16000000.jsonl --top 22
+    python benchmarks/profile_hunt.py hunt.duckdb --store --memory-limit 256MB   # detection only
 
 Runs like ``nightowl hunt FILE`` (a temporary on-disk store, the default memory limit) in this
 process and prints CPU and wall seconds per statement, and CPU microseconds per event, so two sizes
@@ -19,6 +20,16 @@ from nightowl.pipeline import detect
 from nightowl.store import Store
 
 
+def _label(sql: str) -> str:
+    """A statement's first 100 characters without its leading comments (they name the previous step)."""
+    code = [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
+    return " ".join(" ".join(code).split())[:100]
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _cpu() -> float:
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
@@ -26,36 +37,53 @@ def _cpu() -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("file")
+    ap.add_argument("file", help="sign-ins to ingest, or with --store an existing store file to hunt")
+    ap.add_argument("--store", action="store_true", help="FILE is a store: skip ingest, hunt it read-only")
     ap.add_argument("--top", type=int, default=22)
+    ap.add_argument("--memory-limit", default=None, help="DuckDB memory limit (default: the hunt's default)")
     args = ap.parse_args()
     stats: list[tuple[float, float, str]] = []
+    peaks: list[tuple[float, float, str]] = []  # statements that raised the process's peak memory
 
     def timed(orig):
         def run(self, sql, params=None):
-            c, t = _cpu(), time.perf_counter()
-            out = orig(self, sql, params)
-            stats.append((_cpu() - c, time.perf_counter() - t, " ".join(sql.split())[:100]))
+            c, t, m = _cpu(), time.perf_counter(), _peak_mb()
+            try:
+                out = orig(self, sql, params)
+            except Exception:
+                print("FAILED:", _label(sql))
+                raise
+            stats.append((_cpu() - c, time.perf_counter() - t, _label(sql)))
+            if _peak_mb() > m:
+                peaks.append((m, _peak_mb(), stats[-1][2]))
             return out
 
         return run
 
     engine.DuckDBEngine.execute = timed(engine.DuckDBEngine.execute)
     engine.DuckDBEngine.fetch = timed(engine.DuckDBEngine.fetch)
-    with Store(None, scratch=True) as store:
+    store = Store(args.file, args.memory_limit, read_only=True) if args.store else None
+    with store or Store(None, args.memory_limit, scratch=True) as store:
         c0, t0 = _cpu(), time.perf_counter()
-        ingest_paths(store, [args.file])
-        c1, t1 = _cpu(), time.perf_counter()
+        if not args.store:
+            ingest_paths(store, [args.file])
+        c1, t1, m1 = _cpu(), time.perf_counter(), _peak_mb()
         findings = detect(engine.DuckDBEngine(store), None)
         c2, t2 = _cpu(), time.perf_counter()
         n = store.event_count()
+        limit = store.memory_limit
     print(
         f"{n:,} events | ingest CPU {c1 - c0:.1f} s, wall {t1 - t0:.1f} s, {1e6 * (c1 - c0) / n:.2f} µs/event"
         f" | detection CPU {c2 - c1:.1f} s, wall {t2 - t1:.1f} s, {1e6 * (c2 - c1) / n:.2f} µs/event"
-        f" | {len(findings)} findings, {len(stats)} statements"
+        f" | {len(findings)} findings, {len(stats)} statements | memory limit {limit}"
     )
     for cpu, wall, sql in sorted(stats, reverse=True)[: args.top]:
         print(f"{cpu:7.2f} s CPU {wall:7.2f} s wall {1e6 * cpu / n:6.2f} µs/event  {sql}")
+    print(
+        f"peak memory: {m1:,.0f} MB after ingest, {_peak_mb():,.0f} MB at the end; detection statements that raised it:"
+    )
+    for before, after, sql in peaks:
+        print(f"  {before:7,.0f} -> {after:7,.0f} MB  {sql}")
 
 
 if __name__ == "__main__":
