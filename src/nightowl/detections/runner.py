@@ -264,7 +264,8 @@ def run_all(
     campaigns = campaign_categories()
     attacks = [f for f in stage1 if f.category in campaigns]
     register_findings(engine, attacks)
-    stage2 = [f for d in detections if d.stage == 2 for f in run_detection(engine, d)]
+    # a compromise after an attack needs an attack: without one, stage 2 would still read every event
+    stage2 = [f for d in detections if d.stage == 2 and attacks for f in run_detection(engine, d)]
     by_id = {f.id: f for f in attacks}
     for comp in stage2:
         for attack_id in comp.evidence.get("attack_finding_ids", []):
