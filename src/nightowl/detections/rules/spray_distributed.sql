@@ -95,8 +95,10 @@ WITH members AS (
 ), per_user AS (
     SELECT campaign_id, user_name, count(DISTINCT src_key) AS sources, bool_or(no_such_user) AS unknown
     FROM members GROUP BY ALL
-), fingerprint_users AS (
-    SELECT fingerprint, count(DISTINCT user_name) AS ok_users FROM ev WHERE pw_ok GROUP BY 1
+), fingerprint_users AS (  -- real users signing in with the candidates' fingerprints (no others are read)
+    SELECT fingerprint, count(DISTINCT user_name) AS ok_users FROM ev
+    WHERE pw_ok AND fingerprint IN (SELECT fingerprint FROM dist_members)
+    GROUP BY 1
 ), shape AS (
     SELECT campaign_id, count(*) FILTER (WHERE sources >= 2) / count(*) AS repeat_share,
            count(*) FILTER (WHERE unknown) / count(*) AS unknown_share
