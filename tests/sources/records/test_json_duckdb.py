@@ -85,6 +85,28 @@ def test_damage_is_counted(tmp_path, force_python):
     }
 
 
+@pytest.mark.parametrize("force_python", [False, True])
+def test_a_control_byte_line_is_quarantined_not_dropped(tmp_path, force_python):
+    """Byte 0x01 is the DuckDB splitter's delimiter: a line of only that byte read as blank there, and
+    a record followed by it lost the byte and passed as clean JSON. Both paths must quarantine both."""
+    path = tmp_path / "x.jsonl"
+    body = b"\n".join(
+        [
+            json.dumps(RECS[0]).encode(),
+            b"\x01",
+            json.dumps(RECS[1]).encode() + b"\x01",
+            json.dumps(RECS[2]).encode(),
+        ]
+    )
+    path.write_bytes(body + b"\n")
+    rows, tally = _read(path, force_python=force_python)
+    assert [r["user_name"] for r in rows] == ["u0", "u2"]
+    assert {(q.position, q.reason) for q in tally.quarantine} == {
+        ("line 2", "invalid JSON"),
+        ("line 3", "invalid JSON"),
+    }
+
+
 def test_staging_on_a_caller_connection(tmp_path):
     path = tmp_path / "x.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in RECS), encoding="utf-8")
