@@ -124,3 +124,15 @@ def test_state_from_an_older_nightowl_falls_back_to_the_look_back_with_a_notice(
     assert "user7@corp.example" in {u for f in findings for u in f.users}  # judged on the look-back
     _, _, history = daily(rows, state_dir, 21)  # the first run saved its profiles: the next one merges
     assert history.merged and not history.notices
+
+
+def test_profiles_of_the_other_engine_are_not_merged(tmp_path):
+    rows = history_events().rows
+    state_dir = tmp_path / "state"
+    daily(rows, state_dir, 19, since=19)
+    meta = state_dir / "profiles" / "meta.json"
+    written = json.loads(meta.read_text(encoding="utf-8"))
+    meta.write_text(json.dumps(written | {"engine": "spark"}), encoding="utf-8")  # device keys differ there
+    _, _, history = daily(rows, state_dir, 20)
+    assert not history.merged and "written by the spark engine" in history.notices[0]
+    assert json.loads(meta.read_text(encoding="utf-8"))["engine"] == "duckdb"  # replaced by this run's
