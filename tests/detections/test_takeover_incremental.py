@@ -136,3 +136,20 @@ def test_profiles_of_the_other_engine_are_not_merged(tmp_path):
     _, _, history = daily(rows, state_dir, 20)
     assert not history.merged and "written by the spark engine" in history.notices[0]
     assert json.loads(meta.read_text(encoding="utf-8"))["engine"] == "duckdb"  # replaced by this run's
+
+
+def test_hunt_with_an_older_state_says_so_on_stderr_and_saves_profiles(tmp_path):
+    from tests.test_cli import SPRAY_LINES, run
+
+    log, state_dir = tmp_path / "auth.log", tmp_path / "state"
+    log.write_text("\n".join(SPRAY_LINES) + "\n", encoding="utf-8")
+    state_dir.mkdir()
+    older = {"version": 1, "last_day": "2026-01-01", "reported": {}, "runs": []}
+    (state_dir / incremental.STATE_FILE).write_text(json.dumps(older), encoding="utf-8")
+    proc = run("hunt", str(log), "--year", "2026", "--state", str(state_dir), "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    assert "no takeover profiles" in proc.stderr and "look-back only" in proc.stderr
+    assert json.loads(proc.stdout)["findings"]  # the hunt itself went on
+    assert (state_dir / "profiles" / "meta.json").exists()
+    again = run("hunt", str(log), "--year", "2026", "--state", str(state_dir), "--format", "json")
+    assert again.returncode == 0 and "takeover profiles" not in again.stderr
