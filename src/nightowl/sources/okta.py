@@ -7,6 +7,11 @@ is counted as ignored. ``outcome.reason`` values follow Okta's "Common Okta logi
 PASSWORD_BASED_LOGIN_DISALLOWED, GENERAL_NONSUCCESS) plus the free-text reasons the System Log
 writes for policy denials. Okta gives the network owner directly (securityContext asNumber,
 asOrg, isp, isProxy), which the spray detections use.
+
+``user.authentication.auth_via_mfa`` is also written for the *password* when a sign-on policy
+checks it as a factor (``debugContext.debugData.factor`` PASSWORD_AS_FACTOR, requestUri
+``/api/v1/authn/factors/password/verify``): that event is a password check, not MFA (a failure
+without a reason is a wrong password, a success proves no second factor).
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ OKTA_PATHS: dict[str, str] = {
     "target": "$.target",
     "device_id": "$.device.id",
     "managed": "$.device.managed",
+    "factor": "$.debugContext.debugData.factor",
 }
 
 AUTH_EVENT_TYPES = ("user.session.start", "user.account.lock", "user.account.lock.limit")
@@ -90,7 +96,7 @@ r AS NOT MATERIALIZED (
     lower({f["proxy"]}) AS proxy, lower({f["credential_type"]}) AS credential_type,
     coalesce({f["session"]}, {f["transaction"]}) AS session, {f["device_id"]} AS device_id,
     lower({f["managed"]}) AS managed,
-    lower({f["actor_type"]}) AS actor_type,
+    lower({f["actor_type"]}) AS actor_type, upper({f["factor"]}) AS factor,
     {utc_time(f["published"])} AS ts,
     lower(nullif(trim(CASE WHEN lower({f["alt_id"]}) IN ('unknown', '') THEN NULL ELSE {f["alt_id"]} END), '')) AS uname,
     try(list_filter(from_json({f["target"]}, '[{{"type":"VARCHAR","displayName":"VARCHAR"}}]'),
@@ -104,7 +110,8 @@ s AS NOT MATERIALIZED (
     CASE WHEN et LIKE 'user.account.lock%' THEN 2
          WHEN result IN ('SUCCESS', 'ALLOW') THEN 1
          WHEN result IN ('FAILURE', 'DENY', 'CHALLENGE') THEN 2 ELSE 0 END AS sid,
-    et = 'user.authentication.auth_via_mfa' AS is_mfa_event
+    et = 'user.authentication.auth_via_mfa' AND factor IS DISTINCT FROM 'PASSWORD_AS_FACTOR' AS is_mfa_event,
+    et = 'user.authentication.auth_via_mfa' AND factor = 'PASSWORD_AS_FACTOR' AS is_password_factor
   FROM r
 ),
 s3 AS NOT MATERIALIZED (
@@ -141,12 +148,15 @@ SELECT
   CASE WHEN sid = 1 THEN 'SUCCESS'
        WHEN et LIKE 'user.account.lock%' THEN 'ACCOUNT_LOCKED_OUT'
        WHEN is_mfa_event AND sid = 2 THEN 'MFA_FAILED'
+       WHEN is_password_factor AND sid = 2 AND nullif(reason_k, '') IS NULL THEN 'INVALID_CREDENTIALS'
        WHEN result = 'CHALLENGE' THEN 'MFA_REQUIRED'
        WHEN result = 'DENY' AND {_reason_case(0, "VARCHAR")} IS NULL THEN 'BLOCKED_BY_POLICY'
        WHEN sid = 2 THEN coalesce({_reason_case(0, "VARCHAR")},
                                   CASE WHEN contains(lower(reason), 'policy') THEN 'BLOCKED_BY_POLICY' END, 'OTHER')
        ELSE 'OTHER' END AS status_detail,
-  CASE WHEN sid = 1 THEN TRUE WHEN is_mfa_event THEN NULL ELSE {_reason_case(1, "BOOLEAN")} END AS password_correct,
+  CASE WHEN sid = 1 THEN TRUE WHEN is_mfa_event THEN NULL
+       WHEN is_password_factor AND sid = 2 AND nullif(reason_k, '') IS NULL THEN FALSE
+       ELSE {_reason_case(1, "BOOLEAN")} END AS password_correct,
   CASE WHEN is_mfa_event THEN sid = 1 END AS is_mfa,
   nullif(device_id, '') AS device_id,
   CASE managed WHEN 'true' THEN TRUE WHEN 'false' THEN FALSE END AS is_managed,
