@@ -43,6 +43,10 @@ it goes to ``src_endpoint_hostname`` and ``src_endpoint_ip`` stays empty.
 the repeat line (syslog does not keep the individual times), up to MAX_REPEAT_ROWS_PER_FILE
 added rows per file; repeats beyond are counted as ignored (REPEAT_CAPPED), never materialised. ``Failed none`` (the client
 asking which methods exist) is not an attempt.
+
+The older form ``last message repeated N times`` (sysklogd, busybox and old rsyslog: it names no
+message, and is written with no program, or with an empty host field) repeats the previous line of
+the same host N times, read the same way; with no previous line in the file it is ignored.
 """
 
 from __future__ import annotations
@@ -97,6 +101,15 @@ CLASSIC_TS = re.compile(
 )
 
 REPEATED = re.compile(r"message repeated (\d+) times: \[ ?(.*)\]$", re.DOTALL)
+LAST_REPEATED_MSG = re.compile(r"last message repeated (?P<n>\d+) times?\s*$")
+# the forms a syslog line regex does not take: no program ("host last message ..."), empty host
+LAST_REPEATED_LINE = re.compile(
+    _PRI
+    + r"(?P<mon>[A-Z][a-z]{2}) {1,2}(?P<day>\d{1,2}) (?P<h>\d\d):(?P<m>\d\d):(?P<s>\d\d)(?:\.(?P<frac>\d{1,9}))?"
+    r" +(?:(?P<host>[^\s\[:]+) +)?(?:(?P<prog>[^\s\[:]+)(?:\[(?P<pid>\d+)\])?: +)?"
+    r"last message repeated (?P<n>\d+) times?\s*$"
+)
+NO_PREVIOUS_LINE = "'last message repeated' with no earlier line in the file"
 FAILED = re.compile(
     r"Failed (?P<method>\S+) for (?P<invalid>invalid user )?(?P<user>.*?) from (?P<ip>\S+) port \d+(?: ssh\d?)?(?::.*)?$",
     re.DOTALL,
@@ -237,6 +250,9 @@ class _State:
         self.pam_pending: dict[tuple[str, str], dict] = {}  # PAM failures awaiting a Failed line
         self.pam_unknown: set[tuple[str, str]] = set()  # "check pass; user unknown" just seen
         self.ignored: Counter[str] = Counter()
+        # the last syslog line of each host (host, program, pid, message), for "last message repeated"
+        self.last_line: dict[str, tuple[str, str, str | None, str]] = {}
+        self.last_host: str | None = None
         self._stamp: tuple | str | None = None
         self._when: datetime | None = None
 
@@ -321,20 +337,13 @@ class SshdSyslog:
     # -- one line -----------------------------------------------------------------------
 
     def _line(self, lineno: int, line: str, shown: str, st: _State, tally: Tally, rows: list[dict]) -> None:
-        stamp: tuple | str
+        stamp: tuple | str | None
         m = CLASSIC.match(line)
         if m:
-            mon, day, hour, minute, sec, frac, host, prog, pid, msg = m.groups()
-            month = MONTHS.get(mon)
-            if month is None:
-                tally.reject(f"line {lineno}", "unknown month name", line)
+            host, prog, pid, msg = m.group("host", "prog", "pid", "msg")
+            stamp = self._classic_stamp(m, st, lineno, line, tally)
+            if stamp is None:
                 return
-            if st.year is None:  # classic lines that the year pass did not see
-                st.year = datetime.now(UTC).year
-            if month != st.prev_month:
-                st.year += _roll(st.prev_month, month)
-                st.prev_month = month
-            stamp = (st.year, month, day, hour, minute, sec, frac)
         else:
             if not line.strip():  # a blank line is no record
                 return
@@ -343,11 +352,57 @@ class SshdSyslog:
                 return
             m = RFC5424.match(line) or ISO.match(line)
             if not m:
-                tally.reject(f"line {lineno}", "not a syslog line", line)
+                r = LAST_REPEATED_LINE.match(line)
+                if r is None:
+                    tally.reject(f"line {lineno}", "not a syslog line", line)
+                    return
+                stamp = self._classic_stamp(r, st, lineno, line, tally)
+                if stamp is not None:
+                    self._repeat_last(
+                        r.group("host"), int(r.group("n")), lineno, line, stamp, shown, st, tally, rows
+                    )
                 return
             host, prog, pid, msg = m.group("host", "prog", "pid", "msg")
             stamp = m.group("ts")
+        r = LAST_REPEATED_MSG.match(msg)
+        if r is not None:
+            self._repeat_last(host, int(r.group("n")), lineno, line, stamp, shown, st, tally, rows)
+            return
+        st.last_line[host] = (host, prog, pid, msg)
+        st.last_host = host
         self.message(lineno, line, stamp, host, prog, pid, msg, shown, st, tally, rows)
+
+    def _classic_stamp(
+        self, m: re.Match[str], st: _State, lineno: int, line: str, tally: Tally
+    ) -> tuple | None:
+        """The (year, month, day, h, m, s, frac) of a classic timestamp, walking the year; None
+        (the line quarantined) for an unknown month name."""
+        month = MONTHS.get(m.group("mon"))
+        if month is None:
+            tally.reject(f"line {lineno}", "unknown month name", line)
+            return None
+        if st.year is None:  # classic lines that the year pass did not see
+            st.year = datetime.now(UTC).year
+        if month != st.prev_month:
+            st.year += _roll(st.prev_month, month)
+            st.prev_month = month
+        return (st.year, month, m.group("day"), m.group("h"), m.group("m"), m.group("s"), m.group("frac"))
+
+    def _repeat_last(
+        self, host: str | None, count: int, lineno: int, line: str, stamp: tuple | str,
+        shown: str, st: _State, tally: Tally, rows: list[dict],
+    ) -> None:  # fmt: skip
+        """``last message repeated N times``: the previous line of that host (of the file when the
+        host field is empty) read as ``message repeated N times: [ msg ]``, at this line's time."""
+        prev = st.last_line.get(host or "") if host else None
+        if prev is None and st.last_host is not None:
+            prev = st.last_line[st.last_host]
+        if prev is None:
+            st.ignored[NO_PREVIOUS_LINE] += 1
+            return
+        p_host, p_prog, p_pid, p_msg = prev
+        repeated = f"message repeated {count} times: [ {p_msg}]"
+        self.message(lineno, line, stamp, p_host, p_prog, p_pid, repeated, shown, st, tally, rows)
 
     def message(
         self, lineno: int, line: str, stamp: tuple | str | datetime, host: str, prog: str,
