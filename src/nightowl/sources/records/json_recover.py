@@ -167,6 +167,9 @@ def _elements(text: str, start: int) -> Iterator[Piece]:
         return _skip(text, pos + 1)
     first_line_start = text.rfind("\n", start, pos)
     indent = text[first_line_start + 1 : pos] if first_line_start != -1 else None
+    if indent is not None and pos < n and text[pos] != "{":
+        # damage at the first record's start: its line's indentation may be damage too
+        indent = _least_object_indent(text, pos)
     boundary = re.compile(r"\n" + re.escape(indent) + r"\{") if indent is not None else None
     ref_keys: set[str] | None = None
     k = 0
@@ -200,6 +203,25 @@ def _elements(text: str, start: int) -> Iterator[Piece]:
         yield Piece(bad_from, text[bad_from : cut + 1], None, DAMAGED, True, k)
         pos = resume
     return n
+
+
+_OBJECT_LINE = re.compile(r"\n([ \t]*)\{")
+
+
+def _least_object_indent(text: str, pos: int) -> str | None:
+    """The indentation of a pretty-printed array's records after ``pos``: the least of the lines
+    that open an object after a ``,``, ``[`` or ``}`` (nested objects sit deeper); None if none."""
+    best: str | None = None
+    for m in _OBJECT_LINE.finditer(text, pos):
+        if (best is None or len(m.group(1)) < len(best)) and _prev_char(text, m.start() + 1) in (
+            ",",
+            "[",
+            "}",
+        ):
+            best = m.group(1)
+            if not best:
+                break
+    return best
 
 
 def _resync(

@@ -1,0 +1,49 @@
+"""Damage in front of a pretty-printed array's first record costs that record only.
+
+The records of a pretty-printed array are found again after damage by their indentation, taken
+from the first record's line. Garbage inserted there (a tab and a NUL before the first ``{``, as
+the hostile property found in a Log Analytics export) used to become the indentation looked for,
+so no later record matched and the whole array was one quarantined record."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nightowl.sources.records.json_recover import split_values
+
+RECORD = st.fixed_dictionaries(
+    {
+        "Id": st.uuids().map(str),
+        "UserPrincipalName": st.text(max_size=12),
+        "Status": st.fixed_dictionaries({"errorCode": st.integers(0, 99999)}),
+        "Policies": st.lists(st.fixed_dictionaries({"id": st.integers()}), max_size=3),
+    }
+)
+
+
+def test_a_nul_before_the_first_record_keeps_the_others():
+    recs = [{"Id": str(i), "Nested": [{"a": i}, {"b": i}]} for i in range(4)]
+    text = json.dumps(recs, indent=2).replace("[\n  {", "[\n  \t\x00{", 1)
+    pieces = list(split_values(text))
+    assert [p.value for p in pieces if p.problem is None] == recs[1:]
+    assert sum(p.problem is not None for p in pieces) == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    recs=st.lists(RECORD, min_size=2, max_size=8),
+    indent=st.sampled_from([1, 2, 4]),
+    garbage=st.text(  # bytes that do not close the array (a "]" there ends it: another document)
+        st.sampled_from(" \t\x00#x\"'"), min_size=1, max_size=4
+    ).filter(lambda g: g.strip(" \t") != ""),
+)
+def test_garbage_before_the_first_record_costs_only_that_record(recs, indent, garbage):
+    text = json.dumps(recs, indent=indent)
+    first = text.index("{")
+    text = text[:first] + garbage + text[first:]
+    pieces = list(split_values(text))
+    good = [p.value for p in pieces if p.problem is None and p.element]
+    assert all(r in good for r in recs[1:])
