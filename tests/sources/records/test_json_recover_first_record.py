@@ -47,3 +47,21 @@ def test_garbage_before_the_first_record_costs_only_that_record(recs, indent, ga
     pieces = list(split_values(text))
     good = [p.value for p in pieces if p.problem is None and p.element]
     assert all(r in good for r in recs[1:])
+
+
+def test_a_quote_in_the_first_record_does_not_hide_the_next_one():
+    """One-line array: a stray quote in the first record unbalances the strings, and a quote
+    escaped in the next record's value then looked like the end of a string to the depth count,
+    so resuming skipped that record (the property in test_json_recover found it)."""
+    recs = [
+        {"id": "a", "user": "", "n": 0},
+        {"id": "b", "user": '"', "n": 0},
+        {"id": "c", "user": "", "n": 0},
+    ]
+    first = json.dumps(recs[0])
+    first = first[:8] + '"' + first[9:]  # a quote where the record had another character
+    text = "[" + ",".join([first, *map(json.dumps, recs[1:])]) + "]"
+    for doc in (text, '{"value": ' + text + "}"):
+        pieces = list(split_values(doc))
+        good = [p.value for p in pieces if p.problem is None and p.element]
+        assert good == recs[1:], doc

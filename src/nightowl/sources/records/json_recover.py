@@ -240,9 +240,12 @@ def _resync(
         return None
     if ref_keys is None:
         found = _resync_in_array(text, pos, array)
-        if found is not None:
-            return found
-        return _resync_compact(text, pos, None, _runs_to_the_end)
+        # damage that unbalanced the quotes can hide the next record from the depth count (a quote
+        # inside a later record's string then closes the damaged one): an earlier record whose
+        # elements run on to the end of the array is the one to resume at
+        limit = len(text) if found is None else found
+        earlier = _resync_compact(text, pos, None, _runs_to_the_end, limit)
+        return earlier if earlier is not None else found
     return _resync_compact(text, pos, ref_keys)
 
 
@@ -295,17 +298,21 @@ def _starts_record(text: str, brace: int, ref_keys: set[str] | None) -> bool:
 
 
 def _resync_compact(
-    text: str, pos: int, ref_keys: set[str] | None, also: Callable[[str, int], bool] | None = None
+    text: str,
+    pos: int,
+    ref_keys: set[str] | None,
+    also: Callable[[str, int], bool] | None = None,
+    limit: int | None = None,
 ) -> int | None:
-    """One-line arrays: the next ``{`` that starts a record (see :func:`_starts_record`) and passes
-    ``also``."""
+    """One-line arrays: the next ``{`` before ``limit`` that starts a record (see
+    :func:`_starts_record`) and passes ``also``."""
     tries = 0
-    brace = text.find("{", pos)
+    brace = text.find("{", pos, limit)
     while brace != -1 and tries < MAX_CANDIDATES:
         tries += 1
         if _starts_record(text, brace, ref_keys) and (also is None or also(text, brace)):
             return brace
-        brace = text.find("{", brace + 1)
+        brace = text.find("{", brace + 1, limit)
     return None
 
 
