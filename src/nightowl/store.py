@@ -46,9 +46,12 @@ _LIMIT = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re
 
 def default_memory_limit() -> str:
     """1 GB, or a quarter of the machine's memory when that is less (at least 256 MB). Measured
-    (benchmarks/bench_scale.py): a hunt of one million sign-ins already fills 1 GB, so 1M, 4M and
-    16M events hunt in the same memory, DuckDB spilling the rest to disk; a larger limit only
-    makes peak memory grow with the input up to it (2 GB: 1.1 GB at 1M, 2.2 GB at 4M)."""
+    (benchmarks/bench_scale.py, profile_hunt.py; README Performance): a larger limit only makes peak
+    memory grow with the input up to it (2 GB: 1.1 GB at 1M, 2.2 GB at 4M); a smaller one is not
+    safe: hunting 4M sign-ins (a quarter of 16M) under 256 MB (a quarter of 1 GB) completes, under
+    192 MB and 128 MB it ran out of memory (in signin_combos and source_sessions), so 512 MB or
+    768 MB would put a month of a mid-size tenant at risk. The 1M hunt peaks near 0.5 GB under
+    512 MB, 768 MB and 1 GB alike: the limit does not cost the small hunts anything."""
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
