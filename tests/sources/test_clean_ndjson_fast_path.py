@@ -114,6 +114,41 @@ def test_line_numbers_stay_in_file_order_across_many_read_buffers(tmp_path, spy,
     assert all(r["record_ref"] == f"many.jsonl:{int(r['event_uid'][5:]) + 1}" for r in refs)
 
 
+FOUR_THREADS = {
+    "clean": (lambda lines: lines, True),
+    # read_json skips blank lines: a table's row order would no longer be the line
+    "blank lines": (lambda lines: [*lines[:700], "", *lines[700:4100], "", "", *lines[4100:]], False),
+    # a page repeated by the export: the first of each event is kept, with its own line
+    "repeats": (lambda lines: [*lines, *lines[2000:2600]], True),
+}
+
+
+@pytest.mark.parametrize("case", FOUR_THREADS, ids=list(FOUR_THREADS))
+def test_record_ref_is_the_line_when_duckdb_reads_with_four_threads(tmp_path, spy, monkeypatch, case):
+    """Many read_json buffers and four DuckDB threads: every event's record_ref is the line it is on
+    (the first one for a repeated event) and the store keeps the file's order, whichever path reads
+    the file."""
+    monkeypatch.setattr(json_fast, "DEFAULT_OBJECT_BYTES", 4096)
+    change, fast = FOUR_THREADS[case]
+    lines = change(_lines(6000))
+    path = tmp_path / "threads.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    first_line: dict[str, int] = {}
+    for number, line in enumerate(lines, 1):
+        if line:
+            first_line.setdefault(json.loads(line)["id"], number)
+    with Store() as store:
+        store.con.execute("SET threads = 4")
+        report = ingest.ingest_file(
+            store, InputFile(name=path.name, path=path), SOURCE, ReadOptions(max_line_bytes=4096)
+        )
+        rows = store.query("SELECT event_uid, record_ref FROM auth_events ORDER BY rowid")
+    assert spy == [fast]
+    assert report.tally.normalized == len(first_line) == 6000
+    assert [r["record_ref"] for r in rows] == [f"threads.jsonl:{n}" for n in first_line.values()]
+    assert [r["event_uid"] for r in rows] == list(first_line)
+
+
 DECLINED = {
     "blank line": lambda lines: [*lines[:5], "", *lines[5:]],
     "whitespace line": lambda lines: [*lines[:5], " \t ", *lines[5:]],
