@@ -5,8 +5,10 @@
 Each measured step runs in a fresh subprocess so its peak memory (max RSS) and CPU time (user + sys)
 are its own. The reference is DuckDB's ``read_json`` of the same file selecting the fields
 nightowl's schema reads (nested ones as STRUCTs) into a table; ``read_json_auto`` of every field is
-shown too. Both write to the same kind of database (a temporary file for a large input, as
-``nightowl ingest`` without --store). The readers run in turn, medians of ``--runs`` runs.
+shown too, and the reference with each record's line numbered by ``row_number() OVER ()`` (what
+nightowl's ``record_ref`` needs: DuckDB's JSON reader has no line-number column, and that window
+keeps its scan on one thread). All write to the same kind of database (a temporary file for a large
+input, as ``nightowl ingest`` without --store). The readers run in turn, medians of ``--runs`` runs.
 Without ``--file`` a benign tenant of ``--events`` sign-ins is simulated into benchmarks/data/.
 The hunt's scaling table is benchmarks/bench_scale.py."""
 
@@ -29,7 +31,7 @@ import json, resource, sys, time
 kind, path = sys.argv[1], sys.argv[2]
 t0 = time.perf_counter()
 findings = t_ingest = None
-if kind in ("duckdb", "read_json"):
+if kind in ("duckdb", "read_json", "read_json_numbered"):
     import duckdb, tempfile, os
     from nightowl.store import SCRATCH_INPUT_BYTES
     # the same kind of database nightowl ingest writes to: a file for a large input, else memory
@@ -40,7 +42,8 @@ if kind in ("duckdb", "read_json"):
         scan = f"read_json_auto('{path}', format='newline_delimited')"
     else:
         scan = f"read_json('{path}', format='newline_delimited', columns={sys.argv[3]})"
-    con.execute(f"CREATE TABLE t AS SELECT * FROM {scan}")
+    line = "row_number() OVER () AS line, " if kind == "read_json_numbered" else ""
+    con.execute(f"CREATE TABLE t AS SELECT {line}* FROM {scan}")
     rows = con.execute("SELECT count(*) FROM t").fetchone()[0]
     con.close()
     if tmp:
@@ -135,6 +138,7 @@ def summary(results: list[dict]) -> dict:
 READERS = {
     "ingest": "nightowl ingest (normalized, deduplicated, accounted)",
     "read_json": "DuckDB `read_json` of the schema's fields into a table (the reference)",
+    "read_json_numbered": "the same, each line numbered (`row_number() OVER ()`)",
     "duckdb": "DuckDB `read_json_auto` of every field into a table",
 }
 
@@ -150,7 +154,7 @@ def ingest_table(path: Path, runs: int) -> str:
             loads.append(os.getloadavg()[0])
             print(kind, raw[kind][-1], file=sys.stderr, flush=True)
     res = {k: summary(v) for k, v in raw.items()}
-    ours, ref = res["ingest"], res["read_json"]
+    ours, ref, numbered = res["ingest"], res["read_json"], res["read_json_numbered"]
     lines = [
         f"File: {path.name}, {ours['rows']:,} Entra Graph sign-ins, {size_mb:,.0f} MB NDJSON; "
         f"median of {runs} runs, readers in turn; {os.cpu_count()} cores shared with other users.",
@@ -168,6 +172,9 @@ def ingest_table(path: Path, runs: int) -> str:
         "",
         f"nightowl / `read_json` of the schema's fields: {ours['seconds'] / ref['seconds']:.2f}x wall, "
         f"{ours['cpu'] / ref['cpu']:.2f}x CPU",
+        "",
+        f"nightowl / `read_json` numbering its lines: {ours['seconds'] / numbered['seconds']:.2f}x wall, "
+        f"{ours['cpu'] / numbered['cpu']:.2f}x CPU",
         "",
         "Runs, wall s (CPU s): "
         + "; ".join(
