@@ -92,3 +92,17 @@ def test_an_oversized_first_line_after_a_bom_is_one_record():
     huge = fx.huge(fx.records[0], (1 << 20) + 100)
     tally, _ = ingest("sshd-journal-json", BOM + fx.sep.join([huge, *fx.units[1:]]) + fx.suffix)
     assert tally.records == len(fx.units)  # the line's tail past the first MiB was a record of its own
+
+
+def test_a_damaged_first_record_does_not_turn_ndjson_into_a_document():
+    """A byte garbled in the first line made the file look pretty-printed: read as one document, a
+    record cut off later swallowed the line after it (14 records counted for 15)."""
+    index, fx = _fixture("entra-graph-json", "entra/graph_v1.jsonl")
+    data = fx.file()
+    tally, rows = ingest("entra-graph-json", data[:1] + b"\x00" + data[1:])
+    want_tally, want = _reference("entra-graph-json", index, tuple(range(1, len(fx.records))))
+    assert tally.records == len(fx.records)
+    assert rows == want
+    assert [q.position for q in tally.quarantine] == ["line 1"] + [
+        f"line {int(q.position.split()[1]) + 1}" for q in want_tally.quarantine
+    ]

@@ -641,8 +641,27 @@ def layout(head: bytes) -> str:
     try:
         orjson.loads(first)
     except orjson.JSONDecodeError:
-        return "document"
+        # a pretty-printed document, or NDJSON whose first record is damaged: in NDJSON most of the
+        # lines that follow are JSON objects by themselves, in a pretty-printed document few are
+        return "lines" if _mostly_object_lines(text[len(first) + 1 :]) else "document"
     return "lines"
+
+
+def _mostly_object_lines(rest: bytes) -> bool:
+    """At least two, and more than half, of the complete non-blank lines of ``rest`` (the sniff
+    window after the first line; its last piece may be cut) are JSON objects by themselves."""
+    lines = [line for line in (piece.strip() for piece in rest.split(b"\n")[:-1]) if line]
+    objects = sum(_is_object(line) for line in lines)
+    return objects >= 2 and objects * 2 > len(lines)
+
+
+def _is_object(line: bytes) -> bool:
+    if line[:1] != b"{" or line[-1:] != b"}":
+        return False
+    try:
+        return isinstance(orjson.loads(line), dict)
+    except orjson.JSONDecodeError:
+        return False
 
 
 def python_lines(inp: InputFile, tally: Tally) -> Iterator[Split]:
