@@ -29,11 +29,19 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from nightowl.sources.records.sql import sql_str
+
 SAVED = "profiles"
 STAGED = ".profiles-new"
 META = "meta.json"
 VERSION = 1
-TABLES = ("signin_combos", "hours", "first_events", "log_span")
+# saved file name -> the run's table it is written from
+TABLES = {
+    "signin_combos": "signin_combos",
+    "hours": "profile_hours",
+    "first_events": "identity_first_events",
+    "log_span": "log_span",
+}
 
 FIRST_EVENTS = """
 CREATE OR REPLACE TEMP TABLE identity_first_events AS
@@ -135,10 +143,8 @@ def finish(engine: Any, history: ProfileHistory | None) -> None:
         )
     shutil.rmtree(history.staged, ignore_errors=True)
     history.staged.mkdir(parents=True)
-    sources = {"signin_combos": "signin_combos", "hours": "profile_hours",
-               "first_events": "identity_first_events", "log_span": "log_span"}  # fmt: skip
-    for name in TABLES:
-        _write(engine, sources[name], history.staged / f"{name}.parquet")
+    for name, table in TABLES.items():
+        _write(engine, table, history.staged / f"{name}.parquet")
     meta = {"version": VERSION, "engine": engine.name, "columns": _columns(engine, "signin_combos"),
             "first_day_read": str(history.boundary)}  # fmt: skip
     (history.staged / META).write_text(json.dumps(meta, indent=1), encoding="utf-8")  # written last
@@ -173,19 +179,17 @@ def _columns(engine: Any, table: str) -> list[str]:
     return names
 
 
-def _quoted(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
 def _write(engine: Any, table: str, path: Path) -> None:
     if engine.name == "spark":
         engine.spark.table(table).write.mode("overwrite").parquet(str(path))
     else:
-        engine.execute(f"COPY {table} TO {_quoted(path)} (FORMAT parquet)")
+        engine.execute(f"COPY {table} TO {sql_str(str(path))} (FORMAT parquet)")
 
 
 def _read(engine: Any, path: Path, table: str) -> None:
     if engine.name == "spark":
         engine.spark.read.parquet(str(path)).createOrReplaceTempView(table)
     else:
-        engine.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_parquet({_quoted(path)})")
+        engine.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_parquet({sql_str(str(path))})"
+        )
