@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections import defaultdict
 from dataclasses import dataclass
 
 from nightowl.secrets import cache
@@ -30,6 +31,8 @@ from nightowl.secrets.filters import (
 from nightowl.secrets.rules import SECRET_GROUPS, Rule, attach_compiled
 
 log = logging.getLogger(__name__)
+WINDOW_CACHE_MAX = 4096  # longer confirm windows (minified lines) are confirmed every time
+WINDOW_CACHE_BYTES = 8 * 1024 * 1024  # remembered windows per engine (per worker process); then forgotten
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,9 @@ class Engine:
             self._build_hyperscan()
         self._keyword_rules = [i for i in range(len(rules)) if i not in self._hs_rules]
         self._keyword_bytes = {i: _keyword_forms(rules[i].keywords) for i in self._keyword_rules}
+        # confirm results per window: a history holds the same lines in many versions of a file
+        self._windows: dict[tuple[int, int, bytes], tuple] = {}
+        self._window_bytes = 0
 
     # -- prefilter -------------------------------------------------------------------------------
     def _build_hyperscan(self) -> None:
@@ -188,12 +194,12 @@ class Engine:
 
     def _prefilter(self, data: bytes, db: object, skip: frozenset[int] = frozenset()) -> dict[int, list[int]]:
         """Rule index -> offsets (ends of prefilter matches, or keyword starts) to confirm around."""
-        hits: dict[int, list[int]] = {}
+        hits: dict[int, list[int]] = defaultdict(list)  # first-seen order, as a plain dict keeps it
         lower: bytes | None = None
         if db is not None:
 
             def on_match(rid: int, start: int, end: int, flags: int, ctx: object) -> None:
-                hits.setdefault(rid, []).append(end)
+                hits[rid].append(end)
 
             db.scan(data, match_event_handler=on_match)  # type: ignore[attr-defined]
         for i in self._keyword_rules:
@@ -204,7 +210,7 @@ class Engine:
             for k in self._keyword_bytes[i]:
                 pos = lower.find(k)
                 while pos >= 0:
-                    hits.setdefault(i, []).append(pos + len(k))
+                    hits[i].append(pos + len(k))
                     pos = lower.find(k, pos + 1)
         return hits
 
@@ -244,7 +250,7 @@ class Engine:
                         le = len(data) if nxt < 0 else nxt
                 if rule.near and le <= done_until:
                     continue  # this window adds nothing past the previous one
-                self._confirm(i, rule, data, ls, le, raw)  # overlapping windows: duplicates go below
+                self._confirm_window(i, rule, data, ls, le, raw)  # overlapping windows: duplicates go below
                 done_until = le
         if not raw:
             return []
@@ -299,10 +305,33 @@ class Engine:
                 we = max(we, e)
                 continue
             if we > ws:
-                self._confirm(index, rule, data, ws, we, raw)
+                self._confirm_window(index, rule, data, ws, we, raw)
             ws, we = s, e
         if we > ws:
-            self._confirm(index, rule, data, ws, we, raw)
+            self._confirm_window(index, rule, data, ws, we, raw)
+
+    def _confirm_window(self, index: int, rule: Rule, data: bytes, ls: int, le: int, raw: list) -> None:
+        """``_confirm`` of a line or span window, remembered by the bytes it depends on: the window and the
+        ``rule.reach`` bytes before it (``rules.lookbehind_reach``). Same matches, in the same order, as
+        confirming again; a version of a file that repeats the previous one's lines costs a lookup."""
+        reach = rule.reach
+        if reach < 0 or le - ls > WINDOW_CACHE_MAX:
+            self._confirm(index, rule, data, ls, le, raw)
+            return
+        lo = ls - reach if ls > reach else 0
+        key = (index, ls - lo, data[lo:le])
+        found = self._windows.get(key)
+        if found is None:
+            got: list = []
+            self._confirm(index, rule, data, ls, le, got)
+            found = tuple((s - ls, secret, name, quoted) for s, _i, _r, secret, name, quoted in got)
+            self._window_bytes += le - lo
+            if self._window_bytes > WINDOW_CACHE_BYTES:
+                self._windows.clear()
+                self._window_bytes = le - lo
+            self._windows[key] = found
+        for rel, secret, name, quoted in found:
+            raw.append((ls + rel, index, rule, secret, name, quoted))
 
     @staticmethod
     def _confirm(index: int, rule: Rule, data: bytes, ls: int, le: int, raw: list) -> None:

@@ -47,6 +47,7 @@ class Rule:
     scope: str = "line"
     near: int = 0  # confirm this many lines either side of the prefilter hit (keyword-in-context rules)
     span: int = 0  # a confirm match starts at most this many bytes before the prefilter hit ends (0: any)
+    reach: int = -1  # bytes before a confirm window the regex may read (see lookbehind_reach); -1: unknown
     entropy: float = 0.0
     filters: tuple[str, ...] = ()
     paths: str | None = None
@@ -72,6 +73,46 @@ class Rule:
 
     def applies_to(self, path: str) -> bool:
         return self.path_re is None or bool(self.path_re.search(path))
+
+
+def lookbehind_reach(regex: str) -> int:
+    """How many bytes before the position a search starts at the regex may read, or -1 (unbounded, unknown).
+
+    Only assertions read behind a position: lookbehinds (their widest width), ``\\b``, ``\\B``, ``^`` and
+    ``\\A`` (one byte, or the start of the string). Everything else reads forward from where the match
+    starts, and a search never looks past its ``endpos``. So ``finditer(data, ls, le)`` depends only on
+    ``data[ls - reach:le]`` and on whether ``ls < reach``. The bound adds up every such assertion (nested
+    ones included): generous, never short."""
+    from re import _constants, _parser
+
+    try:
+        parsed = _parser.parse(regex.encode(), 0)
+    except Exception:  # the confirm regex itself is validated elsewhere: here it only means "unknown"
+        return -1
+    ends = (_constants.AT_END, _constants.AT_END_LINE, _constants.AT_END_STRING)
+    total = 0
+
+    def walk(node) -> None:
+        nonlocal total
+        if isinstance(node, _parser.SubPattern):
+            for op, av in node:
+                if op in (_constants.ASSERT, _constants.ASSERT_NOT) and av[0] < 0:
+                    width = av[1].getwidth()[1]
+                    if width >= _constants.MAXREPEAT:
+                        raise OverflowError
+                    total += width
+                elif op is _constants.AT and av not in ends:
+                    total += 1
+                walk(av)
+        elif isinstance(node, (tuple, list)):
+            for item in node:
+                walk(item)
+
+    try:
+        walk(parsed)
+    except OverflowError:
+        return -1
+    return total
 
 
 def example_text(example: str) -> tuple[str, list[str]]:
@@ -149,6 +190,7 @@ def _rule_from(
         scope=scope,
         near=int(data.get("near", 0)),
         span=int(data.get("span", 0)),
+        reach=lookbehind_reach(regex),
         entropy=float(data.get("entropy", 0.0)),
         filters=filters,
         paths=paths,
@@ -229,10 +271,10 @@ def attach_compiled(rules: list[Rule], compile_missing: bool) -> None:
 
 # -- parsed-rules cache -------------------------------------------------------------------------
 _CACHED_FIELDS = (
-    "id", "title", "family", "severity", "keywords", "regex", "prefilter", "scope", "near", "span", "entropy",
+    "id", "title", "family", "severity", "keywords", "regex", "prefilter", "scope", "near", "span", "reach", "entropy",
     "filters", "paths", "note", "example_path", "positive", "negative",
 )  # fmt: skip
-_CACHE_FORMAT = b"nightowl-rules/1"
+_CACHE_FORMAT = b"nightowl-rules/2"
 
 
 def _cache_name(files: list[tuple[Path, bytes]]) -> str:
