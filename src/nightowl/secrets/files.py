@@ -55,7 +55,7 @@ def decode_text(data: bytes) -> bytes | None:
             return data.decode("utf-16").encode("utf-8", "replace")
         except UnicodeDecodeError:
             return None
-    if b"\x00" in data[:8192]:
+    if data.find(b"\x00", 0, 8192) >= 0:  # (no copy of the first 8 KiB)
         return None
     return data
 

@@ -510,8 +510,17 @@ def _segments(path: str) -> list[str]:
     return [seg for seg in path.split("/") if seg and seg != "."]
 
 
+@lru_cache(maxsize=4096)
+def _test_dir(folder: str) -> bool:
+    """A folder (``/``-separated) with a test or fixture folder in it; a history has few, its paths many."""
+    return any(p.lower() in _TEST_DIRS for p in _segments(folder))
+
+
 @lru_cache(maxsize=16384)
 def is_test_path(path: str) -> bool:
+    folder, _, name = path.replace("\\", "/").rpartition("/")
+    if name and name != ".":  # the usual path: its last segment is the file name
+        return _test_dir(folder) or bool(_TEST_FILE.match(name))
     parts = _segments(path.replace("\\", "/"))
     return any(p.lower() in _TEST_DIRS for p in parts[:-1]) or bool(parts and _TEST_FILE.match(parts[-1]))
 
@@ -520,8 +529,10 @@ def is_test_path(path: str) -> bool:
 def _name_suffix(path: str) -> tuple[str, str]:
     """(lower-case file name, lower-case suffix): filters ask this for every candidate of a blob.
     The suffix is pathlib's: from the last dot, unless the name starts or ends there."""
-    parts = _segments(path)
-    name = parts[-1] if parts else ""
+    name = path.rpartition("/")[2]
+    if not name or name == ".":  # a path ending in "/" or "/.": the name is the last real segment
+        parts = _segments(path)
+        name = parts[-1] if parts else ""
     dot = name.rfind(".")
     return name.lower(), name[dot:].lower() if 0 < dot < len(name) - 1 else ""
 
@@ -957,11 +968,11 @@ PATH_ONLY_FILTERS = frozenset({"generic_path"})
 def path_silences(names: tuple[str, ...], path: str, cfg: FilterConfig) -> bool:
     """True when one of ``names``' path-only filters drops every candidate found in ``path``."""
     probe = Candidate(secret=b"", line=b"", path=path)
-    return any(
-        FILTERS[name](probe, cfg, arg)
-        for name, _, arg in (spec.partition(":") for spec in names)
-        if name in PATH_ONLY_FILTERS
-    )
+    for spec in names:
+        name, _, arg = spec.partition(":")
+        if name in PATH_ONLY_FILTERS and FILTERS[name](probe, cfg, arg):
+            return True
+    return False
 
 
 def known_filter(spec: str) -> bool:
