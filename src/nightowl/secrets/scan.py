@@ -225,16 +225,17 @@ def _batches(
 
 
 def _guided_batches(
-    items: list[Any], size_of: Callable[[Any], int], jobs: int, max_bytes: int, min_bytes: int = 256 * 1024
+    items: list[Any], sizes: list[int], jobs: int, max_bytes: int, min_bytes: int = 256 * 1024
 ) -> Iterator[list[Any]]:
-    """Batches of up to ``max_bytes`` that shrink to a share of what is left (``remaining / 2 jobs``) near
-    the end, so that no core idles while another finishes a last big batch."""
-    remaining = sum(size_of(i) for i in items)
+    """Batches of up to ``max_bytes`` (``sizes[k]`` is the size of ``items[k]``) that shrink to a share of
+    what is left (``remaining / 2 jobs``) near the end, so that no core idles while another finishes a
+    last big batch."""
+    remaining = sum(sizes)
     batch, total = [], 0
     limit = max(min_bytes, min(max_bytes, remaining // (2 * jobs)))
-    for item in items:
+    for item, size in zip(items, sizes, strict=True):
         batch.append(item)
-        total += size_of(item)
+        total += size
         if total >= limit or len(batch) >= BATCH_ITEMS:
             yield batch
             remaining -= total
@@ -263,7 +264,10 @@ class _Runner:
                 yield fn(t)
             return
         if self.pool is None:
-            if _ENGINE is not None:  # compile (or load) the confirm regexes once, before the fork shares them
+            if _ENGINE is not None and not all(r._compiled for r in _ENGINE.rules):
+                # a regex-cache miss: compile the confirm regexes once (and store them), before the fork
+                # shares them. On a hit each rule holds a builder (microseconds): each worker builds the
+                # few its blobs need, nothing is built serially before the workers start
                 attach_compiled(_ENGINE.rules, compile_missing=True)
             import multiprocessing  # only here: a small scan never starts a pool, nor pays for the import
 
@@ -499,6 +503,7 @@ def _scan_git(
                 Problem(f"{base}/{path}", f"git object {oid[:12]} missing (commit {commit[:12]})")
             )
     items: list[tuple[str, str]] = []
+    total = 0
     for oid, where in hist.blobs.items():
         size = hist.sizes.get(oid)
         if size is None:
@@ -519,7 +524,7 @@ def _scan_git(
             )
             continue
         items.append((oid, where[0][0]))
-    total = sum(hist.sizes[o] for o, _ in items)
+        total += size
     paths = dict(items)
     seen: set[str] = set()
     failure: list[str] = []
@@ -549,12 +554,8 @@ def _scan_git(
         # batch (sorted by path, then id): their delta chains are inflated by one worker's cat-file, not
         # by both (Django's history: 0.29 s of git CPU split by id, 0.20 s split by path; one reader: same)
         ordered = sorted(items, key=itemgetter(1, 0))
-        tasks = [
-            (str(repo), b)
-            for b in _guided_batches(
-                ordered, lambda it: hist.sizes[it[0]], runner.jobs, WORKER_GIT_BATCH_BYTES
-            )
-        ]
+        sizes = [hist.sizes[oid] for oid, _ in ordered]
+        tasks = [(str(repo), b) for b in _guided_batches(ordered, sizes, runner.jobs, WORKER_GIT_BATCH_BYTES)]
 
         def worker_results():
             for results, bad, n, size, got in runner.map(_task_git_read, tasks, total):
