@@ -196,6 +196,52 @@ def test_blob_sizes_come_for_every_blob_in_many_asks(tmp_path):
     assert {p: hist.sizes[by_path[p]] for p in files} == {p: len(t.encode()) for p, t in files.items()}
 
 
+def _history_tuple(hist, asked):
+    return list(hist.blobs.items()), list(hist.commit_order.items()), asked
+
+
+def test_the_log_parsed_as_git_writes_it_reads_as_one_whole_output(repo):
+    """read_history parses the log in the pieces the pipe hands over: cut anywhere (inside a commit id, a
+    raw entry, a path, between an entry and its path), the index is the one of the whole output."""
+    from nightowl.secrets import git as g
+
+    r, _ = repo
+    commit(r, {"dir with space/é.txt": "x\n", "b.txt": "y\n"}, "names", "2024-01-07T00:00:00Z")
+    git(r, "mv", "b.txt", "c.txt")
+    commit(r, {}, "rename", "2024-01-08T00:00:00Z")
+    out = g._git(r, *g._LOG_ARGS)
+    whole, asked = g.History(), []
+    g._parse_log(out, whole, asked.append)
+    assert len(whole.blobs) == 7 and len(whole.commit_order) == 8
+    for size in (1, 2, 3, 7, 40, 41, 64, len(out)):
+        got, asked_now = g.History(), []
+        g._parse_log_chunks((out[k : k + size] for k in range(0, len(out), size)), got, asked_now.append)
+        assert _history_tuple(got, asked_now) == _history_tuple(whole, asked), size
+    got = read_history(r)
+    assert _history_tuple(got, []) == _history_tuple(whole, [])
+    assert set(got.sizes) == set(whole.blobs)
+
+
+def test_a_log_that_fails_while_streamed_is_read_whole(repo, monkeypatch):
+    """git log failing mid-stream: the index is read again from the whole output (which names git's error
+    when it fails again); a partial index is never used."""
+    from nightowl.secrets import git as g
+
+    r, _ = repo
+    expected = read_history(r)
+
+    def half_then_fail(repo_path, hist, new_blob_seen):
+        hist.blobs["0" * 40] = [("partial", "")]
+        return False
+
+    monkeypatch.setattr(g, "_stream_log", half_then_fail)
+    got = read_history(r)
+    assert list(got.blobs.items()) == list(expected.blobs.items()) and got.sizes == expected.sizes
+    monkeypatch.setattr(g, "_LOG_ARGS", ("log", "--no-such-option"))
+    with pytest.raises(g.GitError, match="no-such-option"):
+        read_history(r)
+
+
 def test_a_missing_blob_is_reported_with_its_path_and_commit(repo):
     r, c = repo
     readme = git(r, "rev-parse", f"{c['init']}:README.md")

@@ -15,8 +15,9 @@ commit it annotates.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,19 +74,34 @@ def _git(repo: Path, *args: str, input_: bytes | None = None) -> bytes:
     return proc.stdout
 
 
+_LOG_ARGS = (
+    "log", "--exclude=refs/notes/*", "--all", "--date-order", "--reverse", "--raw", "--no-abbrev", "--no-renames",
+    "--diff-merges=first-parent", "--format=%x00%H", "-z",
+)  # fmt: skip
+_FILE_MODES_B = frozenset(m.encode() for m in FILE_MODES)
+_ZERO_B = ZERO.encode()
+
+
 def read_history(repo: Path) -> History:
     """Index every blob reachable from any ref, with the first commit that introduced it at each path.
 
-    Blob sizes come from a ``git cat-file --batch-check`` that is asked for each new blob while the log
-    is parsed: git answers on another core instead of after the parse."""
+    The log is parsed as git writes it (its diffs and our parse share the wall time), and blob sizes come
+    from a ``git cat-file --batch-check`` that is asked for each new blob during the parse: git answers on
+    another core instead of after it."""
     hist = History()
     refs = _git(repo, "for-each-ref", "--format=%(objectname)").split()
     if not refs:
         return hist  # an empty repository: nothing committed yet
-    out = _git(
-        repo, "log", "--exclude=refs/notes/*", "--all", "--date-order", "--reverse", "--raw", "--no-abbrev", "--no-renames",
-        "--diff-merges=first-parent", "--format=%x00%H", "-z",
-    )  # fmt: skip
+    sizer = _Sizer(repo)
+    try:
+        if _stream_log(repo, hist, sizer.ask):
+            sizer.finish(hist)
+            return hist
+    finally:
+        sizer.kill()
+    # git log failed: read it whole, which names git's error (or reads it, if it now succeeds)
+    out = _git(repo, *_LOG_ARGS)
+    hist = History()
     sizer = _Sizer(repo)
     try:
         _parse_log(out, hist, sizer.ask)
@@ -95,36 +111,106 @@ def read_history(repo: Path) -> History:
     return hist
 
 
+def _stream_log(repo: Path, hist: History, new_blob_seen) -> bool:
+    """Parse ``git log`` into ``hist`` while it runs; False when git fails (``hist`` is then partial)."""
+    import subprocess
+
+    try:
+        proc = subprocess.Popen(
+            ["git", "-C", str(repo), *_LOG_ARGS], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed") from None
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    try:
+        _parse_log_chunks(iter(lambda: os.read(fd, 1 << 20), b""), hist, new_blob_seen)
+    except BaseException:
+        proc.kill()
+        raise
+    finally:
+        proc.stdout.close()
+        returncode = proc.wait()
+    return returncode == 0
+
+
 def _parse_log(out: bytes, hist: History, new_blob_seen) -> None:
-    commit = ""
-    seen: set[tuple[str, str]] = set()
-    tokens = out.split(b"\0")
-    i = 0
-    while i < len(tokens):
-        tok = tokens[i].lstrip(b"\n")
-        i += 1
-        if not tok:
+    parser = _LogParser(hist, new_blob_seen)
+    parser.feed(out.split(b"\0"))
+    parser.close()
+
+
+def _parse_log_chunks(chunks: Iterable[bytes], hist: History, new_blob_seen) -> None:
+    """``_parse_log`` of the concatenated chunks, parsed as they come (cut anywhere, even inside a token)."""
+    parser = _LogParser(hist, new_blob_seen)
+    rest = b""
+    for chunk in chunks:
+        buf = rest + chunk if rest else chunk
+        cut = buf.rfind(b"\0")
+        if cut < 0:
+            rest = buf
             continue
-        if tok[:1] == b":":
-            meta = tok[1:].split(b" ")
-            path = tokens[i].decode("utf-8", "surrogateescape") if i < len(tokens) else ""
+        parser.feed(buf[:cut].split(b"\0"))  # the whole tokens; the last one may still be growing
+        rest = buf[cut + 1 :]
+    parser.feed([rest])
+    parser.close()
+
+
+class _LogParser:
+    """``git log --raw -z`` tokens (the pieces between NUL bytes) fed in any slices: a commit id, or a raw
+    entry (``:<modes> <ids> <status>``) followed by its path. Reads the same as one split of the output."""
+
+    def __init__(self, hist: History, new_blob_seen):
+        self.hist = hist
+        self.new_blob_seen = new_blob_seen
+        self.commit = ""
+        self.seen: set[tuple[str, str]] = set()
+        self.meta: bytes | None = None  # a raw entry whose path is the next token, not fed yet
+
+    def feed(self, tokens: list[bytes]) -> None:
+        i, n = 0, len(tokens)
+        if self.meta is not None and n:
+            meta, self.meta = self.meta, None
+            self._entry(meta, tokens[0])
+            i = 1
+        order = self.hist.commit_order
+        while i < n:
+            tok = tokens[i]
             i += 1
-            if len(meta) < 5:
-                continue
-            new_mode, new_blob, status = meta[1].decode(), meta[3].decode(), meta[4][:1]
-            if status in (b"D",) or new_blob == ZERO or new_mode not in FILE_MODES:
-                continue
-            if (new_blob, path) in seen:
-                continue
-            seen.add((new_blob, path))
-            where = hist.blobs.get(new_blob)
-            if where is None:
-                where = hist.blobs[new_blob] = []
-                new_blob_seen(new_blob)
-            where.append((path, commit))
-        elif len(tok) == 40:
-            commit = tok.decode()
-            hist.commit_order.setdefault(commit, len(hist.commit_order))
+            if tok[:1] == b"\n":
+                tok = tok.lstrip(b"\n")
+            if tok[:1] == b":":
+                if i < n:
+                    self._entry(tok, tokens[i])
+                    i += 1
+                else:
+                    self.meta = tok
+            elif len(tok) == 40:
+                self.commit = tok.decode()
+                if self.commit not in order:
+                    order[self.commit] = len(order)
+
+    def close(self) -> None:
+        if self.meta is not None:  # the output ended before this entry's path
+            meta, self.meta = self.meta, None
+            self._entry(meta, b"")
+
+    def _entry(self, tok: bytes, raw_path: bytes) -> None:
+        meta = tok.split(b" ")  # [":" old mode, new mode, old id, new id, status]
+        if len(meta) < 5:
+            return
+        new_blob = meta[3]
+        if meta[4][:1] == b"D" or new_blob == _ZERO_B or meta[1] not in _FILE_MODES_B:
+            return
+        blob, path = new_blob.decode(), raw_path.decode("utf-8", "surrogateescape")
+        if (blob, path) in self.seen:
+            return
+        self.seen.add((blob, path))
+        where = self.hist.blobs.get(blob)
+        if where is None:
+            where = self.hist.blobs[blob] = []
+            self.new_blob_seen(blob)
+        where.append((path, self.commit))
 
 
 class _Sizer:
