@@ -88,10 +88,7 @@ def read_history(repo: Path) -> History:
     The log is parsed as git writes it (its diffs and our parse share the wall time), and blob sizes come
     from a ``git cat-file --batch-check`` that is asked for each new blob during the parse: git answers on
     another core instead of after it."""
-    hist = History()
-    refs = _git(repo, "for-each-ref", "--format=%(objectname)").split()
-    if not refs:
-        return hist  # an empty repository: nothing committed yet
+    hist = History()  # an empty repository (nothing committed yet): git log --all prints nothing
     sizer = _Sizer(repo)
     try:
         if _stream_log(repo, hist, sizer.ask):
