@@ -381,7 +381,8 @@ def _cache_path(hyperscan, rules: list[Rule], tag: str = "") -> str | None:
     if cache.cache_dir() is None:
         return None
     version = getattr(hyperscan, "__version__", "")
-    if _DIGEST[:2] != [version, rules]:
+    same = len(_DIGEST) == 3 and _DIGEST[0] == version and len(_DIGEST[1]) == len(rules)
+    if not (same and all(a is b for a, b in zip(_DIGEST[1], rules, strict=True))):  # the same rule objects
         import hashlib
 
         h = hashlib.sha256(version.encode())
@@ -391,7 +392,7 @@ def _cache_path(hyperscan, rules: list[Rule], tag: str = "") -> str | None:
     return f"hyperscan-{tag}{_DIGEST[2]}.db"
 
 
-_DIGEST: list = []  # [Hyperscan version, the rule list (compared item by item), its digest]
+_DIGEST: list = []  # [Hyperscan version, a copy of the rule list, its digest]
 
 
 def _load_cached(hyperscan, name: str | None):
