@@ -294,12 +294,14 @@ class Engine:
     def _confirm_spans(self, index: int, rule: Rule, data: bytes, ends: list[int], raw: list) -> None:
         """Merge [end - span, end + span] (clipped to the hit's line) and confirm each merged stretch."""
         ws = we = -1
+        ls = le = -1  # the line of the previous hit: [ls, le] holds no newline before le
         for end in ends:
             anchor = max(end - 1, 0)
-            ls = data.rfind(b"\n", 0, anchor) + 1
-            le = data.find(b"\n", anchor)
-            if le < 0:
-                le = len(data)
+            if not ls <= anchor <= le:  # (sorted ends: many fall on the line just found)
+                ls = data.rfind(b"\n", 0, anchor) + 1
+                le = data.find(b"\n", anchor)
+                if le < 0:
+                    le = len(data)
             s, e = max(ls, end - rule.span), min(le, end + rule.span)
             if s <= we and s >= ws:
                 we = max(we, e)

@@ -539,10 +539,14 @@ def _name_suffix(path: str) -> tuple[str, str]:
 
 def generic_path(c: Candidate, cfg: FilterConfig, arg: str = "") -> str | None:
     """Generic rules stay quiet in lock files (hashes galore) and in tests / fixtures (fake credentials)."""
-    name = _name_suffix(c.path)[0]
+    return _generic_path(c.path, cfg, arg)
+
+
+def _generic_path(path: str, cfg: FilterConfig, arg: str = "") -> str | None:
+    name = _name_suffix(path)[0]
     if not cfg.include_lockfiles and (name in LOCKFILES or name.endswith(".lock")):
         return "lock file"
-    if not cfg.include_tests and is_test_path(c.path):
+    if not cfg.include_tests and is_test_path(path):
         return "test or fixture path"
     if name.endswith((".min.js", ".min.css", ".map", ".css", ".scss", ".less")):
         return "minified, source map or style sheet"
@@ -962,15 +966,16 @@ FILTERS: dict[str, Filter] = {
 
 # Filters whose answer depends on the path and the scan's switches alone, never on the value: where one
 # drops a rule's candidates, it drops every one of them, so the engine need not confirm that rule there.
-PATH_ONLY_FILTERS = frozenset({"generic_path"})
+# Each as a function of (path, config, argument), the filter itself being that function of the candidate's path.
+PATH_ONLY_FILTERS: dict[str, Callable[[str, FilterConfig, str], str | None]] = {"generic_path": _generic_path}
 
 
 def path_silences(names: tuple[str, ...], path: str, cfg: FilterConfig) -> bool:
     """True when one of ``names``' path-only filters drops every candidate found in ``path``."""
-    probe = Candidate(secret=b"", line=b"", path=path)
     for spec in names:
         name, _, arg = spec.partition(":")
-        if name in PATH_ONLY_FILTERS and FILTERS[name](probe, cfg, arg):
+        by_path = PATH_ONLY_FILTERS.get(name)
+        if by_path is not None and by_path(path, cfg, arg):
             return True
     return False
 
