@@ -108,4 +108,18 @@ def test_remembered_windows_give_the_hits_of_a_fresh_engine():
         got = [(h.rule.id, h.secret, h.line, h.offset) for h in warm.scan(data, path=path)]
         assert got == expected
         assert len(expected) > 100
-    assert warm._windows
+    assert warm._windows and warm._verdicts
+
+
+def test_a_filter_verdict_is_not_reused_when_the_lines_above_differ():
+    """The same list item under a password key and under another key: the filter reads the lines above
+    (``before``), so the second candidate gets its own verdict, not the first one's."""
+    eng = Engine(RULES)
+    item = b'  - "Zr8kPq2Lw5"\n'
+    assert [(h.rule.id, h.secret) for h in eng.scan(b"passwords:\n" + item, "config.yaml")] == [
+        ("generic.password-list-item", b"Zr8kPq2Lw5")
+    ]
+    assert eng._verdicts
+    assert eng.scan(b"passwords:\n  min_length: 12\nservers:\n" + item, "config.yaml") == []
+    assert Engine(RULES).scan(b"passwords:\n  min_length: 12\nservers:\n" + item, "config.yaml") == []
+    assert [h.secret for h in eng.scan(b"old_passwords:\n" + item, "config.yaml")] == [b"Zr8kPq2Lw5"]

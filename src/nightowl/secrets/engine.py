@@ -93,6 +93,8 @@ class Engine:
         # confirm results per window: a history holds the same lines in many versions of a file
         self._windows: dict[tuple[int, int, bytes], tuple] = {}
         self._window_bytes = 0
+        self._verdicts: dict[tuple[int, Candidate], bool] = {}  # and the filters' verdict per candidate
+        self._verdict_bytes = 0
 
     # -- prefilter -------------------------------------------------------------------------------
     def _build_hyperscan(self) -> None:
@@ -277,7 +279,7 @@ class Engine:
                 quoted=quoted,
                 before=data[max(0, ctx_ls - 4096) : ctx_ls],
             )
-            if run_filters(rule.filters, cand, self.config):
+            if self._dropped(_index, rule, cand):
                 continue
             if dedupe:
                 if (line, secret) in claimed:  # a more specific rule already reported this value here
@@ -290,6 +292,21 @@ class Engine:
         if dedupe and len(out) > 1:
             out = _drop_overreach(out)
         return out
+
+    def _dropped(self, index: int, rule: Rule, cand: Candidate) -> bool:
+        """Whether the rule's filters drop the candidate, remembered per (rule, candidate): the filters read
+        nothing else (the candidate's value, line, path, key, quoting and the 4 KiB before its line)."""
+        if len(cand.line) > WINDOW_CACHE_MAX:
+            return bool(run_filters(rule.filters, cand, self.config))
+        key = (index, cand)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            verdict = self._verdicts[key] = bool(run_filters(rule.filters, cand, self.config))
+            self._verdict_bytes += len(cand.line) + len(cand.before) + len(cand.secret)
+            if self._verdict_bytes > WINDOW_CACHE_BYTES:
+                self._verdicts.clear()
+                self._verdict_bytes = 0
+        return verdict
 
     def _confirm_spans(self, index: int, rule: Rule, data: bytes, ends: list[int], raw: list) -> None:
         """Merge [end - span, end + span] (clipped to the hit's line) and confirm each merged stretch."""
