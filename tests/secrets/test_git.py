@@ -269,3 +269,39 @@ def test_messages_that_cannot_be_read_are_one_problem_and_the_files_are_still_sc
     res = scan_paths([str(r)], ScanOptions(jobs=1))
     assert [p.reason for p in res.problems] == ["git messages could not be read: cat-file stopped"]
     assert [s.rule.id for s in res.secrets.values()] == ["aws.access-key-id"]
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_a_history_scan_leaves_the_cycle_collector_as_it_found_it(repo, enabled):
+    """The collector is paused while the history is indexed (on a thread) and scanned, then restored: on
+    if it was on, off if the caller had turned it off; the regions nest across the two threads."""
+    import gc
+    import threading
+
+    from nightowl.secrets.git import no_cyclic_gc
+
+    r, _ = repo
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        res = scan_paths([str(r)], ScanOptions(jobs=1))
+        assert [s.rule.id for s in res.secrets.values()] == ["aws.access-key-id"]
+        assert gc.isenabled() is enabled
+        inside, release = threading.Event(), threading.Event()
+
+        def other() -> None:
+            with no_cyclic_gc():
+                inside.set()
+                release.wait(10)
+
+        t = threading.Thread(target=other)
+        t.start()
+        inside.wait(10)
+        with no_cyclic_gc():
+            assert not gc.isenabled()
+            release.set()
+            t.join(10)
+            assert not gc.isenabled()  # the other thread left first: still paused for this one
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()

@@ -54,6 +54,32 @@ class Message:
     tag: str | None = None
 
 
+@contextlib.contextmanager
+def no_cyclic_gc() -> Iterator[None]:
+    """The cycle collector paused while a history is indexed and its batches planned: tens of thousands of
+    small tuples and lists, none in a cycle (reference counting frees them), whose allocation would start
+    ~60 collections, some of them full ones over every object of the process. Nestable and usable from
+    two threads at once (the history thread, then the scan): the last one out restores the collector."""
+    import gc
+
+    with _GC_PAUSE_LOCK:
+        if _GC_PAUSE[0] == 0:
+            _GC_PAUSE[1] = gc.isenabled()
+            gc.disable()
+        _GC_PAUSE[0] += 1
+    try:
+        yield
+    finally:
+        with _GC_PAUSE_LOCK:
+            _GC_PAUSE[0] -= 1
+            if _GC_PAUSE[0] == 0 and _GC_PAUSE[1]:
+                gc.enable()
+
+
+_GC_PAUSE_LOCK = threading.Lock()
+_GC_PAUSE = [0, True]  # [regions open, whether the collector ran before the first one]
+
+
 def is_git_repo(path: Path) -> bool:
     """A work tree with ``.git`` or a bare repository."""
     if (path / ".git").exists():
@@ -91,9 +117,10 @@ def read_history(repo: Path) -> History:
     hist = History()  # an empty repository (nothing committed yet): git log --all prints nothing
     sizer = _Sizer(repo)
     try:
-        if _stream_log(repo, hist, sizer.ask):
-            sizer.finish(hist)
-            return hist
+        with no_cyclic_gc():
+            if _stream_log(repo, hist, sizer.ask):
+                sizer.finish(hist)
+                return hist
     finally:
         sizer.kill()
     # git log failed: read it whole, which names git's error (or reads it, if it now succeeds)

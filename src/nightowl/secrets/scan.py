@@ -34,7 +34,15 @@ from nightowl.secrets.files import (
     iter_files,
 )
 from nightowl.secrets.filters import FilterConfig
-from nightowl.secrets.git import CatFile, GitError, is_git_repo, read_history, read_messages, stream_blobs
+from nightowl.secrets.git import (
+    CatFile,
+    GitError,
+    is_git_repo,
+    no_cyclic_gc,
+    read_history,
+    read_messages,
+    stream_blobs,
+)
 from nightowl.secrets.report import SecretFinding, redact, sha256_hex
 from nightowl.secrets.rules import Rule, attach_compiled, load_rules
 from nightowl.secrets.score import confidence
@@ -83,8 +91,10 @@ _CATS: dict[str, CatFile] = {}  # per worker process: its own long-lived cat-fil
 def _worker_init() -> None:
     """A forked worker must not share the parent's cat-file pipes: it starts its own when needed,
     and waits for it on exit (so git's CPU time is accounted to the scan, and no orphan is left)."""
+    import gc
     from multiprocessing.util import Finalize
 
+    gc.enable()  # forked inside a history scan, which pauses the cycle collector in the parent only
     _CATS.clear()
     Finalize(None, _close_cats, exitpriority=10)
 
@@ -394,7 +404,8 @@ def _scan_one(
     early: _Background | None = None,
 ) -> str:
     if p.is_dir() and opts.git_history and is_git_repo(p):
-        _scan_git(p, shown, runner, res, add, account, opts.limits, early)
+        with no_cyclic_gc():  # (the pool's workers turn it back on: _worker_init)
+            _scan_git(p, shown, runner, res, add, account, opts.limits, early)
         return "git"
     if p.is_file() and mail is not None and _is_mail(mail, p):
         _scan_mail(mail, p, shown, runner, res, add, account)
