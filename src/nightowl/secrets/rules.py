@@ -83,13 +83,13 @@ def lookbehind_reach(regex: str) -> int:
     starts, and a search never looks past its ``endpos``. So ``finditer(data, ls, le)`` depends only on
     ``data[ls - reach:le]`` and on whether ``ls < reach``. The bound adds up every such assertion (nested
     ones included): generous, never short."""
-    from re import _constants, _parser
-
     try:
+        from re import _constants, _parser
+
         parsed = _parser.parse(regex.encode(), 0)
-    except Exception:  # the confirm regex itself is validated elsewhere: here it only means "unknown"
+        ends = (_constants.AT_END, _constants.AT_END_LINE, _constants.AT_END_STRING)
+    except Exception:  # does not parse (validated elsewhere), or another regex engine: unknown
         return -1
-    ends = (_constants.AT_END, _constants.AT_END_LINE, _constants.AT_END_STRING)
     total = 0
 
     def walk(node) -> None:
@@ -110,7 +110,7 @@ def lookbehind_reach(regex: str) -> int:
 
     try:
         walk(parsed)
-    except OverflowError:
+    except Exception:  # an unbounded lookbehind, a shape not known here: unknown, never a guess
         return -1
     return total
 
