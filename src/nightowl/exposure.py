@@ -22,6 +22,12 @@ Rules (each a *class* an account may have; severity is the worst class, then rai
 The sign-in logs raise it: an account a password attack targeted goes up one level (at least
 high); an account whose password the attacker confirmed is critical. The reference time for
 "dormant" is the newest timestamp in the data, never the wall clock, so a run is reproducible.
+
+Last sign-in (``last_sign_in_status``): ``seen`` with a time (the users export's signInActivity,
+else the newest success in the sign-in logs); ``never`` only when the inputs hold sign-in data
+(some account has a signInActivity time, or sign-in logs were given) and none for this account;
+``unknown`` when they hold none at all (a registration-details export alone says nothing about
+sign-ins, so "never" would be a false claim).
 """
 
 from __future__ import annotations
@@ -123,6 +129,23 @@ def _reference_time(store: Store) -> datetime | None:
     return ref
 
 
+def _has_sign_in_data(store: Store) -> bool:
+    """True when the inputs say anything about sign-ins: a signInActivity time on some account, or
+    sign-in logs."""
+    if store.event_count():
+        return True
+    row = store.query(
+        "SELECT count(*) AS n FROM accounts WHERE last_sign_in IS NOT NULL "
+        "OR last_non_interactive_sign_in IS NOT NULL OR last_successful_sign_in IS NOT NULL"
+    )
+    return bool(row and row[0]["n"])
+
+
+def last_sign_in_status(last: str | None, known: bool) -> str:
+    """``seen`` (there is a time), ``never`` (sign-in data, none for the account) or ``unknown``."""
+    return "seen" if last else ("never" if known else "unknown")
+
+
 def _raise(severity: str, levels: int = 1) -> str:
     return SEVERITIES[max(0, SEVERITY_RANK[severity] - levels)]
 
@@ -146,12 +169,16 @@ def assess(
         for u in f.compromised_users:
             compromised.setdefault(u, []).append(f.id)
     ref = _reference_time(store)
+    known = _has_sign_in_data(store)
     rows = []
     for acc in store.query(_MERGE_SQL):
         row = _assess_one(acc, auth.get(acc["upn"]), cfg, test_re, service_re, ref)
         if row is None:
             continue
         upn = acc["upn"]
+        last = row["last_sign_in"] or iso((auth.get(upn) or {}).get("last_success"))
+        row["last_sign_in_status"] = last_sign_in_status(last, known)
+        row["last_seen_sign_in"] = last
         row["sprayed_by"] = sorted(set(sprayed.get(upn, [])))
         row["compromised_by"] = sorted(set(compromised.get(upn, [])))
         if row["compromised_by"]:
@@ -340,6 +367,8 @@ def exposure_rows(
             ),
             "methods": r["methods"],
             "last_sign_in": r["last_sign_in"],
+            "last_seen_sign_in": r["last_seen_sign_in"],
+            "last_sign_in_status": r["last_sign_in_status"],
             "single_factor_sign_ins": r["single_factor_sign_ins"],
             "legacy_sign_ins": r["legacy_sign_ins"],
             "sprayed": bool(r["sprayed_by"]),

@@ -85,7 +85,7 @@ def exposure_table(rows: list[dict]) -> Table:
             term(r["account"], 80) + (" [dim](admin)[/]" if r["admin"] else ""),
             term(", ".join(r["exposure"]), 120),
             term(r["mfa"] if r["mfa"] != "yes" else ", ".join(r["methods"]), 80),
-            term(r["last_sign_in"] or "never", 32),
+            term(r["last_seen_sign_in"] or r["last_sign_in_status"], 32),
             ", ".join(logs) or "-",
         )
     return table
