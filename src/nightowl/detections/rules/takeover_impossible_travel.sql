@@ -36,7 +36,10 @@ WITH located AS (  -- one row per identity, day and combination of properties (s
     WHERE c.lat IS NOT NULL AND c.lon IS NOT NULL
 ), legs AS (
     SELECT l.*,
-           lag(l.last_seen) OVER w AS prev_time, lag(l.ip) OVER w AS prev_ip, lag(l.net) OVER w AS prev_net,
+           -- the previous combination's last sign-in; its first when it runs on past this sign-in (the
+           -- usual laptop at 09:04 and 16:04, the far place at 09:30): a leg never ends before it starts
+           CASE WHEN lag(l.last_seen) OVER w > l.time THEN lag(l.time) OVER w ELSE lag(l.last_seen) OVER w END AS prev_time,
+           lag(l.ip) OVER w AS prev_ip, lag(l.net) OVER w AS prev_net,
            lag(l.country) OVER w AS prev_country, lag(l.city) OVER w AS prev_city,
            lag(l.lat) OVER w AS prev_lat, lag(l.lon) OVER w AS prev_lon, lag(l.record_ref) OVER w AS prev_record
     FROM located l
