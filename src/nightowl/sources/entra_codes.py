@@ -16,7 +16,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nightowl import schema
-from nightowl.sources.records.sql import BOOKKEEPING_SQL, in_list, literal, reject_sql, sql_str, utc_time
+from nightowl.sources.records.sql import (
+    BOOKKEEPING_SQL,
+    in_list,
+    literal,
+    reject_sql,
+    slash_time,
+    sql_str,
+    utc_time,
+)
 
 
 @dataclass(frozen=True)
@@ -127,7 +135,7 @@ PROTOCOLS: dict[str, str] = {
 # bookkeeping columns pos/ref/pre_reject/raw shared with the JSON record reader.
 RAW_COLUMNS = (
     "event_id",  # signIn.id / Id / Request ID
-    "time_raw",  # ISO 8601 text, any offset
+    "time_raw",  # ISO 8601 text, any offset; or a US slash time (records.sql.slash_time)
     "upn",
     "user_id",
     "user_type",
@@ -216,6 +224,12 @@ def _key(col: str) -> str:
 # lines by the order of the staged rows, so membership tests use list_contains instead.
 
 
+# an application's own sign-in has no user; it needs the application's name or id instead
+_APP_NEEDS_NO_USER = (
+    "actor_t IS NOT NULL AND coalesce(nullif(app_id, ''), nullif(sp_name, ''), nullif(app, '')) IS NOT NULL"
+)
+
+
 def normalize_sql(
     records_cte: str, source_format: str, extract: str, auth_details: str = "auth_details"
 ) -> str:
@@ -246,7 +260,8 @@ s1 AS NOT MATERIALIZED (
     {_key("protocol")} AS proto_k,
     {_key("auth_req")} AS req_k,
     {_key("interactive")} AS inter_k,
-    {utc_time("time_raw")} AS ts,
+    {utc_time(slash_time("time_raw")[0])} AS ts,
+    {slash_time("time_raw")[1]} AS time_ambiguous,
     {actor_case} AS actor_t,
     CASE WHEN {actor_case} IS NOT NULL THEN NULL
          -- the usual upn needs no trim (which copies every name)
@@ -264,7 +279,7 @@ s2 AS NOT MATERIALIZED (
 ),
 s3 AS NOT MATERIALIZED (
   SELECT *,
-    {reject_sql("actor_t IS NOT NULL AND coalesce(nullif(app_id, ''), nullif(sp_name, ''), nullif(app, '')) IS NOT NULL")} AS rej
+    {reject_sql(_APP_NEEDS_NO_USER, "time_ambiguous")} AS rej
   FROM s2
 )
 SELECT

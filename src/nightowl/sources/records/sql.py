@@ -49,12 +49,18 @@ def in_list(values: object) -> str:
     return ", ".join(sql_str(v) if isinstance(v, str) else str(v) for v in values)  # type: ignore[attr-defined]
 
 
-def reject_sql(no_user_ok: str = "FALSE") -> str:
+AMBIGUOUS_TIME = "ambiguous time (day or month first?)"
+
+
+def reject_sql(no_user_ok: str = "FALSE", ambiguous_time: str = "FALSE") -> str:
     """Why a record cannot be normalized (NULL when it can): the same rule for every JSON sign-in
     source. Needs ``pre_reject``, ``ign`` (ignored, not rejected), ``ts`` and ``uname``;
-    ``no_user_ok`` is SQL that is true for records that have no user by nature (an app's sign-in)."""
+    ``no_user_ok`` is SQL that is true for records that have no user by nature (an app's sign-in);
+    ``ambiguous_time`` is SQL that is true when the time is a slash date that reads both ways
+    (see :func:`slash_time`)."""
     return f"""CASE WHEN pre_reject IS NOT NULL THEN pre_reject
          WHEN ign IS NOT NULL THEN NULL
+         WHEN ts IS NULL AND ({ambiguous_time}) THEN {sql_str(AMBIGUOUS_TIME)}
          WHEN ts IS NULL THEN 'no parseable time'
          WHEN NOT (year(ts) BETWEEN {MIN_YEAR} AND {MAX_YEAR}) THEN 'time out of range'
          WHEN uname IS NULL AND NOT ({no_user_ok}) THEN 'no user name' END"""
@@ -80,3 +86,51 @@ def utc_time(expr: str) -> str:
     infinity, which no reader can use and Python cannot hold): the record is then 'no parseable time'."""
     ts = f"try_cast(({expr}) AS TIMESTAMPTZ)"
     return f"CASE WHEN isfinite({ts}) THEN timezone('UTC', {ts}) END"
+
+
+# A US-style slash time as the Azure portal, Log Analytics CSV and .NET (Event Hub envelopes) write it:
+# "3/5/2024, 2:07:11.123 PM", "11/14/2025 1:48:53 AM", "12/31/2024 23:59:59". No backslashes: the
+# pattern goes to Spark too (spark_raw), whose string literals would eat them.
+_SLASH = (
+    "'^ *([0-9]{1,2})/([0-9]{1,2})/([0-9]{4}),? +([0-9]{1,2}):([0-9]{2})(:([0-9]{2}))?"
+    "([.][0-9]{1,7})? *([AaPp][Mm])? *$'"
+)
+
+
+def slash_time(expr: str) -> tuple[str, str]:
+    """(ISO text, ambiguous) SQL for a text time that may be a slash date.
+
+    The ISO text is ``expr`` itself unless it is a slash date read one way only: a number above 12
+    says which is the day; otherwise an AM/PM clock is en-US, month first (the portal's and .NET's
+    en-US form); the same number twice reads the same both ways. A 24-hour slash date whose two
+    numbers are both 12 or under and differ reads both ways: ``ambiguous`` is true and the ISO text
+    NULL (the record is quarantined, never given a guessed date). The time is UTC (Azure Monitor's
+    envelope and the portal's ``[UTC]`` columns). An impossible date or hour gives text no cast
+    reads: 'no parseable time'."""
+
+    def g(i: int) -> str:
+        return f"regexp_extract({expr}, {_SLASH}, {i})"
+
+    is_slash = f"(contains({expr}, '/') AND {g(0)} <> '')"
+    a, b = f"try_cast({g(1)} AS INTEGER)", f"try_cast({g(2)} AS INTEGER)"
+    ampm = f"upper({g(9)})"
+    both_small = f"({a} <= 12 AND {b} <= 12)"
+    ambiguous = f"({is_slash} AND {both_small} AND {a} <> {b} AND {ampm} = '')"
+    month_first = f"({b} > 12 OR {both_small})"
+    month = f"CASE WHEN {month_first} THEN {a} ELSE {b} END"
+    day = f"CASE WHEN {month_first} THEN {b} ELSE {a} END"
+    hour = f"try_cast({g(4)} AS INTEGER)"
+    hour24 = (
+        f"CASE WHEN {ampm} = '' THEN {hour} WHEN {hour} < 1 OR {hour} > 12 THEN 99 "
+        f"WHEN {ampm} = 'PM' THEN {hour} % 12 + 12 ELSE {hour} % 12 END"
+    )
+
+    def two(v: str) -> str:
+        return f"lpad(CAST({v} AS VARCHAR), 2, '0')"
+
+    iso = (
+        f"{g(3)} || '-' || {two(month)} || '-' || {two(day)} || 'T' || {two(hour24)} || ':' || {g(5)} || ':' "
+        f"|| CASE WHEN {g(7)} = '' THEN '00' ELSE {g(7)} END || {g(8)} || 'Z'"
+    )
+    text = f"CASE WHEN NOT {is_slash} THEN {expr} WHEN {ambiguous} THEN NULL ELSE {iso} END"
+    return f"CASE WHEN {expr} IS NULL THEN NULL ELSE {text} END", f"coalesce({ambiguous}, FALSE)"
