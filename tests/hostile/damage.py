@@ -185,6 +185,8 @@ FIXTURES: dict[str, list[Callable[[], Fixture]] | str] = {
     "entra-graph-powershell": json_both("entra_powershell/signins_ps7.json"),
     "entra-graph-json": [lambda: lines("entra/graph_v1.jsonl"), *json_both("entra/graph_beta_array.json")],
     "okta-system-log": [lambda: lines("okta/system_log.jsonl"), *json_both("okta/system_log.json")],
+    "okta-sentinel-json": json_both("okta/sentinel_okta_cl.json"),
+    "okta-sentinel-csv": [lambda: csv_file("okta/sentinel_okta_cl.csv")],
     "windows-securityevent-csv": [
         lambda: csv_file("windows/securityevent_failures.csv"),
         lambda: csv_file("windows/securityevent_ipless_kerberos.csv"),

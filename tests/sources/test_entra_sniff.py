@@ -41,6 +41,8 @@ EXPECTED = {
     "entra/MSISignIns_2024-03-05_2024-03-06.csv": "entra-portal-csv",
     "okta/system_log.json": "okta-system-log",
     "okta/system_log.jsonl": "okta-system-log",
+    "okta/sentinel_okta_cl.json": "okta-sentinel-json",
+    "okta/sentinel_okta_cl.csv": "okta-sentinel-csv",
 }
 
 

@@ -19,11 +19,10 @@ import pyarrow as pa
 
 from nightowl.sources import entra_codes
 from nightowl.sources.base import InputFile, ReadOptions, Tally
-from nightowl.sources.records.csv_rows import header_names, rows_as_json
+from nightowl.sources.records.csv_rows import csv_json_records, header_names
 from nightowl.sources.records.json_duckdb import (
     JsonFormat,
     read_json_records,
-    read_split_records,
     stage_json_records,
     unstage_json_records,
 )
@@ -195,18 +194,9 @@ class LogAnalyticsCsv:
         )
 
     def read(self, inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[pa.RecordBatch]:
-        def to_record(cells: dict[str, str]) -> dict[str, str | None]:
-            return {key: cells.get(norm) for norm, key in _CSV_KEYS.items()}
-
-        splitter = rows_as_json(
-            inp,
-            tally,
-            opts,
-            to_record,
-            ("timegenerated", "createddatetime"),
-            ("TimeGenerated", "CreatedDateTime"),
+        return csv_json_records(
+            inp, tally, opts, LA_FORMAT_CSV, _CSV_KEYS, ("TimeGenerated", "CreatedDateTime")
         )
-        return read_split_records(inp, tally, opts, LA_FORMAT_CSV, splitter)
 
 
 SOURCES = [LogAnalyticsJson(), LogAnalyticsCsv()]

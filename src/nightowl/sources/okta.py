@@ -12,23 +12,28 @@ asOrg, isp, isProxy), which the spray detections use.
 checks it as a factor (``debugContext.debugData.factor`` PASSWORD_AS_FACTOR, requestUri
 ``/api/v1/authn/factors/password/verify``): that event is a password check, not MFA (a failure
 without a reason is a wrong password, a success proves no second factor).
+
+Microsoft Sentinel's Okta connector (the ``Okta_CL`` custom log, Azure Functions data connector)
+stores the same LogEvent flattened by the Log Analytics Data Collector API: nested keys joined by
+``_`` and a suffix naming the column's type (``_s`` string, ``_d`` double, ``_b`` boolean, ``_t``
+datetime, ``_g`` GUID; a value of another type than the column's first lands in a second column
+with another suffix), arrays as JSON text (``target_s``), and ``TimeGenerated`` the ingestion time.
+Exports of that table (Logs > Export, ``az monitor log-analytics query``: JSON; the portal's CSV,
+with its ``[UTC]`` headers and local slash dates) are read by the same mapping: every field is
+looked up under each suffix.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
-import duckdb
 import pyarrow as pa
 
 from nightowl import schema
 from nightowl.sources.base import InputFile, ReadOptions, Tally
-from nightowl.sources.records.json_duckdb import (
-    JsonFormat,
-    read_json_records,
-    stage_json_records,
-    unstage_json_records,
-)
+from nightowl.sources.records.csv_rows import csv_json_records, header_names
+from nightowl.sources.records.json_duckdb import JsonFormat, JsonSource
 from nightowl.sources.records.sql import BOOKKEEPING_SQL, literal, reject_sql, sql_str, utc_time
 
 OKTA_PATHS: dict[str, str] = {
@@ -81,8 +86,59 @@ def _reason_case(idx: int, typ: str) -> str:
     return f"CASE reason_k {whens} ELSE CAST(NULL AS {typ}) END"
 
 
-def _okta_query(records: str) -> str:
-    f = {k: f"f[{i + 1}]" for i, k in enumerate(OKTA_PATHS)}
+# Log Analytics custom-log column suffixes (Data Collector API: string, GUID, datetime, double,
+# boolean), and no suffix (tables made by the Logs Ingestion API keep the names as sent)
+LA_SUFFIXES = ("_s", "_g", "_t", "_d", "_b", "")
+
+
+def flat_name(path: str) -> str:
+    """'$.client.geographicalContext.city' -> 'client_geographicalContext_city' (Okta_CL's flattening)."""
+    return path[2:].replace(".", "_")
+
+
+# the suffix of the LogEvent field's own type comes first (a number that once came as text has a
+# second column, _s, whose values lose to the typed one's)
+TYPED_SUFFIX = {
+    "asn": "_d",
+    "lat": "_d",
+    "lon": "_d",
+    "proxy": "_b",
+    "managed": "_b",
+    "published": "_t",
+    "uuid": "_g",
+}
+
+
+def _suffixes(key: str) -> tuple[str, ...]:
+    first = TYPED_SUFFIX.get(key, "_s")
+    return (first, *(s for s in LA_SUFFIXES if s != first))
+
+
+# Okta_CL: each field under every suffix; the event time is published, else the ingestion time
+FLAT_KEYS: dict[str, tuple[str, ...]] = {
+    k: tuple(flat_name(path) + sfx for sfx in _suffixes(k)) for k, path in OKTA_PATHS.items()
+}
+FLAT_KEYS["published"] = (*FLAT_KEYS["published"], "TimeGenerated")
+FLAT_PATHS = tuple(f"$.{key}" for keys in FLAT_KEYS.values() for key in keys)
+
+
+def _native_fields() -> dict[str, str]:
+    return {k: f"f[{i + 1}]" for i, k in enumerate(OKTA_PATHS)}
+
+
+def _flat_fields() -> dict[str, str]:
+    """Each field: the first of its suffixed columns that holds a value (the export writes '' for the
+    columns an event does not have; unset numbers as the text null, which the casts drop)."""
+    out, i = {}, 0
+    for k, keys in FLAT_KEYS.items():
+        cols = [f"nullif(f[{i + n + 1}], '')" for n in range(len(keys))]
+        out[k] = f"coalesce({', '.join(cols)})"
+        i += len(keys)
+    return out
+
+
+def _okta_query(records: str, f: dict[str, str] | None = None, source_format: str = "okta-system-log") -> str:
+    f = f or _native_fields()
     auth_types = ", ".join(sql_str(t) for t in AUTH_EVENT_TYPES)
     return f"""
 WITH records AS NOT MATERIALIZED ({records}),
@@ -92,7 +148,7 @@ r AS NOT MATERIALIZED (
     upper({f["result"]}) AS result, upper(replace(trim({f["reason"]}), ' ', '_')) AS reason_k, {f["reason"]} AS reason,
     {f["ip"]} AS ip, {f["ua"]} AS ua, {f["city"]} AS city, {f["country"]} AS country,
     try_cast({f["lat"]} AS DOUBLE) AS lat, try_cast({f["lon"]} AS DOUBLE) AS lon,
-    try_cast({f["asn"]} AS BIGINT) AS asn, coalesce(nullif({f["as_org"]}, ''), nullif({f["isp"]}, '')) AS as_org,
+    try_cast(try_cast({f["asn"]} AS DOUBLE) AS BIGINT) AS asn, coalesce(nullif({f["as_org"]}, ''), nullif({f["isp"]}, '')) AS as_org,
     lower({f["proxy"]}) AS proxy, lower({f["credential_type"]}) AS credential_type,
     coalesce({f["session"]}, {f["transaction"]}) AS session, {f["device_id"]} AS device_id,
     lower({f["managed"]}) AS managed,
@@ -121,7 +177,7 @@ s3 AS NOT MATERIALIZED (
 )
 SELECT
   CASE WHEN rej IS NULL THEN ts END AS time,
-  'okta-system-log' AS source_format,
+  {sql_str(source_format)} AS source_format,
   nullif(uuid, '') AS event_uid,
   CASE WHEN et LIKE 'user.account.lock%' THEN 'account_lock' WHEN et = 'user.session.start' THEN 'logon'
        ELSE 'authentication' END AS activity_name,
@@ -168,15 +224,25 @@ FROM s3
 
 
 OKTA = JsonFormat(paths=tuple(OKTA_PATHS.values()), normalize=_okta_query)
+SENTINEL_JSON = JsonFormat(
+    paths=FLAT_PATHS, normalize=lambda records: _okta_query(records, _flat_fields(), "okta-sentinel-json")
+)
+SENTINEL_CSV = JsonFormat(
+    paths=FLAT_PATHS, normalize=lambda records: _okta_query(records, _flat_fields(), "okta-sentinel-csv")
+)
+# CSV header (normalized: lower case, ' [UTC]' dropped) -> the column name
+_CSV_KEYS = {key.casefold(): key for keys in FLAT_KEYS.values() for key in keys}
+_CSV_TIMES = tuple(k for k in FLAT_KEYS["published"] if k.endswith(("_t", "_s", "TimeGenerated")))
 
 
-class OktaSystemLog:
+class OktaSystemLog(JsonSource):
     name = "okta-system-log"
     title = "Okta System Log (LogEvent JSON)"
     export_hint = (
         "GET https://<org>.okta.com/api/v1/logs?since=...&filter=... (follow the Link: next header); "
         "save the JSON array or one event per line"
     )
+    fmt = OKTA
 
     def sniff(self, head: bytes, name: str) -> bool:
         text = head[:32768]
@@ -186,16 +252,39 @@ class OktaSystemLog:
             and (b'"actor"' in text or b'"outcome"' in text or b'"legacyEventType"' in text)
         )
 
+
+# Okta_CL columns only the flattened LogEvent has (eventType_s and an actor or outcome column)
+_FLAT_MARKS = ("actor_alternateId_s", "outcome_result_s", "published_t")
+_SENTINEL_QUERY = "Okta_CL | where TimeGenerated > ago(30d)"
+
+
+def _flattened(names: set[str]) -> bool:
+    """True for the column names (case-folded) of an Okta_CL export."""
+    return "eventtype_s" in names and any(m.casefold() in names for m in _FLAT_MARKS)
+
+
+class OktaSentinelJson(JsonSource):
+    name, fmt = "okta-sentinel-json", SENTINEL_JSON
+    title = "Okta System Log from Microsoft Sentinel (Okta_CL custom log, JSON export)"
+    export_hint = (
+        f"az monitor log-analytics query -w <workspace> --analytics-query '{_SENTINEL_QUERY}' > okta.json"
+    )
+
+    def sniff(self, head: bytes, name: str) -> bool:
+        keys = {k.decode().casefold() for k in re.findall(rb'"([A-Za-z_]+)"\s*:', head[:65536])}
+        return _flattened(keys)
+
+
+class OktaSentinelCsv:
+    name = "okta-sentinel-csv"
+    title = "Okta System Log from Microsoft Sentinel (Okta_CL custom log, CSV export)"
+    export_hint = "Log Analytics > Logs > run 'Okta_CL' > Export > CSV (all columns)"
+
+    def sniff(self, head: bytes, name: str) -> bool:
+        return _flattened(set(header_names(head)))
+
     def read(self, inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[pa.RecordBatch]:
-        return read_json_records(inp, tally, opts, OKTA)
-
-    def stage(
-        self, con: duckdb.DuckDBPyConnection, inp: InputFile, tally: Tally, opts: ReadOptions
-    ) -> str | None:
-        return stage_json_records(con, inp, tally, opts, OKTA)
-
-    def unstage(self, con: duckdb.DuckDBPyConnection) -> None:
-        unstage_json_records(con)
+        return csv_json_records(inp, tally, opts, SENTINEL_CSV, _CSV_KEYS, _CSV_TIMES)
 
 
-SOURCES = [OktaSystemLog()]
+SOURCES = [OktaSystemLog(), OktaSentinelJson(), OktaSentinelCsv()]

@@ -17,9 +17,10 @@ import re
 from collections.abc import Callable, Iterator
 
 import orjson
+import pyarrow as pa
 
 from nightowl.sources.base import InputError, InputFile, ReadOptions, Tally, bounded_lines, decode
-from nightowl.sources.records.json_duckdb import Split
+from nightowl.sources.records.json_duckdb import JsonFormat, Split, read_split_records
 from nightowl.sources.records.json_python import Record
 from nightowl.sources.records.times import iso_time, slash_date_order
 
@@ -251,6 +252,24 @@ def rows_as_json(
         for key in time_fields:
             rec[key] = iso_time(rec.get(key), order)
         yield line, orjson.dumps(rec).decode(), None, None
+
+
+def csv_json_records(
+    inp: InputFile,
+    tally: Tally,
+    opts: ReadOptions,
+    fmt: JsonFormat,
+    keys: dict[str, str],
+    times: tuple[str, ...],
+) -> Iterator[pa.RecordBatch]:
+    """A CSV export of a table a :class:`JsonFormat` reads as JSON: each row becomes the JSON object
+    of ``keys`` (normalized header -> the JSON key), the ``times`` keys' slash dates made ISO."""
+
+    def to_record(cells: dict[str, str]) -> dict[str, str | None]:
+        return {key: cells.get(norm) for norm, key in keys.items()}
+
+    splitter = rows_as_json(inp, tally, opts, to_record, tuple(t.casefold() for t in times), times)
+    return read_split_records(inp, tally, opts, fmt, splitter)
 
 
 _index_cache: dict[tuple[str, ...], dict[str, list[int]]] = {}

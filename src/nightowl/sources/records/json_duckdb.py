@@ -441,6 +441,24 @@ def read_json_records(
             con.close()
 
 
+class JsonSource:
+    """A sign-in source this engine reads: a subclass sets ``name``, ``title``, ``export_hint``,
+    ``sniff`` and its :class:`JsonFormat` ``fmt``."""
+
+    fmt: JsonFormat
+
+    def read(self, inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[pa.RecordBatch]:
+        return read_json_records(inp, tally, opts, self.fmt)
+
+    def stage(
+        self, con: duckdb.DuckDBPyConnection, inp: InputFile, tally: Tally, opts: ReadOptions
+    ) -> str | None:
+        return stage_json_records(con, inp, tally, opts, self.fmt)
+
+    def unstage(self, con: duckdb.DuckDBPyConnection) -> None:
+        unstage_json_records(con)
+
+
 STAGE_OUT = "_nightowl_json_staged"
 STAGE_PREFIX = "_nightowl_json_stage_"
 STAGE_SRC = "_nightowl_json_src"
