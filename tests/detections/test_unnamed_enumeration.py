@@ -5,6 +5,8 @@ such attempts in a second from one rhost). The sshd reader stores them with no u
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from nightowl.detections.runner import run_all
@@ -66,3 +68,37 @@ def test_sessions_split_on_the_quiet_gap(tmp_path):
     later = [line.replace("Jun 15 12:", "Jun 15 19:") for line in pam_unknown(10, "218.188.2.4", pid=30000)]
     (f,) = hunt(tmp_path, pam_unknown(10, "218.188.2.4") + later)
     assert f.counts["source_sessions"] == 2 and f.counts["unnamed_attempts"] == 20
+
+
+def masked_console_logins(n: int, ip: str) -> dict:
+    """CloudTrail ConsoleLogin failures whose userName AWS masked (not an IAM user of the account)."""
+    return {
+        "Records": [
+            {
+                "eventVersion": "1.09", "eventTime": f"2024-07-16T15:{10 + i // 60:02d}:{i % 60:02d}Z",
+                "eventSource": "signin.amazonaws.com", "eventName": "ConsoleLogin", "awsRegion": "us-east-1",
+                "sourceIPAddress": ip, "userAgent": "python-requests/2.32.3", "eventID": f"masked-{i:04d}",
+                "eventType": "AwsConsoleSignIn", "recipientAccountId": "111122223333",
+                "errorMessage": "No username found in supplied account",
+                "userIdentity": {"type": "IAMUser", "accountId": "111122223333", "accessKeyId": "",
+                                 "userName": "HIDDEN_DUE_TO_SECURITY_REASONS"},
+                "responseElements": {"ConsoleLogin": "Failure"},
+                "additionalEventData": {"LoginTo": "https://console.aws.amazon.com/console/home",
+                                        "MobileVersion": "No", "MFAUsed": "No"},
+            }
+            for i in range(n)
+        ]
+    }  # fmt: skip
+
+
+@pytest.mark.detection(DETECTION, fires=True)
+def test_aws_masked_user_names_are_unknown_accounts_not_one_account(tmp_path):
+    path = tmp_path / "trail.json"
+    path.write_text(json.dumps(masked_console_logins(12, "203.0.113.80")))
+    with Store() as store:
+        ingest_paths(store, [str(path)])
+        findings = run_all(store)
+    (f,) = [f for f in findings if f.detection == DETECTION]
+    assert f.counts["unnamed_attempts"] == 12 and f.source_ips == ["203.0.113.80"]
+    # no finding names the mask as if it were an account
+    assert not [g for g in findings if "hidden_due_to_security_reasons" in g.users]

@@ -56,7 +56,7 @@ def test_documented_console_logins() -> None:
         "2": ("janeroe", "iamuser", 1, "SUCCESS", True, True, True),  # success with MFA
         "3": ("johndoe", "iamuser", 2, "INVALID_CREDENTIALS", True, False, False),  # wrong password
         "4": ("root", "root", 1, "SUCCESS", True, True, True),  # root with MFA
-        "5": ("hidden_due_to_security_reasons", "iamuser", 2, "USER_DOES_NOT_EXIST", False, None, False),
+        "5": (None, "iamuser", 2, "USER_DOES_NOT_EXIST", False, None, False),  # masked: no name
         "6": ("alice@example.com", "assumedrole", 1, "SUCCESS", True, True, False),  # SAML federation
         "7": ("root", "root", 2, "INVALID_CREDENTIALS", True, False, False),
     }

@@ -24,7 +24,9 @@ Success/Failure; ``errorMessage`` "Failed authentication" -> INVALID_CREDENTIALS
 found in supplied account" -> USER_DOES_NOT_EXIST; ``additionalEventData.MFAUsed`` Yes/No ->
 ``is_mfa`` (as AWS writes it, also on failures); ``userName`` HIDDEN_DUE_TO_SECURITY_REASONS
 (AWS masks a name that is not an IAM user, since it may be a mistyped password) ->
-``user_exists`` false, the masked value kept lowercased; ``recipientAccountId`` -> tenant_id.
+``user_exists`` false and no user name: the mask is no account, and many failures on masked names
+are many unknown names, not one account guessed (enumeration.single_source counts them as
+unnamed); ``recipientAccountId`` -> tenant_id.
 The region (``awsRegion``) has no column in the normalized table.
 """
 
@@ -149,7 +151,7 @@ def console_login(ev: dict, ref: str, source_format: str) -> dict | str:
         detail, exists, pw = ERRORS.get(str(error), (S.OTHER, None, None))
         status_id, code = S.STATUS_FAILURE, str(error or result or "Failure")
     if identity.get("userName") == MASKED_USER:
-        exists = False
+        user, exists = None, False
     mfa = extra.get("MFAUsed")
     kind = identity.get("type")
     if extra.get("SamlProviderArn"):
