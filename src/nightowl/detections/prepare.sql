@@ -92,7 +92,8 @@ FROM ev GROUP BY ALL;
 
 -- Sessions of one source's unconfirmed attempts: a new session starts after a quiet gap, so a
 -- burst is never split the way fixed buckets split it, and a slow spray chains into one session.
-CREATE OR REPLACE TEMP TABLE source_sessions AS
+-- Each attempt with its session and the distinct users its source tried in the window before it.
+CREATE OR REPLACE TEMP TABLE attempt_sessions AS
 WITH marked AS (
     SELECT *, CASE WHEN time - lag(time) OVER (PARTITION BY src_key ORDER BY time)
                         > to_minutes($session_gap_minutes) THEN 1 ELSE 0 END AS new_session
@@ -100,39 +101,57 @@ WITH marked AS (
 ), numbered AS (
     SELECT *, sum(new_session) OVER (PARTITION BY src_key ORDER BY time ROWS UNBOUNDED PRECEDING) AS session_no
     FROM marked
-), peaked AS (
-    SELECT *, count(DISTINCT user_name) OVER (
-               PARTITION BY src_key, session_no ORDER BY time
-               RANGE BETWEEN to_minutes($peak_window_minutes) PRECEDING AND CURRENT ROW) AS window_users
-    FROM numbered
 )
-SELECT p.src_key, p.session_no,
-       min(p.time) AS first_seen, max(p.time) AS last_seen,
-       count(*) AS attempts,
-       count(*) FILTER (WHERE p.is_fail) AS failures,
-       count(*) FILTER (WHERE p.is_unknown) AS unknown_outcome,
-       count(DISTINCT p.user_name) AS distinct_users,
-       count(DISTINCT p.user_name) FILTER (WHERE NOT r.resolved) AS unresolved_users,
-       count(DISTINCT p.user_name) FILTER (WHERE r.known_pair) AS known_pairs,
-       count(DISTINCT p.user_name) FILTER (WHERE p.no_such_user) AS nonexistent_users,
-       count(DISTINCT p.user_name) FILTER (WHERE p.status_detail = 'ACCOUNT_LOCKED_OUT') AS locked_users,
-       max(p.window_users) AS peak_window_users,
-       list(DISTINCT p.user_name ORDER BY p.user_name) AS users,
-       list(DISTINCT p.ip ORDER BY p.ip) FILTER (WHERE p.ip IS NOT NULL) AS source_ips,
-       count(DISTINCT p.fingerprint) AS distinct_fingerprints,
-       mode(p.fingerprint) AS fingerprint,
-       mode(p.user_agent) AS top_user_agent,
-       mode(p.service_name) AS top_service,
-       mode(p.client) AS top_client,
-       bool_or(p.is_legacy) AS any_legacy,
-       any_value(p.src_asn) AS src_asn,
-       any_value(p.src_asn_org) AS src_asn_org,
-       any_value(p.src_country) AS src_country,
-       list(DISTINCT p.source_format) AS source_formats,
-       list(p.record_ref ORDER BY p.time)[1:5] AS sample_records
-FROM peaked p
-JOIN pair_resolution r ON r.src_key = p.src_key AND r.user_name = p.user_name
-GROUP BY p.src_key, p.session_no;
+SELECT *, count(DISTINCT user_name) OVER (
+           PARTITION BY src_key, session_no ORDER BY time
+           RANGE BETWEEN to_minutes($peak_window_minutes) PRECEDING AND CURRENT ROW) AS window_users
+FROM numbered;
+-- Per session, in three steps so that no one aggregate holds every text state at once (lists,
+-- modes and distinct counts stay in memory; split, each fits under a small memory limit):
+-- the counts and lists,
+CREATE OR REPLACE TEMP TABLE session_counts AS
+
+    SELECT p.src_key, p.session_no,
+           min(p.time) AS first_seen, max(p.time) AS last_seen,
+           count(*) AS attempts,
+           count(*) FILTER (WHERE p.is_fail) AS failures,
+           count(*) FILTER (WHERE p.is_unknown) AS unknown_outcome,
+           count(DISTINCT p.user_name) AS distinct_users,
+           count(DISTINCT p.user_name) FILTER (WHERE NOT r.resolved) AS unresolved_users,
+           count(DISTINCT p.user_name) FILTER (WHERE r.known_pair) AS known_pairs,
+           count(DISTINCT p.user_name) FILTER (WHERE p.no_such_user) AS nonexistent_users,
+           count(DISTINCT p.user_name) FILTER (WHERE p.status_detail = 'ACCOUNT_LOCKED_OUT') AS locked_users,
+           max(p.window_users) AS peak_window_users,
+           list(DISTINCT p.user_name ORDER BY p.user_name) AS users,
+           list(DISTINCT p.ip ORDER BY p.ip) FILTER (WHERE p.ip IS NOT NULL) AS source_ips,
+           count(DISTINCT p.fingerprint) AS distinct_fingerprints,
+           bool_or(p.is_legacy) AS any_legacy
+    FROM attempt_sessions p
+    JOIN pair_resolution r ON r.src_key = p.src_key AND r.user_name = p.user_name
+    GROUP BY p.src_key, p.session_no;
+-- what the session's attempts look like,
+CREATE OR REPLACE TEMP TABLE session_described AS
+
+    SELECT src_key, session_no,
+           mode(fingerprint) AS fingerprint,
+           mode(user_agent) AS top_user_agent,
+           mode(service_name) AS top_service,
+           mode(client) AS top_client,
+           any_value(src_asn) AS src_asn,
+           any_value(src_asn_org) AS src_asn_org,
+           any_value(src_country) AS src_country,
+           list(DISTINCT source_format) AS source_formats,
+           list(record_ref ORDER BY time)[1:5] AS sample_records
+    FROM attempt_sessions
+    GROUP BY src_key, session_no;
+-- and one row per session.
+CREATE OR REPLACE TEMP TABLE source_sessions AS
+SELECT c.src_key, c.session_no, c.first_seen, c.last_seen, c.attempts, c.failures, c.unknown_outcome,
+       c.distinct_users, c.unresolved_users, c.known_pairs, c.nonexistent_users, c.locked_users,
+       c.peak_window_users, c.users, c.source_ips, c.distinct_fingerprints, d.fingerprint, d.top_user_agent,
+       d.top_service, d.top_client, c.any_legacy, d.src_asn, d.src_asn_org, d.src_country, d.source_formats,
+       d.sample_records
+FROM session_counts c JOIN session_described d ON d.src_key = c.src_key AND d.session_no = c.session_no;
 
 -- Users who confirmed a password from each session's source while it was active (a busy office
 -- NAT has hundreds; an attacker's address has none, or only its victims).

@@ -10,8 +10,8 @@ shared_network_users = { default = 5, anchor = "a /24 that 5 or more identities 
 
 -- The network of each address: the /24 (IPv4) or /48 (IPv6), one customer's line or one provider's
 -- pool, coarser than the address a phone or a privacy extension changes every day. Computed once per
--- distinct address (ip_keys), not per event. ip_id and net_id number them, so the per-identity profiles
--- group and carry small integers instead of strings (a month holds millions of combinations).
+-- distinct address (ip_keys), not per event. net_id numbers the networks, so the per-identity profiles
+-- group on small integers instead of strings (see signin_combo_keys).
 CREATE OR REPLACE TEMP TABLE ip_nets AS
 WITH keyed AS (
     SELECT d.ip, coalesce(k.src_key, d.ip) AS src_key  -- ip_keys holds only the addresses that are not IPv4
@@ -24,16 +24,25 @@ WITH keyed AS (
                 ELSE coalesce(nullif(regexp_extract(src_key, '^([0-9]+[.][0-9]+[.][0-9]+)[.]', 1), ''), src_key) || '.0/24' END AS net
     FROM keyed
 )
-SELECT ip, net, row_number() OVER (ORDER BY ip) AS ip_id, dense_rank() OVER (ORDER BY net) AS net_id
+SELECT ip, net, dense_rank() OVER (ORDER BY net) AS net_id
 FROM netted;
 
 -- The family of each user agent (version numbers removed: the same browser updating is not a new
--- device), once per distinct user agent; ua_id numbers them (see ip_id).
+-- device), once per distinct user agent.
 CREATE OR REPLACE TEMP TABLE ua_families AS
 SELECT user_agent, regexp_replace(user_agent, '[0-9]+', '#', 'g') AS ua_family,
-       hash('ua:' || regexp_replace(user_agent, '[0-9]+', '#', 'g')) AS ua_device,
-       row_number() OVER (ORDER BY user_agent) AS ua_id
+       hash('ua:' || regexp_replace(user_agent, '[0-9]+', '#', 'g')) AS ua_device
 FROM (SELECT DISTINCT coalesce(user_agent, '') AS user_agent FROM auth_events WHERE status_id = 1);
+
+-- Numbers for the identities and for the client app / protocol pairs (see signin_combo_keys).
+CREATE OR REPLACE TEMP TABLE signin_identities AS
+SELECT user_name, row_number() OVER (ORDER BY user_name) AS user_id
+FROM (SELECT DISTINCT user_name FROM auth_events WHERE status_id = 1 AND user_name IS NOT NULL);
+
+CREATE OR REPLACE TEMP TABLE signin_clients AS
+SELECT client_app, auth_protocol, coalesce(client_app, '') || '/' || coalesce(auth_protocol, '') AS client,
+       row_number() OVER (ORDER BY client_app, auth_protocol) AS client_id
+FROM (SELECT DISTINCT client_app, auth_protocol FROM auth_events WHERE status_id = 1);
 
 -- Successful sign-ins with the properties the profiles learn. The device is the device id when the
 -- source gives one, else the user-agent family.
@@ -45,9 +54,7 @@ SELECT
     e.record_ref,
     e.user_name,
     e.src_endpoint_ip AS ip,
-    n.ip_id,
     n.net,
-    n.net_id,
     e.src_asn AS asn,
     e.src_asn_org AS asn_org,
     e.src_country AS country,
@@ -58,7 +65,6 @@ SELECT
     CASE WHEN e.device_id <> '' THEN hash(e.device_id) ELSE u.ua_device END AS device,
     nullif(e.device_id, '') IS NOT NULL AS known_device,
     coalesce(e.user_agent, '') AS user_agent,
-    u.ua_id,
     e.client_app,
     e.auth_protocol,
     coalesce(e.service_name, '') AS app,
@@ -74,39 +80,57 @@ WHERE e.status_id = 1
   AND e.user_name NOT IN ('', '-', 'anonymous logon', 'anonymous')
   AND NOT e.user_name LIKE '%$';
 
--- One row per identity, day and distinct combination of properties: the unit the detections score.
--- Grouped on numbers (the network's and the first address's ids, the user agent's id), the strings
--- looked up afterwards in the small ip_nets and ua_families tables: a month's millions of groups then
--- stay narrow enough to aggregate in memory instead of spilling.
+-- One row per identity, day and distinct combination of properties (network, ASN, country, device,
+-- client): the unit the detections score. Grouped on numbers, with numeric states only (the first
+-- sign-in is kept as its time and a 64-bit hash of its record), so a month's millions of groups spill
+-- to disk under the memory limit; text states (a first address, city or user agent) do not, and ran
+-- out of memory at a quarter of the default limit with four times the events.
+CREATE OR REPLACE TEMP TABLE signin_combo_keys AS
+SELECT i.user_id, CAST(s.time AS DATE) AS day, s.net_id, s.asn, s.country, s.device, c.client_id,
+       min(s.time) AS first_seen, max(s.time) AS last_seen, count(*) AS n,
+       arg_min(hash(s.record_ref), s.time) AS record_hash,
+       bool_or(s.is_legacy) AS any_legacy,
+       bool_or(s.known_device) AS known_device,
+       bool_and(NOT s.is_mfa) AS single_factor
+FROM (
+    SELECT e.time, e.record_ref, e.user_name, n.net_id, e.src_asn AS asn, e.src_country AS country,
+           CASE WHEN e.device_id <> '' THEN hash(e.device_id) ELSE u.ua_device END AS device,
+           nullif(e.device_id, '') IS NOT NULL AS known_device, e.client_app, e.auth_protocol,
+           coalesce(e.is_legacy_protocol, false) AS is_legacy, coalesce(e.is_mfa, false) AS is_mfa
+    FROM auth_events e
+    LEFT JOIN ip_nets n ON n.ip = e.src_endpoint_ip
+    JOIN ua_families u ON u.user_agent = coalesce(e.user_agent, '')
+    WHERE e.status_id = 1
+      AND e.time IS NOT NULL
+      AND e.user_name NOT IN ('', '-', 'anonymous logon', 'anonymous')
+      AND NOT e.user_name LIKE '%$'
+) s
+JOIN signin_identities i ON i.user_name = s.user_name
+JOIN signin_clients c ON c.client_app IS NOT DISTINCT FROM s.client_app
+     AND c.auth_protocol IS NOT DISTINCT FROM s.auth_protocol
+GROUP BY i.user_id, CAST(s.time AS DATE), s.net_id, s.asn, s.country, s.device, c.client_id;
+
+-- Each combination's first sign-in found again by identity, time and record hash: its address,
+-- location, network owner, user agent, application and record. DISTINCT keeps one row should a
+-- source repeat a record.
+CREATE OR REPLACE TEMP TABLE signin_firsts AS
+SELECT DISTINCT c.user_id, c.first_seen, c.record_hash, i.user_name, e.record_ref, e.src_endpoint_ip AS ip,
+       e.src_asn_org AS asn_org, e.src_city AS city, e.src_lat AS lat, e.src_lon AS lon,
+       coalesce(e.user_agent, '') AS user_agent, coalesce(e.service_name, '') AS app
+FROM signin_combo_keys c
+JOIN signin_identities i ON i.user_id = c.user_id
+JOIN auth_events e ON e.user_name = i.user_name AND e.time = c.first_seen AND hash(e.record_ref) = c.record_hash
+WHERE e.status_id = 1;
+
+-- The combinations with their texts.
 CREATE OR REPLACE TEMP TABLE signin_combos AS
-WITH combos AS (
-    SELECT user_name, day, net_id, asn, country, device, client_app, auth_protocol,
-           min(time) AS first_seen, max(time) AS last_seen, count(*) AS n,
-           min(hour_utc) AS first_hour,
-           arg_min(ip_id, time) AS ip_id,
-           any_value(asn_org) AS asn_org,
-           any_value(city) AS city,
-           any_value(lat) AS lat,
-           any_value(lon) AS lon,
-           any_value(ua_id) AS ua_id,
-           any_value(app) AS app,
-           bool_or(is_legacy) AS any_legacy,
-           bool_or(known_device) AS known_device,
-           bool_and(NOT is_mfa) AS single_factor,
-           arg_min(record_ref, time) AS first_record
-    FROM ok_signins
-    GROUP BY user_name, day, net_id, asn, country, device, client_app, auth_protocol
-), nets AS (
-    SELECT DISTINCT net_id, net FROM ip_nets
-)
-SELECT c.user_name, c.day, n.net, c.asn, c.country, c.device,
-       coalesce(c.client_app, '') || '/' || coalesce(c.auth_protocol, '') AS client,
-       c.first_seen, c.last_seen, c.n, c.first_hour, i.ip, c.asn_org, c.city, c.lat, c.lon,
-       u.user_agent, c.app, c.any_legacy, c.known_device, c.single_factor, c.first_record
-FROM combos c
-LEFT JOIN nets n ON n.net_id = c.net_id
-LEFT JOIN ip_nets i ON i.ip_id = c.ip_id
-JOIN ua_families u ON u.ua_id = c.ua_id;
+SELECT f.user_name, c.day, n.net, c.asn, c.country, c.device, k.client,
+       c.first_seen, c.last_seen, c.n, hour(c.first_seen) AS first_hour, f.ip, f.asn_org, f.city, f.lat, f.lon,
+       f.user_agent, f.app, c.any_legacy, c.known_device, c.single_factor, f.record_ref AS first_record
+FROM signin_combo_keys c
+JOIN signin_firsts f ON f.user_id = c.user_id AND f.first_seen = c.first_seen AND f.record_hash = c.record_hash
+LEFT JOIN (SELECT DISTINCT net_id, net FROM ip_nets) n ON n.net_id = c.net_id
+JOIN signin_clients k ON k.client_id = c.client_id;
 
 -- Incremental hunts add the identity's earlier days (carried in the state folder) to signin_combos here,
 -- and build identity_first_events and log_span (detections/profile_history.py):

@@ -33,17 +33,18 @@ WITH rare_first AS (  -- (identity, network) on the first day the identity used 
     FROM ok_signins s
     JOIN rare_first r ON r.user_name = s.user_name AND r.net = s.net AND r.first_day = s.day
     WHERE s.session_id IS NOT NULL AND s.session_id <> ''
-), used AS (  -- pos: each network's sign-ins in the session in order (ties go to the record, whatever the scan order)
-    SELECT s.*, row_number() OVER (PARTITION BY s.user_name, s.session_id, s.net, s.asn, s.country
-                                   ORDER BY s.time, s.record_ref) AS pos
+), firsts AS (  -- each network's sign-ins in the session: pos 1 is the first (ties go to the record, whatever the scan order)
+    SELECT s.user_name, s.session_id, s.net, s.asn, s.country, s.time, s.day, s.ip, s.asn_org, s.user_agent, s.record_ref,
+           row_number() OVER (PARTITION BY s.user_name, s.session_id, s.net, s.asn, s.country
+                              ORDER BY s.time, s.record_ref) AS pos,
+           max(s.time) OVER (PARTITION BY s.user_name, s.session_id, s.net, s.asn, s.country) AS last_seen
     FROM ok_signins s
     JOIN candidates m ON m.user_name = s.user_name AND m.session_id = s.session_id
-), sessions AS (
-    SELECT user_name, session_id, net, asn, country, min(time) AS first_seen, max(time) AS last_seen,
-           arg_min(ip, pos) AS ip, arg_min(asn_org, pos) AS asn_org, arg_min(user_agent, pos) AS user_agent,
-           arg_min(record_ref, pos) AS record_ref, min(day) AS day
-    FROM used
-    GROUP BY user_name, session_id, net, asn, country
+), sessions AS (  -- one row per session and network, with its first sign-in's values (a NULL stays NULL on both engines)
+    SELECT user_name, session_id, net, asn, country, time AS first_seen, last_seen,
+           ip, asn_org, user_agent, record_ref, day
+    FROM firsts
+    WHERE pos = 1
 )
 SELECT b.*, a.ip AS first_ip, a.net AS first_net, a.asn_org AS first_asn_org, a.country AS first_country,
        a.first_seen AS session_start, a.user_agent AS first_user_agent, a.record_ref AS first_record,
