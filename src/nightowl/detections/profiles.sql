@@ -62,7 +62,9 @@ SELECT
     e.src_lat AS lat,
     e.src_lon AS lon,
     -- a 64-bit key keeps the grouping narrow; the user agent shown in findings is kept beside it
-    CASE WHEN e.device_id <> '' THEN hash(e.device_id) ELSE u.ua_device END AS device,
+    -- (computed only by the readers that use it: the view joins nothing it does not need)
+    CASE WHEN e.device_id <> '' THEN hash(e.device_id)
+         ELSE hash('ua:' || regexp_replace(coalesce(e.user_agent, ''), '[0-9]+', '#', 'g')) END AS device,
     nullif(e.device_id, '') IS NOT NULL AS known_device,
     coalesce(e.user_agent, '') AS user_agent,
     e.client_app,
@@ -73,7 +75,6 @@ SELECT
     e.session_id
 FROM auth_events e
 LEFT JOIN ip_nets n ON n.ip = e.src_endpoint_ip
-JOIN ua_families u ON u.user_agent = coalesce(e.user_agent, '')
 WHERE e.status_id = 1
   AND e.user_name IS NOT NULL
   AND e.time IS NOT NULL
