@@ -188,6 +188,12 @@ def _rewrite(node):
         return _parse(f"size({_spark(window)})")
     if isinstance(node, exp.Length):
         return _parse(f"size({_spark(node.this)})")  # rules use len() on lists only (lint: strlen for text)
+    if isinstance(node, exp.ArgMin | exp.ArgMax) and node.args.get("count") is None:
+        # DuckDB's arg_min/arg_max skip the rows whose value is NULL, Spark's min_by/max_by return it;
+        # those rows' ordering becomes NULL, which Spark's min_by/max_by skip
+        value, order = _spark(node.this), _spark(node.expression)
+        name = "min_by" if isinstance(node, exp.ArgMin) else "max_by"
+        return _parse(f"{name}({value}, CASE WHEN {value} IS NULL THEN NULL ELSE {order} END)")
     return node
 
 
