@@ -2,6 +2,7 @@
 
     python benchmarks/profile_hunt.py /work/benchdata/scale/signins-16000000.jsonl --top 22
     python benchmarks/profile_hunt.py hunt.duckdb --store --memory-limit 256MB   # detection only
+    python benchmarks/profile_hunt.py hunt.duckdb --store --findings out.json     # and its findings
 
 Runs like ``nightowl hunt FILE`` (a temporary on-disk store, the default memory limit) in this
 process and prints CPU and wall seconds per statement, and CPU microseconds per event, so two sizes
@@ -11,6 +12,7 @@ show which statements grow faster than the events.
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import time
 
@@ -41,6 +43,9 @@ def main() -> None:
     ap.add_argument("--store", action="store_true", help="FILE is a store: skip ingest, hunt it read-only")
     ap.add_argument("--top", type=int, default=22)
     ap.add_argument("--memory-limit", default=None, help="DuckDB memory limit (default: the hunt's default)")
+    ap.add_argument(
+        "--findings", help="also write the findings here as JSON ({'findings': [...]}, to compare runs)"
+    )
     args = ap.parse_args()
     stats: list[tuple[float, float, str]] = []
     peaks: list[tuple[float, float, str]] = []  # statements that raised the process's peak memory
@@ -77,6 +82,9 @@ def main() -> None:
         f" | detection CPU {c2 - c1:.1f} s, wall {t2 - t1:.1f} s, {1e6 * (c2 - c1) / n:.2f} µs/event"
         f" | {len(findings)} findings, {len(stats)} statements | memory limit {limit}"
     )
+    if args.findings:
+        with open(args.findings, "w", encoding="utf-8") as out:
+            json.dump({"findings": [f.to_dict() for f in findings]}, out, indent=1)
     for cpu, wall, sql in sorted(stats, reverse=True)[: args.top]:
         print(f"{cpu:7.2f} s CPU {wall:7.2f} s wall {1e6 * cpu / n:6.2f} µs/event  {sql}")
     print(
