@@ -291,9 +291,12 @@ def _drop_repeats(con: duckdb.DuckDBPyConnection, target: str) -> int:
     events already in the store: the rows after the first with the same source id are deleted.
     Only ``target``'s rows of this file are looked at (the table while it was empty, or staging)."""
     key = "event_uid, source_format"
+    # The check groups on a 64-bit hash of the key, not the text: a fifth of the memory and spill
+    # (16M ids: 1.9 GB of spilled text groups). Equal keys hash equal, so no repeat is missed; a
+    # hash collision only sends the file to the exact delete below, which finds nothing to delete.
     if not con.execute(
         f"SELECT count(*) FROM (SELECT 1 FROM {target} WHERE event_uid IS NOT NULL "
-        f"GROUP BY {key} HAVING count(*) > 1 LIMIT 1)"
+        f"GROUP BY hash({key}) HAVING count(*) > 1 LIMIT 1)"
     ).fetchall()[0][0]:
         return 0
     return con.execute(
