@@ -77,6 +77,18 @@ def hunt_once(path: Path, extra: list[str]) -> dict:
     }
 
 
+def _limit(hunt_args: list[str]) -> str:
+    """The memory limit the hunts ran under: ``--memory-limit`` among the hunt options, else the default."""
+    from nightowl.store import default_memory_limit
+
+    for i, arg in enumerate(hunt_args):
+        if arg == "--memory-limit" and i + 1 < len(hunt_args):
+            return hunt_args[i + 1]
+        if arg.startswith("--memory-limit="):
+            return arg.split("=", 1)[1]
+    return f"{default_memory_limit()} (the default)"
+
+
 def summarise(runs: list[dict]) -> dict:
     med = {k: statistics.median(r[k] for r in runs) for k in ("wall", "cpu", "peak_mb")}
     return med | {"events": runs[0]["events"], "findings": runs[0]["findings"], "runs": runs}
@@ -128,6 +140,7 @@ def main() -> None:
                 print(f"{n:>12,} run {round_ + 1}: " + json.dumps(r), file=sys.stderr, flush=True)
     results = {n: summarise(runs[n]) | {"gb": paths[n].stat().st_size / 1e9} for n in sizes}
     command = "python benchmarks/bench_scale.py " + " ".join(sys.argv[1:])
+    limit = _limit(args.hunt_args.split())
     lines = [
         f"Command: `{command}`",
         "",
@@ -135,7 +148,7 @@ def main() -> None:
         f"average at the end {os.getloadavg()[0]:.1f}); free disk {shutil.disk_usage(args.data).free / 1e9:.0f} GB.",
         "Each run: `nightowl hunt FILE --format json "
         + args.hunt_args
-        + "` in a fresh process (no --store); "
+        + f"` in a fresh process (no --store; DuckDB memory limit {limit}); "
         "medians of its runs; sizes run round-robin so ratios compare runs under the same load.",
         "",
         *table(sizes, results),

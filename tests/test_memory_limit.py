@@ -19,13 +19,14 @@ def _megabytes(limit: str) -> int:
     return int(re.fullmatch(r"(\d+)MB", limit).group(1))
 
 
-def test_default_limit_is_at_most_1gb_and_a_quarter_of_a_small_machine(monkeypatch):
-    assert 256 <= _megabytes(default_memory_limit()) <= 1024
-    pages = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": (2 << 30) // 4096}  # a 2 GB machine
+def test_default_limit_is_at_most_384mb_and_a_quarter_of_a_small_machine(monkeypatch):
+    assert 256 <= _megabytes(default_memory_limit()) <= 384
+    pages = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": (64 << 30) // 4096}
     monkeypatch.setattr(store_mod.os, "sysconf", lambda name: pages[name])
-    assert default_memory_limit() == "512MB"
-    pages["SC_PHYS_PAGES"] = (64 << 30) // 4096
-    assert default_memory_limit() == "1024MB"
+    assert default_memory_limit() == "384MB"
+    for machine_mb, limit in ((1280, "320MB"), (1024, "256MB"), (512, "256MB")):
+        pages["SC_PHYS_PAGES"] = (machine_mb << 20) // 4096
+        assert default_memory_limit() == limit, machine_mb
 
 
 def test_the_limit_reaches_duckdb():

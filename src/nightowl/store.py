@@ -44,19 +44,23 @@ SCRATCH_INPUT_BYTES = 256 << 20
 _LIMIT = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.I)
 
 
+DEFAULT_LIMIT_MB = 384
+
+
 def default_memory_limit() -> str:
-    """1 GB, or a quarter of the machine's memory when that is less (at least 256 MB). Measured
-    (benchmarks/bench_scale.py, profile_hunt.py; README Performance): a larger limit only makes peak
-    memory grow with the input up to it (2 GB: 1.1 GB at 1M, 2.2 GB at 4M); a smaller one is not
-    safe: hunting 4M sign-ins (a quarter of 16M) under 256 MB (a quarter of 1 GB) completes, under
-    192 MB and 128 MB it ran out of memory (in signin_combos and source_sessions), so 512 MB or
-    768 MB would put a month of a mid-size tenant at risk. The 1M hunt peaks near 0.5 GB under
-    512 MB, 768 MB and 1 GB alike: the limit does not cost the small hunts anything."""
+    """384 MB, or a quarter of the machine's memory when that is less (at least 256 MB).
+
+    Peak memory is the limit plus what the process holds outside DuckDB (~115 MB before the first
+    query), whatever the input: DuckDB keeps the store's blocks cached up to the limit and spills
+    beyond it, so a larger limit only makes a large hunt's memory grow towards it (1 GB: 509 MB at
+    1M sign-ins, 1,229 MB at 16M). Measured under 384 MB (README Performance, 2026-12-07): ingest of
+    16M sign-ins peaks at 537 MB, the detections over that store at 577 MB (910 findings, as under
+    1 GB, and about the same CPU), the whole 1M hunt at 487 MB. ``--memory-limit`` raises it."""
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         total = 8 << 30
-    return f"{min(max(total // 4, 256 << 20), 1 << 30) >> 20}MB"
+    return f"{min(max(total // 4, 256 << 20), DEFAULT_LIMIT_MB << 20) >> 20}MB"
 
 
 def check_memory_limit(value: str) -> str:

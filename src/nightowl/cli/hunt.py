@@ -40,7 +40,7 @@ from nightowl.textsafe import term
 MemoryOpt = Annotated[
     str | None,
     typer.Option(
-        "--memory-limit", help="DuckDB's memory limit, e.g. 2GB (default 1GB, or a quarter of RAM if less)."
+        "--memory-limit", help="DuckDB's memory limit, e.g. 1GB (default 384MB, or a quarter of RAM if less)."
     ),
 ]
 GeoipOpt = Annotated[
