@@ -102,3 +102,20 @@ def test_aws_masked_user_names_are_unknown_accounts_not_one_account(tmp_path):
     assert f.counts["unnamed_attempts"] == 12 and f.source_ips == ["203.0.113.80"]
     # no finding names the mask as if it were an account
     assert not [g for g in findings if "hidden_due_to_security_reasons" in g.users]
+
+
+def test_a_tied_session_names_the_same_fingerprint_whatever_the_row_order(tmp_path):
+    """Six masked failures from one client, six from another, one source: the session's fingerprint is
+    the smallest of the tied ones (the same on every engine and scan order)."""
+    trail = masked_console_logins(12, "203.0.113.80")
+    for i, rec in enumerate(trail["Records"]):
+        rec["userAgent"] = "aws-cli/2.15.0" if i % 2 else "python-requests/2.32.3"
+    picks = set()
+    for order in (1, -1):
+        path = tmp_path / f"trail{order}.json"
+        path.write_text(json.dumps({"Records": trail["Records"][::order]}))
+        with Store() as store:
+            ingest_paths(store, [str(path)])
+            (f,) = [f for f in run_all(store) if f.detection == DETECTION]
+        picks.add((f.evidence["fingerprint"], f.evidence["top_user_agent"]))
+    assert picks == {("aws-cli/2.15.0 | AWS Management Console | password", "aws-cli/2.15.0")}

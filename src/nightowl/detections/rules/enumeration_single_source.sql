@@ -53,14 +53,22 @@ WITH unnamed AS (
 ), numbered AS (
     SELECT *, sum(new_session) OVER (PARTITION BY src_key ORDER BY time, record_ref ROWS UNBOUNDED PRECEDING) AS session_no
     FROM marked
+), usual AS (  -- the session's most common fingerprint, ties to the smallest: the same pick on every engine
+    SELECT src_key, session_no, fingerprint, user_agent, service_name,
+           row_number() OVER (PARTITION BY src_key, session_no
+                              ORDER BY count(*) DESC, fingerprint, user_agent, service_name) AS rank
+    FROM numbered
+    GROUP BY src_key, session_no, fingerprint, user_agent, service_name
 )
-SELECT src_key, session_no, min(time) AS first_seen, max(time) AS last_seen, count(*) AS attempts,
-       list(DISTINCT ip ORDER BY ip) FILTER (WHERE ip IS NOT NULL) AS source_ips,
-       mode(fingerprint) AS fingerprint, mode(user_agent) AS top_user_agent, mode(service_name) AS top_service,
-       any_value(src_asn_org) AS src_asn_org, any_value(src_country) AS src_country,
-       list(record_ref ORDER BY time, record_ref)[1:5] AS sample_records
-FROM numbered
-GROUP BY src_key, session_no
+SELECT n.src_key, n.session_no, min(n.time) AS first_seen, max(n.time) AS last_seen, count(*) AS attempts,
+       list(DISTINCT n.ip ORDER BY n.ip) FILTER (WHERE n.ip IS NOT NULL) AS source_ips,
+       any_value(u.fingerprint) AS fingerprint, any_value(u.user_agent) AS top_user_agent,
+       any_value(u.service_name) AS top_service,
+       min(n.src_asn_org) AS src_asn_org, min(n.src_country) AS src_country,
+       list(n.record_ref ORDER BY n.time, n.record_ref)[1:5] AS sample_records
+FROM numbered n
+JOIN usual u ON u.src_key = n.src_key AND u.session_no = n.session_no AND u.rank = 1
+GROUP BY n.src_key, n.session_no
 HAVING count(*) >= $min_nonexistent_users;
 
 CREATE OR REPLACE TEMP TABLE enum_sessions AS
