@@ -106,3 +106,18 @@ def test_a_damaged_first_record_does_not_turn_ndjson_into_a_document():
     assert [q.position for q in tally.quarantine] == ["line 1"] + [
         f"line {int(q.position.split()[1]) + 1}" for q in want_tally.quarantine
     ]
+
+
+def test_a_stray_bracket_before_the_first_record_costs_that_record_only():
+    """'[' written over the space before a records array's first '{': the stray array ran to the
+    records array's own ']' and the whole blob was one quarantined record (train 1's suite). Pretty:
+    the first record is quarantined with the bracket, the others read; one line: the bracket alone is
+    quarantined and every record read."""
+    _, reference = ingest("entra-diagnostic-json", fixtures("entra-diagnostic-json")[0].file())
+    for pretty, records, lost in ((True, 7, 1), (False, 8, 0)):
+        fx = fixtures("entra-diagnostic-json")[0 if pretty else 1]
+        units = list(fx.units)
+        units[0] = b"[" + units[0]
+        tally, rows = ingest("entra-diagnostic-json", fx.prefix.rstrip(b" ") + fx.sep.join(units) + fx.suffix)
+        assert (tally.records, tally.quarantined) == (records, 1), pretty
+        assert len(rows) == tally.normalized == len(reference) - lost, pretty

@@ -190,7 +190,9 @@ def _elements(text: str, start: int) -> Iterator[Piece]:
                     return _skip(text, nxt + 1)
                 pos = _skip(text, nxt + 1) if text[nxt] == "," else nxt  # "{": a missing comma
                 continue
-            search = nxt + 1  # garbage after a value: the element (value and garbage) is damaged
+            # garbage after a value: the element (value and garbage) is damaged; an array where a
+            # record belongs is a stray '[' that swallowed the records after it: resume inside it
+            search = pos + 1 if isinstance(value, list) else nxt + 1
         bad_from = pos
         resume = _resync(text, search, boundary, ref_keys, start)
         if resume is None:
