@@ -139,22 +139,24 @@ JOIN signin_clients k ON k.client_id = c.client_id;
 
 -- Each identity's familiarity with each value: the first day it signed in with it, and on how many
 -- distinct days it did. Each feature is grouped on its own column (numbers for the ASN and the
--- device), and only the result is turned into the text the rules compare.
+-- device), its distinct days first and then counted (cheaper than a distinct count per group), and
+-- only the result is turned into the text the rules compare.
 CREATE OR REPLACE TEMP TABLE identity_values AS
-SELECT user_name, 'network' AS feature, net AS value, min(day) AS first_day, count(DISTINCT day) AS days
-FROM signin_combos WHERE net IS NOT NULL GROUP BY user_name, net
+SELECT user_name, 'network' AS feature, net AS value, min(day) AS first_day, count(*) AS days
+FROM (SELECT DISTINCT user_name, net, day FROM signin_combos WHERE net IS NOT NULL) GROUP BY user_name, net
 UNION ALL
-SELECT user_name, 'asn', CAST(asn AS VARCHAR), min(day), count(DISTINCT day)
-FROM signin_combos WHERE asn IS NOT NULL GROUP BY user_name, asn
+SELECT user_name, 'asn', CAST(asn AS VARCHAR), min(day), count(*)
+FROM (SELECT DISTINCT user_name, asn, day FROM signin_combos WHERE asn IS NOT NULL) GROUP BY user_name, asn
 UNION ALL
-SELECT user_name, 'country', country, min(day), count(DISTINCT day)
-FROM signin_combos WHERE country IS NOT NULL GROUP BY user_name, country
+SELECT user_name, 'country', country, min(day), count(*)
+FROM (SELECT DISTINCT user_name, country, day FROM signin_combos WHERE country IS NOT NULL)
+GROUP BY user_name, country
 UNION ALL
-SELECT user_name, 'device', CAST(device AS VARCHAR), min(day), count(DISTINCT day)
-FROM signin_combos GROUP BY user_name, device
+SELECT user_name, 'device', CAST(device AS VARCHAR), min(day), count(*)
+FROM (SELECT DISTINCT user_name, device, day FROM signin_combos) GROUP BY user_name, device
 UNION ALL
-SELECT user_name, 'client', client, min(day), count(DISTINCT day)
-FROM signin_combos GROUP BY user_name, client;
+SELECT user_name, 'client', client, min(day), count(*)
+FROM (SELECT DISTINCT user_name, client, day FROM signin_combos) GROUP BY user_name, client;
 
 -- The tenant's view of each value: how many identities use it.
 CREATE OR REPLACE TEMP TABLE tenant_values AS
