@@ -9,6 +9,7 @@ shown too, and the reference with each record's line numbered by ``row_number() 
 nightowl's ``record_ref`` needs: DuckDB's JSON reader has no line-number column, and that window
 keeps its scan on one thread). All write to the same kind of database (a temporary file for a large
 input, as ``nightowl ingest`` without --store). The readers run in turn, medians of ``--runs`` runs.
+``--memory-limit`` sets nightowl's DuckDB limit (default: its own); the references run unlimited.
 Without ``--file`` a benign tenant of ``--events`` sign-ins is simulated into benchmarks/data/.
 The hunt's scaling table is benchmarks/bench_scale.py."""
 
@@ -52,7 +53,7 @@ if kind in ("duckdb", "read_json", "read_json_numbered"):
 else:
     from nightowl.ingest import ingest_paths
     from nightowl.store import Store
-    with Store.for_hunt(None, [path]) as store:  # what `nightowl ingest FILE` opens
+    with Store.for_hunt(None, [path], sys.argv[4] or None) as store:  # what `nightowl ingest FILE` opens
         reports = ingest_paths(store, [path], input_format="entra-graph-json")
         rows = sum(r.tally.normalized for r in reports)
         t_ingest = time.perf_counter() - t0
@@ -107,9 +108,9 @@ def schema_columns() -> str:
     return "{" + ", ".join(f"'{k}': '{sql_type(v)}'" for k, v in tree.items()) + "}"
 
 
-def step(kind: str, path: Path) -> dict:
+def step(kind: str, path: Path, memory_limit: str = "") -> dict:
     proc = subprocess.run(
-        [sys.executable, "-c", STEP, kind, str(path), schema_columns()],
+        [sys.executable, "-c", STEP, kind, str(path), schema_columns(), memory_limit],
         capture_output=True,
         text=True,
         check=False,
@@ -143,21 +144,26 @@ READERS = {
 }
 
 
-def ingest_table(path: Path, runs: int) -> str:
-    """The readers run in turn (ours, reference, ours, ...) so each ratio compares runs under the same load."""
+def ingest_table(path: Path, runs: int, memory_limit: str = "") -> str:
+    """The readers run in turn (ours, reference, ours, ...) so each ratio compares runs under the same load.
+    ``memory_limit``: nightowl's DuckDB memory limit (default: its own default); the references run unlimited."""
+    from nightowl.store import default_memory_limit
+
+    limit = memory_limit or f"{default_memory_limit()} (the default)"
     size_mb = path.stat().st_size / 1e6
     raw: dict[str, list[dict]] = {k: [] for k in READERS}
     loads = [os.getloadavg()[0]]
     for _ in range(runs):
         for kind in READERS:
-            raw[kind].append(step(kind, path))
+            raw[kind].append(step(kind, path, memory_limit))
             loads.append(os.getloadavg()[0])
             print(kind, raw[kind][-1], file=sys.stderr, flush=True)
     res = {k: summary(v) for k, v in raw.items()}
     ours, ref, numbered = res["ingest"], res["read_json"], res["read_json_numbered"]
     lines = [
         f"File: {path.name}, {ours['rows']:,} Entra Graph sign-ins, {size_mb:,.0f} MB NDJSON; "
-        f"median of {runs} runs, readers in turn; {os.cpu_count()} cores shared with other users.",
+        f"median of {runs} runs, readers in turn; {os.cpu_count()} cores shared with other users; "
+        f"nightowl's memory limit {limit}.",
         "",
         "| reader | wall s | CPU s | records/s (wall) | MB/s (wall) | peak memory (MB) |",
         "|---|---|---|---|---|---|",
@@ -195,8 +201,11 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--file", type=Path, help="ingest this Graph NDJSON file instead of a generated one")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--memory-limit", default="", help="nightowl's memory limit, e.g. 1GB (default: its default)"
+    )
     args = parser.parse_args()
-    print(ingest_table(args.file or dataset(args.events), args.runs))
+    print(ingest_table(args.file or dataset(args.events), args.runs, args.memory_limit))
     print(
         f"\nmachine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, max RSS of this driver "
         f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB"
