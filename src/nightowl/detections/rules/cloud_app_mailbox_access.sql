@@ -57,8 +57,8 @@ SELECT client_app_id, max(client_app_name) AS name FROM mail_access WHERE client
 SELECT
     a.client_app_id AS key,
     min(a.time) AS first_seen, max(a.time) AS last_seen,
-    list_distinct(list(a.mailbox_owner) || list(a.user_id) FILTER (WHERE contains(a.user_id, '@'))) AS users,
-    list(DISTINCT a.client_ip) AS source_ips,
+    list_sort(list_distinct(list(a.mailbox_owner) || list(a.user_id) FILTER (WHERE contains(a.user_id, '@')))) AS users,
+    list(DISTINCT a.client_ip ORDER BY a.client_ip) AS source_ips,
     [{'id': a.client_app_id, 'name': any_value(n.name), 'type': 'AppId'}] AS applications,
     list(DISTINCT a.mailbox_owner ORDER BY a.mailbox_owner) FILTER (WHERE a.mailbox_owner IS NOT NULL) AS mailboxes,
     count(DISTINCT coalesce(a.mailbox_owner, a.mailbox_guid)) AS n_mailboxes,
@@ -71,26 +71,26 @@ SELECT
          ELSE 'medium' END AS severity,
     printf('%s read %d mailbox(es) through %s', coalesce(any_value(n.name), a.client_app_id),
            count(DISTINCT coalesce(a.mailbox_owner, a.mailbox_guid)),
-           array_to_string(list_distinct(list(CASE WHEN a.client_info ILIKE '%WebServices%' OR a.app_id = '00000002-0000-0ff1-ce00-000000000000' THEN 'EWS'
+           array_to_string(list_sort(list_distinct(list(CASE WHEN a.client_info ILIKE '%WebServices%' OR a.app_id = '00000002-0000-0ff1-ce00-000000000000' THEN 'EWS'
                                                    WHEN a.client_info ILIKE '%REST%' OR a.app_id = '00000003-0000-0000-c000-000000000000' THEN 'Graph'
-                                                   ELSE coalesce(a.client_info, '?') END)), ', ')) AS title,
+                                                   ELSE coalesce(a.client_info, '?') END))), ', ')) AS title,
     printf('Application %s (%s) read %d item(s) in %d mailbox(es) (%s) between %s and %s from %s; %s.',
            coalesce(any_value(n.name), '?'), a.client_app_id, sum(coalesce(a.items, 0)),
            count(DISTINCT coalesce(a.mailbox_owner, a.mailbox_guid)),
-           array_to_string(list(DISTINCT a.mailbox_owner)[1:5], ', '),
+           array_to_string(list(DISTINCT a.mailbox_owner ORDER BY a.mailbox_owner)[1:5], ', '),
            strftime(min(a.time), '%Y-%m-%d %H:%M'), strftime(max(a.time), '%Y-%m-%d %H:%M'),
-           coalesce(array_to_string(list(DISTINCT a.client_ip), ', '), '?'),
+           coalesce(array_to_string(list(DISTINCT a.client_ip ORDER BY a.client_ip), ', '), '?'),
            CASE WHEN bool_or(a.not_owner_access) OR bool_or(NOT a.own_mailbox) THEN 'access was not by the mailbox owner (app-only or delegate)'
                 ELSE 'on behalf of the signed-in mailbox owner (delegated permission)' END
            || CASE WHEN any_value(h.established) THEN printf('; it has read mail since the logs begin, on %d days: an established integration to confirm', any_value(h.active_days)) ELSE '' END) AS summary,
     {'actor': {'type': 'application', 'app_id': a.client_app_id, 'name': any_value(n.name),
-               'user_ids': list(DISTINCT a.user_id)},
-     'target': {'type': 'mailboxes', 'mailboxes': list(DISTINCT a.mailbox_owner)},
-     'apis': list(DISTINCT a.app_id), 'client_info': list(DISTINCT a.client_info),
-     'logon_types': list(DISTINCT a.logon_type), 'access_types': list(DISTINCT a.mail_access_type),
-     'folders': list_distinct(flatten(list(a.folders))), 'throttled': bool_or(coalesce(a.is_throttled, false)),
+               'user_ids': list(DISTINCT a.user_id ORDER BY a.user_id)},
+     'target': {'type': 'mailboxes', 'mailboxes': list(DISTINCT a.mailbox_owner ORDER BY a.mailbox_owner)},
+     'apis': list(DISTINCT a.app_id ORDER BY a.app_id), 'client_info': list(DISTINCT a.client_info ORDER BY a.client_info),
+     'logon_types': list(DISTINCT a.logon_type ORDER BY a.logon_type), 'access_types': list(DISTINCT a.mail_access_type ORDER BY a.mail_access_type),
+     'folders': list_sort(list_distinct(flatten(list(a.folders)))), 'throttled': bool_or(coalesce(a.is_throttled, false)),
      'established': any_value(h.established), 'active_days': any_value(h.active_days),
-     'operations': list(DISTINCT a.operation), 'record_refs': list(a.record_ref ORDER BY a.time)[1:20],
+     'operations': list(DISTINCT a.operation ORDER BY a.operation), 'record_refs': list(a.record_ref ORDER BY a.time)[1:20],
      'event_uids': list(a.event_uid ORDER BY a.time)[1:20]} AS evidence
 FROM cloud_app_mail a
 LEFT JOIN cloud_app_mail_names n USING (client_app_id)

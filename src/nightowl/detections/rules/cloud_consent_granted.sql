@@ -45,8 +45,9 @@ WITH target_names AS (
 ), grouped AS (
 SELECT c.consent_key,
        min(c.time) AS first_seen, max(c.time) AS last_seen,
-       list_distinct(flatten(list(c.perms))) AS perms,
-       list_distinct(flatten(list(c.permissions))) AS all_permissions,
+       -- sorted: a distinct list's order is the engine's own (DuckDB and Spark differ), and the title shows it
+       list_sort(list_distinct(flatten(list(c.perms)))) AS perms,
+       list_sort(list_distinct(flatten(list(c.permissions)))) AS all_permissions,
        bool_or(coalesce(c.is_admin_consent, false)) AS admin_consent,
        bool_or(c.consent_type = 'AllPrincipals') AS all_principals,
        bool_or(coalesce(c.is_app_only, false)) AS app_only,

@@ -54,9 +54,9 @@ GROUP BY n.record_ref;
 SELECT
     coalesce(n.app_lname, n.app_key) || '#' || coalesce(n.actor_upn, n.actor_id, '?') AS key,
     min(n.time) AS first_seen, max(n.time) AS last_seen,
-    list(DISTINCT n.actor_upn) AS users,
-    list(DISTINCT n.actor_ip) AS source_ips,
-    list(DISTINCT {'id': n.app_key, 'name': coalesce(n.app_name, n.target_name), 'type': n.target_type}) AS applications,
+    list(DISTINCT n.actor_upn ORDER BY n.actor_upn) AS users,
+    list(DISTINCT n.actor_ip ORDER BY n.actor_ip) AS source_ips,
+    list(DISTINCT {'id': n.app_key, 'name': coalesce(n.app_name, n.target_name), 'type': n.target_type} ORDER BY {'id': n.app_key, 'name': coalesce(n.app_name, n.target_name), 'type': n.target_type}) AS applications,
     CASE WHEN bool_or(f.user_name IS NOT NULL) THEN 'high'
          WHEN bool_or(x.record_ref IS NOT NULL) THEN 'medium'
          ELSE 'low' END AS severity,
@@ -65,17 +65,17 @@ SELECT
     printf('%s created %s at %s%s%s.', coalesce(any_value(n.actor_upn), any_value(n.actor_name), 'someone'),
            coalesce(any_value(n.app_name), any_value(n.app_key), '?'), strftime(min(n.time), '%Y-%m-%d %H:%M:%S'),
            CASE WHEN bool_or(x.record_ref IS NOT NULL)
-                THEN '; within hours it received: ' || array_to_string(list_distinct(flatten(list(x.armed_by))), ', ')
+                THEN '; within hours it received: ' || array_to_string(list_sort(list_distinct(flatten(list(x.armed_by)))), ', ')
                 ELSE '' END,
            CASE WHEN bool_or(f.user_name IS NOT NULL) THEN '; the creator''s ' || max(f.verdict) ELSE '' END) AS summary,
     {'actor': {'type': any_value(n.actor_type), 'upn': any_value(n.actor_upn), 'id': any_value(n.actor_id),
                'name': any_value(n.actor_name), 'ip': any_value(n.actor_ip)},
      'target': {'type': any_value(n.target_type), 'id': any_value(n.app_key), 'name': any_value(n.app_name),
                 'app_id': any_value(n.app_id)},
-     'operations': list(DISTINCT n.activity), 'record_refs': list(n.record_ref ORDER BY n.time),
+     'operations': list(DISTINCT n.activity ORDER BY n.activity), 'record_refs': list(n.record_ref ORDER BY n.time),
      'event_uids': list(n.event_uid ORDER BY n.time),
-     'armed_by': list_distinct(flatten(list(x.armed_by))), 'armed_records': list_distinct(flatten(list(x.armed_refs))),
-     'armed_permissions': list_distinct(flatten(list(x.armed_permissions))),
+     'armed_by': list_sort(list_distinct(flatten(list(x.armed_by)))), 'armed_records': list_sort(list_distinct(flatten(list(x.armed_refs)))),
+     'armed_permissions': list_sort(list_distinct(flatten(list(x.armed_permissions)))),
      'actor_flagged': bool_or(f.user_name IS NOT NULL)} AS evidence
 FROM cloud_new_apps n
 LEFT JOIN cloud_new_app_armed x ON x.record_ref = n.record_ref

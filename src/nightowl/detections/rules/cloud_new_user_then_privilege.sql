@@ -54,9 +54,9 @@ JOIN directory_audit a
 SELECT
     new_user AS key,
     min(created) AS first_seen, max(time) AS last_seen,
-    list_distinct([any_value(creator), new_user]) AS users,
-    list(DISTINCT actor_ip) || list(DISTINCT creator_ip) AS source_ips,
-    list(DISTINCT {'id': app_object_id, 'name': app_name, 'type': 'ServicePrincipal'}) FILTER (WHERE app_object_id IS NOT NULL) AS applications,
+    list_sort(list_distinct([any_value(creator), new_user])) AS users,
+    list(DISTINCT actor_ip ORDER BY actor_ip) || list(DISTINCT creator_ip ORDER BY creator_ip) AS source_ips,
+    list(DISTINCT {'id': app_object_id, 'name': app_name, 'type': 'ServicePrincipal'} ORDER BY {'id': app_object_id, 'name': app_name, 'type': 'ServicePrincipal'}) FILTER (WHERE app_object_id IS NOT NULL) AS applications,
     CASE WHEN bool_or(list_contains(string_split(lower($tier0_roles), ','), lower(trim(role_name)))
                       OR list_contains(string_split(lower($tier0_role_ids), ','), role_template_id))
               OR len(list_filter(flatten(list(perms)), lambda p: list_contains(string_split(lower(replace($critical_permissions, ' ', '')), ','), lower(p)))) > 0
@@ -72,10 +72,10 @@ SELECT
                                 ORDER BY time), '; ')) AS summary,
     {'actor': {'type': 'user', 'upn': any_value(creator)},
      'target': {'type': 'User', 'upn': new_user, 'id': any_value(new_user_id)},
-     'created': min(created), 'followups': list(DISTINCT activity), 'roles': list(DISTINCT role_name),
-     'permissions': list_distinct(flatten(list(perms))),
-     'operations': list_distinct(['Add user'] || list(activity)),
-     'record_refs': list_distinct([any_value(created_ref)] || list(record_ref ORDER BY time)),
+     'created': min(created), 'followups': list(DISTINCT activity ORDER BY activity), 'roles': list(DISTINCT role_name ORDER BY role_name),
+     'permissions': list_sort(list_distinct(flatten(list(perms)))),
+     'operations': list_sort(list_distinct(['Add user'] || list(activity))),
+     'record_refs': list_sort(list_distinct([any_value(created_ref)] || list(record_ref ORDER BY time))),
      'event_uids': [any_value(created_uid)]} AS evidence
 FROM cloud_new_user_followups
 GROUP BY new_user

@@ -46,15 +46,15 @@ FROM cloud_app_roles r;
 SELECT
     coalesce(h.app_object_id, h.app_name, '?') || '#' || coalesce(h.correlation_id, h.event_uid, h.record_ref) AS key,
     min(h.time) AS first_seen, max(h.time) AS last_seen,
-    list(DISTINCT h.actor_upn) AS users,
-    list(DISTINCT h.actor_ip) AS source_ips,
+    list(DISTINCT h.actor_upn ORDER BY h.actor_upn) AS users,
+    list(DISTINCT h.actor_ip ORDER BY h.actor_ip) AS source_ips,
     [{'id': any_value(h.app_object_id), 'name': max(h.app_name), 'type': 'ServicePrincipal'}] AS applications,
     CASE WHEN len(flatten(list(h.critical_hits))) > 0 THEN 'critical' ELSE 'high' END AS severity,
     printf('%s granted %s', coalesce(max(h.app_name), any_value(h.app_object_id), '?'),
-           array_to_string(list_distinct(flatten(list(h.critical_hits)) || flatten(list(h.high_hits))), ', ')) AS title,
+           array_to_string(list_sort(list_distinct(flatten(list(h.critical_hits)) || flatten(list(h.high_hits)))), ', ')) AS title,
     printf('%s assigned the application permission(s) %s on %s to %s at %s%s.',
            coalesce(any_value(h.actor_upn), any_value(h.actor_name), 'someone'),
-           array_to_string(list_distinct(flatten(list(h.perms))), ', '), coalesce(max(h.resource_name), 'a resource'),
+           array_to_string(list_sort(list_distinct(flatten(list(h.perms)))), ', '), coalesce(max(h.resource_name), 'a resource'),
            coalesce(max(h.app_name), any_value(h.app_object_id), 'an application'), strftime(min(h.time), '%Y-%m-%d %H:%M:%S'),
            CASE WHEN list_contains(flatten(list(h.perms)), 'full_access_as_app')
                 THEN ': the app can now read every mailbox through EWS without a user' ELSE '' END
@@ -63,10 +63,10 @@ SELECT
                'name': any_value(h.actor_name), 'ip': any_value(h.actor_ip)},
      'target': {'type': 'ServicePrincipal', 'id': any_value(h.app_object_id), 'name': max(h.app_name), 'app_id': max(h.app_id)},
      'resource': {'id': max(h.resource_id), 'name': max(h.resource_name), 'app_id': max(h.resource_app_id)},
-     'permissions': list_distinct(flatten(list(h.perms))), 'app_role_ids': list(DISTINCT h.app_role_id),
-     'critical_permissions': list_distinct(flatten(list(h.critical_hits))),
-     'high_permissions': list_distinct(flatten(list(h.high_hits))),
-     'operations': list(DISTINCT h.activity), 'record_refs': list(h.record_ref ORDER BY h.time),
+     'permissions': list_sort(list_distinct(flatten(list(h.perms)))), 'app_role_ids': list(DISTINCT h.app_role_id ORDER BY h.app_role_id),
+     'critical_permissions': list_sort(list_distinct(flatten(list(h.critical_hits)))),
+     'high_permissions': list_sort(list_distinct(flatten(list(h.high_hits)))),
+     'operations': list(DISTINCT h.activity ORDER BY h.activity), 'record_refs': list(h.record_ref ORDER BY h.time),
      'event_uids': list(h.event_uid ORDER BY h.time), 'actor_compromised': bool_or(f.user_name IS NOT NULL)} AS evidence
 FROM cloud_app_role_hits h
 LEFT JOIN flagged_users f ON f.user_name = h.actor_upn AND f.compromised
