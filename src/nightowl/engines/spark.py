@@ -194,7 +194,20 @@ def _rewrite(node):
         value, order = _spark(node.this), _spark(node.expression)
         name = "min_by" if isinstance(node, exp.ArgMin) else "max_by"
         return _parse(f"{name}({value}, CASE WHEN {value} IS NULL THEN NULL ELSE {order} END)")
+    if isinstance(node, exp.Mode) and isinstance(node.this, exp.Order):
+        return _parse(_mode(node.this))
     return node
+
+
+def _mode(order) -> str:
+    """DuckDB ``mode(x ORDER BY x)``: the most frequent value, ties to the smallest (DuckDB keeps the
+    first value it is fed; plain ``mode(x)`` keeps whichever a thread saw first). Spark's
+    ``mode(x, true)`` returns the lowest of tied values."""
+    (ordered,) = order.expressions
+    value = order.this
+    if ordered.this != value or ordered.args.get("desc"):
+        raise ValueError(f"mode({order.sql()}) has no Spark translation: only mode(x ORDER BY x)")
+    return f"mode({_spark(value)}, true)"
 
 
 def _rewrite_mapping(node):
