@@ -129,3 +129,30 @@ def test_every_detection_has_a_positive_and_a_negative_behavioural_test():
         "mark tests @pytest.mark.detection(id, fires=...)"
     )
     assert set(proved) <= set(ids), f"marks name unknown detections {set(proved) - set(ids)}"
+
+
+def _calls(sql: str, name: str) -> list[str]:
+    """The argument text of every ``name(...)`` call in ``sql``."""
+    args = []
+    for m in re.finditer(rf"\b{name}\(", sql, flags=re.IGNORECASE):
+        depth, i = 1, m.end()
+        while depth:
+            depth += {"(": 1, ")": -1}.get(sql[i], 0)
+            i += 1
+        args.append(sql[m.end() : i - 1])
+    return args
+
+
+def test_every_mode_breaks_ties_on_the_value():
+    """``mode(x)`` picks among tied values by thread timing on DuckDB and freely on Spark, and a
+    session's fingerprint decides which operation it joins: every mode is ``mode(x ORDER BY x)``."""
+    texts = dict(builtin_texts())
+    for name in ("prepare.sql", "profiles.sql", "secret_use.sql"):
+        texts[name] = (REPO / "src" / "nightowl" / "detections" / name).read_text()
+    bare = [
+        f"{name}: mode({arg})"
+        for name, text in texts.items()
+        for arg in _calls(text, "mode")
+        if not re.fullmatch(r"(.+) ORDER BY \1", arg.strip(), flags=re.DOTALL)
+    ]
+    assert not bare, bare

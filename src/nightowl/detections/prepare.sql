@@ -146,10 +146,10 @@ CREATE OR REPLACE TEMP TABLE session_counts AS
 CREATE OR REPLACE TEMP TABLE session_described AS
 
     SELECT src_key, session_no,
-           mode(fingerprint) AS fingerprint,
-           mode(user_agent) AS top_user_agent,
-           mode(service_name) AS top_service,
-           mode(client) AS top_client,
+           mode(fingerprint ORDER BY fingerprint) AS fingerprint,
+           mode(user_agent ORDER BY user_agent) AS top_user_agent,
+           mode(service_name ORDER BY service_name) AS top_service,
+           mode(client ORDER BY client) AS top_client,
            any_value(src_asn) AS src_asn,
            any_value(src_asn_org) AS src_asn_org,
            any_value(src_country) AS src_country,

@@ -50,7 +50,7 @@ SELECT src_key, peak, min(time) AS first_seen, max(time) AS last_seen, count(*) 
        count(DISTINCT user_name) AS distinct_users, max(per_user) AS max_per_user,
        list(DISTINCT user_name ORDER BY user_name) AS users,
        list(DISTINCT ip ORDER BY ip) FILTER (WHERE ip IS NOT NULL) AS source_ips,
-       mode(status_detail) AS top_status, mode(client) AS top_client, mode(service_name) AS top_service,
+       mode(status_detail ORDER BY status_detail) AS top_status, mode(client ORDER BY client) AS top_client, mode(service_name ORDER BY service_name) AS top_service,
        list(DISTINCT source_format) AS source_formats,
        list(record_ref ORDER BY time)[1:5] AS sample_records
 FROM burst_events
