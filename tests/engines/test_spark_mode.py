@@ -22,7 +22,9 @@ def test_duckdb_ties_go_to_the_smallest_value_whatever_the_row_order():
         "CREATE TABLE t AS SELECT i // 1000 AS g, CASE WHEN i % 2 = 0 THEN 'zz' ELSE 'aa' END AS v "
         "FROM range(400000) r(i)"
     )
-    picks = con.execute("SELECT m, count(*) FROM (SELECT g, mode(v ORDER BY v) AS m FROM t GROUP BY g) GROUP BY m").fetchall()
+    picks = con.execute(
+        "SELECT m, count(*) FROM (SELECT g, mode(v ORDER BY v) AS m FROM t GROUP BY g) GROUP BY m"
+    ).fetchall()
     assert picks == [("aa", 400)]
     reversed_ = con.execute(
         "SELECT m, count(*) FROM (SELECT g, mode(v ORDER BY v) AS m FROM (SELECT * FROM t ORDER BY v DESC) GROUP BY g) GROUP BY m"
