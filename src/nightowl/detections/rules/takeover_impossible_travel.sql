@@ -48,7 +48,9 @@ WITH located AS (  -- one row per identity, day and combination of properties (s
     SELECT *,
            2 * 6371 * asin(sqrt(power(sin(radians(lat - prev_lat) / 2), 2)
                 + cos(radians(prev_lat)) * cos(radians(lat)) * power(sin(radians(lon - prev_lon) / 2), 2))) AS km,
-           greatest(date_diff('second', prev_time, time), 1) / 3600.0 AS hours  -- overlapping visits: 1 s
+           greatest(date_diff('second', prev_time, time), 1) / 3600.0 AS hours,  -- overlapping visits: 1 s
+           -- whole minutes, half up, from whole seconds: hours * 60 lands on either side of .5 by engine
+           CAST(floor((greatest(date_diff('second', prev_time, time), 1) + 30) / 60) AS BIGINT) AS minutes
     FROM legs
     WHERE prev_time IS NOT NULL AND (lat <> prev_lat OR lon <> prev_lon)
 )
@@ -79,15 +81,15 @@ SELECT
     printf('%s: %s to %s, %d km in %d min', user_name,
            coalesce(arg_min(prev_city, leg_rank), '?') || ' (' || coalesce(arg_min(prev_country, leg_rank), '?') || ')',
            coalesce(arg_min(city, leg_rank), '?') || ' (' || coalesce(arg_min(country, leg_rank), '?') || ')',
-           CAST(round(arg_min(km, leg_rank)) AS BIGINT), CAST(round(arg_min(hours, leg_rank) * 60) AS BIGINT)) AS title,
+           CAST(round(arg_min(km, leg_rank)) AS BIGINT), arg_min(minutes, leg_rank)) AS title,
     printf('%s signed in from %s (%s) at %s and from %s (%s) %d min later: %d km apart, %d km/h. %s',
            user_name, arg_min(prev_ip, leg_rank), coalesce(arg_min(prev_country, leg_rank), '?'),
            strftime(arg_min(prev_time, leg_rank), '%Y-%m-%d %H:%M'), arg_min(ip, leg_rank), coalesce(arg_min(country, leg_rank), '?'),
-           CAST(round(arg_min(hours, leg_rank) * 60) AS BIGINT), CAST(round(arg_min(km, leg_rank)) AS BIGINT), CAST(round(max(kmh)) AS BIGINT),
+           arg_min(minutes, leg_rank), CAST(round(arg_min(km, leg_rank)) AS BIGINT), CAST(round(max(kmh)) AS BIGINT),
            CASE WHEN bool_or(new_device)
                 THEN 'The far end used a device this identity had never used before that day: treat as a takeover until the user confirms.'
                 ELSE 'Neither end used a device new to this identity after its learning days: probably the person travelling or a roaming phone; confirm with the user.' END) AS summary,
-    {'km': CAST(round(arg_min(km, leg_rank)) AS BIGINT), 'kmh': CAST(round(max(kmh)) AS BIGINT), 'minutes': CAST(round(arg_min(hours, leg_rank) * 60) AS BIGINT),
+    {'km': CAST(round(arg_min(km, leg_rank)) AS BIGINT), 'kmh': CAST(round(max(kmh)) AS BIGINT), 'minutes': arg_min(minutes, leg_rank),
      'from_ip': arg_min(prev_ip, leg_rank), 'from_country': arg_min(prev_country, leg_rank), 'from_city': arg_min(prev_city, leg_rank),
      'to_ip': arg_min(ip, leg_rank), 'to_country': arg_min(country, leg_rank), 'to_city': arg_min(city, leg_rank),
      'to_network_identities_in_tenant': arg_min(net_users, leg_rank), 'from_network_identities_in_tenant': arg_min(prev_net_users, leg_rank),
