@@ -132,5 +132,11 @@ def slash_time(expr: str) -> tuple[str, str]:
         f"{g(3)} || '-' || {two(month)} || '-' || {two(day)} || 'T' || {two(hour24)} || ':' || {g(5)} || ':' "
         f"|| CASE WHEN {g(7)} = '' THEN '00' ELSE {g(7)} END || {g(8)} || 'Z'"
     )
-    text = f"CASE WHEN NOT {is_slash} THEN {expr} WHEN {ambiguous} THEN NULL ELSE {iso} END"
-    return f"CASE WHEN {expr} IS NULL THEN NULL ELSE {text} END", f"coalesce({ambiguous}, FALSE)"
+    # CASE tests its conditions in order, each on the rows still undecided: the regular expressions
+    # run on slash times only (AND/OR in a projection evaluate both sides on every row: an ISO time
+    # paid for nine regexp_extract calls, 1.8 s of CPU per million records)
+    text = (
+        f"CASE WHEN {expr} IS NULL THEN NULL WHEN NOT contains({expr}, '/') THEN {expr} "
+        f"WHEN {g(0)} = '' THEN {expr} WHEN {ambiguous} THEN NULL ELSE {iso} END"
+    )
+    return text, f"CASE WHEN contains({expr}, '/') THEN coalesce({ambiguous}, FALSE) ELSE FALSE END"
