@@ -229,6 +229,9 @@ _APP_NEEDS_NO_USER = (
     "actor_t IS NOT NULL AND coalesce(nullif(app_id, ''), nullif(sp_name, ''), nullif(app, '')) IS NOT NULL"
 )
 
+# the record's time as ISO text (a US slash time rewritten), and whether it reads both ways: built once
+_TIME_TEXT, _TIME_AMBIGUOUS = slash_time("time_raw")
+
 
 def normalize_sql(
     records_cte: str, source_format: str, extract: str, auth_details: str = "auth_details"
@@ -260,8 +263,8 @@ s1 AS NOT MATERIALIZED (
     {_key("protocol")} AS proto_k,
     {_key("auth_req")} AS req_k,
     {_key("interactive")} AS inter_k,
-    {utc_time(slash_time("time_raw")[0])} AS ts,
-    {slash_time("time_raw")[1]} AS time_ambiguous,
+    {utc_time(_TIME_TEXT)} AS ts,
+    {_TIME_AMBIGUOUS} AS time_ambiguous,
     {actor_case} AS actor_t,
     CASE WHEN {actor_case} IS NOT NULL THEN NULL
          -- the usual upn needs no trim (which copies every name)
