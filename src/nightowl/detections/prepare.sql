@@ -50,6 +50,32 @@ WHERE e.user_name IS NOT NULL
   AND e.user_name NOT IN ('', '-', 'anonymous logon', 'anonymous')
   AND NOT e.user_name LIKE '%$';  -- machine accounts authenticate constantly and are not sprayed
 
+-- Failures whose log names no account: pam_unix's failure after "check pass; user unknown" (or
+-- without user=), CloudTrail's masked names, a Windows '-'. They tell nothing about an account, so
+-- `ev` and every per-account fact leave them out; they are guesses from a source all the same, so
+-- the per-source rules count them from here: enumeration.single_source (unknown accounts) and
+-- bruteforce.burst (guess volume); the spray rules show how many came from a spraying source (a
+-- spray is a count of accounts, which these cannot add to). An application's own sign-in (service
+-- principal, managed identity) has no user by nature and is not one of them.
+CREATE OR REPLACE TEMP TABLE unnamed_attempts AS
+SELECT e.time, e.record_ref, e.source_format,
+       coalesce(k.src_key, e.src_endpoint_ip, 'host:' || lower(e.src_endpoint_hostname),
+                'host:' || coalesce(e.dst_host, '?')) AS src_key,
+       coalesce(e.src_endpoint_ip, 'host:' || lower(e.src_endpoint_hostname)) AS ip,
+       e.src_asn_org, e.src_country,
+       coalesce(e.user_agent, '') AS user_agent, coalesce(e.service_name, '') AS service_name,
+       coalesce(e.client_app, e.auth_protocol, '') AS client,
+       e.status_detail,
+       coalesce(e.status_detail = 'USER_DOES_NOT_EXIST', false) OR NOT coalesce(e.user_exists, true) AS no_such_user,
+       concat_ws(' | ', coalesce(e.user_agent, '-'), coalesce(e.service_name, '-'),
+                 coalesce(e.client_app, e.auth_protocol, '-')) AS fingerprint
+FROM auth_events e
+LEFT JOIN ip_keys k ON k.ip = e.src_endpoint_ip
+WHERE (e.user_name IS NULL OR trim(e.user_name) IN ('', '-'))
+  AND coalesce(e.actor_type, 'user') = 'user'
+  AND e.time IS NOT NULL
+  AND e.status_id = 2 AND NOT coalesce(e.password_correct, false);
+
 -- Attempts whose password was not confirmed (failures, and unknown outcomes).
 CREATE OR REPLACE TEMP TABLE attempts AS
 SELECT * FROM ev WHERE is_fail OR is_unknown;
@@ -168,9 +194,19 @@ FROM session_counts c JOIN session_described d ON d.src_key = c.src_key AND d.se
 
 -- Users who confirmed a password from each session's source while it was active (a busy office
 -- NAT has hundreds; an attacker's address has none, or only its victims).
+-- And the failures naming no account that came from that source during the session.
 CREATE OR REPLACE TEMP TABLE session_context AS
-SELECT s.src_key, s.session_no, count(DISTINCT e.user_name) AS ok_users_during
-FROM source_sessions s
-LEFT JOIN ev e ON e.pw_ok AND e.src_key = s.src_key
-     AND e.time BETWEEN s.first_seen - INTERVAL 1 HOUR AND s.last_seen + INTERVAL 1 HOUR
-GROUP BY ALL;
+WITH ok AS (
+    SELECT s.src_key, s.session_no, count(DISTINCT e.user_name) AS ok_users_during
+    FROM source_sessions s
+    LEFT JOIN ev e ON e.pw_ok AND e.src_key = s.src_key
+         AND e.time BETWEEN s.first_seen - INTERVAL 1 HOUR AND s.last_seen + INTERVAL 1 HOUR
+    GROUP BY ALL
+), unnamed AS (
+    SELECT s.src_key, s.session_no, count(*) AS unnamed_attempts
+    FROM source_sessions s
+    JOIN unnamed_attempts u ON u.src_key = s.src_key AND u.time BETWEEN s.first_seen AND s.last_seen
+    GROUP BY ALL
+)
+SELECT o.src_key, o.session_no, o.ok_users_during, coalesce(n.unnamed_attempts, 0) AS unnamed_attempts
+FROM ok o LEFT JOIN unnamed n ON n.src_key = o.src_key AND n.session_no = o.session_no;

@@ -15,8 +15,9 @@ sshd "invalid user", AWS masked usernames): it is mapping which accounts exist b
 Sessions that share a fingerprint and follow each other within wave_gap_hours are one operation
 (several sources probing in waves) and are reported as one finding with every source and wave.
 Some logs do not name an unknown account: pam_unix writes "check pass; user unknown" and then the
-failure without user=, so no user name reaches the shared facts (every other rule needs one). Those
-attempts are counted here per source and session (the same quiet gap): min_nonexistent_users of them,
+failure without user=, AWS masks it. The shared facts keep those failures apart (unnamed_attempts:
+no account to tally them under); the ones on unknown accounts are counted here per source and
+session (the same quiet gap): min_nonexistent_users of them,
 and no more than the share's complement of accounts that do exist failing from that source meanwhile,
 is the same enumeration with the names unseen (unnamed_attempts in the evidence and the counts).
 """
@@ -30,22 +31,11 @@ min_nonexistent_users = { default = 10, anchor = "ten distinct unknown usernames
 wave_gap_hours = { default = 24, anchor = "sources probing with one fingerprint within a day of each other are one operation in waves, reported once" }
 min_nonexistent_share = { default = 0.8, anchor = "the same share spray.single_source hands over" }
 */
--- Unknown accounts the log does not name (auth_events rows without a user name, which the shared
--- facts leave out): sessions of one source's such failures, split by the same quiet gap.
+-- Unknown accounts the log does not name (prepare's unnamed_attempts, which the per-account facts
+-- leave out): sessions of one source's such failures, split by the same quiet gap.
 CREATE OR REPLACE TEMP TABLE enum_unnamed AS
 WITH unnamed AS (
-    SELECT e.time, e.record_ref,
-           coalesce(k.src_key, e.src_endpoint_ip, 'host:' || lower(e.src_endpoint_hostname),
-                    'host:' || coalesce(e.dst_host, '?')) AS src_key,
-           coalesce(e.src_endpoint_ip, 'host:' || lower(e.src_endpoint_hostname)) AS ip,
-           e.src_asn_org, e.src_country,
-           coalesce(e.user_agent, '') AS user_agent, coalesce(e.service_name, '') AS service_name,
-           concat_ws(' | ', coalesce(e.user_agent, '-'), coalesce(e.service_name, '-'),
-                     coalesce(e.client_app, e.auth_protocol, '-')) AS fingerprint
-    FROM auth_events e
-    LEFT JOIN ip_keys k ON k.ip = e.src_endpoint_ip
-    WHERE e.user_name IS NULL AND e.time IS NOT NULL AND e.status_id = 2
-      AND (e.status_detail = 'USER_DOES_NOT_EXIST' OR e.user_exists = false)
+    SELECT * FROM unnamed_attempts WHERE no_such_user
 ), marked AS (
     SELECT *, CASE WHEN time - lag(time) OVER (PARTITION BY src_key ORDER BY time, record_ref)
                         > to_minutes($session_gap_minutes) THEN 1 ELSE 0 END AS new_session

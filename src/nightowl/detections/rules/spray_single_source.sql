@@ -37,6 +37,7 @@ SELECT
     s.unresolved_users AS n_unresolved_users,
     s.nonexistent_users AS n_nonexistent_users,
     s.peak_window_users AS n_peak_window_users,
+    CASE WHEN c.unnamed_attempts > 0 THEN c.unnamed_attempts END AS n_unnamed_attempts,
     printf('Password spray from %s against %d accounts', s.src_key, s.distinct_users) AS title,
     printf('%s made %d attempts against %d accounts (%d never resolved, %d unknown usernames, up to %d in one window) between %s and %s; %d user(s) signed in from it meanwhile.',
            s.src_key, s.attempts, s.distinct_users, s.unresolved_users, s.nonexistent_users, s.peak_window_users,

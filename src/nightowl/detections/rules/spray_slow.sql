@@ -32,6 +32,7 @@ SELECT
     s.attempts, s.failures, s.distinct_users, len(s.source_ips) AS distinct_ips,
     s.unresolved_users AS n_unresolved_users,
     s.peak_window_users AS n_peak_window_users,
+    CASE WHEN c.unnamed_attempts > 0 THEN c.unnamed_attempts END AS n_unnamed_attempts,
     printf('Slow password spray from %s against %d accounts over %d h %02d min', s.src_key, s.distinct_users,
            CAST(floor((epoch(s.last_seen) - epoch(s.first_seen)) / 3600) AS BIGINT),
            CAST(floor((epoch(s.last_seen) - epoch(s.first_seen)) / 60) AS BIGINT) % 60) AS title,
