@@ -40,6 +40,9 @@ SELECT user_name, row_number() OVER (ORDER BY user_name) AS user_id
 FROM (SELECT DISTINCT user_name FROM auth_events WHERE status_id = 1 AND user_name IS NOT NULL);
 
 CREATE OR REPLACE TEMP TABLE signin_clients AS
+-- The client key joins app and protocol with a '/' even when one is missing ('Browser/', Okta's
+-- 'user.session.start/'): the saved profile history holds these keys. Findings show the pair without
+-- the dangling separator (coalesce(nullif(regexp_replace(client, '^/|/$', ''), ''), 'client unknown')).
 SELECT client_app, auth_protocol, coalesce(client_app, '') || '/' || coalesce(auth_protocol, '') AS client,
        row_number() OVER (ORDER BY client_app, auth_protocol) AS client_id
 FROM (SELECT DISTINCT client_app, auth_protocol FROM auth_events WHERE status_id = 1);
@@ -187,7 +190,7 @@ WITH totals AS (
 )
 SELECT t.user_name, t.active_days, t.successes, t.first_success, t.last_success,
        r.country AS usual_country, r.asn_org AS usual_asn_org, r.asn AS usual_asn,
-       r.client AS usual_client, r.user_agent AS usual_user_agent, t.known_device_share
+       coalesce(nullif(regexp_replace(r.client, '^/|/$', ''), ''), 'client unknown') AS usual_client, r.user_agent AS usual_user_agent, t.known_device_share
 FROM totals t
 JOIN ranked r ON r.user_name = t.user_name AND r.rank = 1;
 

@@ -83,14 +83,15 @@ SELECT
     printf('%s made no sign-in attempt for the first %d days of the logs (from %s; other identities signed in on %d of them), then signed in at %s UTC from %s (%s, %s) using %s, %s, %s. %s',
            user_name, max(quiet_days), strftime(min(data_start), '%Y-%m-%d'), max(observed_days), strftime(min(first_seen), '%Y-%m-%d %H:%M'),
            arg_min(ip, pos), coalesce(arg_min(asn_org, pos), 'AS' || CAST(arg_min(asn, pos) AS VARCHAR), 'ASN unknown'),
-           coalesce(arg_min(country, pos), 'country unknown'), arg_min(client, pos),
+           coalesce(arg_min(country, pos), 'country unknown'),
+           coalesce(nullif(regexp_replace(arg_min(client, pos), '^/|/$', ''), ''), 'client unknown'),
            CASE WHEN bool_and(single_factor) THEN 'single-factor' ELSE 'with MFA' END,
            CASE WHEN bool_or(known_device) THEN 'from a device with a device id' ELSE 'from a device the directory does not know' END,
            CASE WHEN max(created) IS NULL THEN 'No users export gave its creation date: check it is not a new account.'
                 ELSE 'Created ' || strftime(max(created), '%Y-%m-%d') || ', long before the logs start.' END) AS summary,
     {'quiet_days': max(quiet_days), 'observed_days': max(observed_days), 'created': max(created), 'network_identities_in_tenant': max(net_users),
      'single_factor': bool_and(single_factor), 'legacy_protocol': bool_or(any_legacy), 'known_device': bool_or(known_device),
-     'clients': list(DISTINCT client ORDER BY client), 'user_agents': list(DISTINCT user_agent ORDER BY user_agent), 'applications': list(DISTINCT app ORDER BY app),
+     'clients': list(DISTINCT coalesce(nullif(regexp_replace(client, '^/|/$', ''), ''), 'client unknown') ORDER BY coalesce(nullif(regexp_replace(client, '^/|/$', ''), ''), 'client unknown')), 'user_agents': list(DISTINCT user_agent ORDER BY user_agent), 'applications': list(DISTINCT app ORDER BY app),
      'sample_records': list(first_record ORDER BY first_seen, first_record)[1:5]} AS evidence
 FROM dormant_first
 GROUP BY user_name

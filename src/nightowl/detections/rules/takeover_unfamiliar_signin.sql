@@ -180,7 +180,7 @@ SELECT
      'asn_identities_in_tenant': arg_min(asn_users, unfamiliar_rank),
      'country': arg_min(country, unfamiliar_rank), 'country_identity_days': arg_min(country_days, unfamiliar_rank),
      'country_identities_in_tenant': arg_min(country_users, unfamiliar_rank),
-     'client': arg_min(client, unfamiliar_rank), 'client_identities_in_tenant': arg_min(client_users, unfamiliar_rank),
+     'client': coalesce(nullif(regexp_replace(arg_min(client, unfamiliar_rank), '^/|/$', ''), ''), 'client unknown'), 'client_identities_in_tenant': arg_min(client_users, unfamiliar_rank),
      'hour_utc': arg_min(first_hour, unfamiliar_rank), 'share_of_successes_near_this_hour': min(hour_share),
      'user_agent': arg_min(user_agent, unfamiliar_rank), 'applications': list(DISTINCT app ORDER BY app),
      'single_factor': bool_or(single_factor), 'legacy_protocol': bool_or(any_legacy),
