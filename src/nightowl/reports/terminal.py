@@ -196,8 +196,12 @@ def print_finding_detail(console: Console, f, max_items: int = 8) -> None:
     )
     if f.compromised_users:
         console.print(f"[bold red]compromised[/] {_sample(f.compromised_users, max_items)}")
-    console.print(f"[bold]accounts[/] ({len(f.users):,}) {_sample(f.users, max_items)}")
-    console.print(f"[bold]sources[/] ({len(f.source_ips):,}) {_sample(f.source_ips, max_items)}")
+    if f.users:
+        console.print(f"[bold]accounts[/] ({len(f.users):,}) {_sample(f.users, max_items)}")
+    elif unnamed := f.counts.get("unnamed_attempts"):  # the log does not name them (pam, AWS masks)
+        console.print(f"[bold]accounts[/] not named in the log ({unnamed:,} attempts on them)")
+    if f.source_ips:  # as the HTML report: no line for an empty list
+        console.print(f"[bold]sources[/] ({len(f.source_ips):,}) {_sample(f.source_ips, max_items)}")
     ev = f.evidence
     for key in ("top_user_agent", "top_application", "top_client", "asn_org", "country", "via"):
         value = ev.get(key)
