@@ -187,6 +187,8 @@ FIXTURES: dict[str, list[Callable[[], Fixture]] | str] = {
     "okta-system-log": [lambda: lines("okta/system_log.jsonl"), *json_both("okta/system_log.json")],
     "okta-sentinel-json": json_both("okta/sentinel_okta_cl.json"),
     "okta-sentinel-csv": [lambda: csv_file("okta/sentinel_okta_cl.csv")],
+    "okta-sentinel-v2-json": json_both("okta/sentinel_oktav2_cl.json"),
+    "okta-sentinel-v2-csv": [lambda: csv_file("okta/sentinel_oktav2_cl.csv")],
     "windows-securityevent-csv": [
         lambda: csv_file("windows/securityevent_failures.csv"),
         lambda: csv_file("windows/securityevent_ipless_kerberos.csv"),

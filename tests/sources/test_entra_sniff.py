@@ -43,6 +43,8 @@ EXPECTED = {
     "okta/system_log.jsonl": "okta-system-log",
     "okta/sentinel_okta_cl.json": "okta-sentinel-json",
     "okta/sentinel_okta_cl.csv": "okta-sentinel-csv",
+    "okta/sentinel_oktav2_cl.json": "okta-sentinel-v2-json",
+    "okta/sentinel_oktav2_cl.csv": "okta-sentinel-v2-csv",
 }
 
 

@@ -25,7 +25,7 @@ from nightowl.sources import okta
 from nightowl.sources.base import InputFile, ReadOptions, Tally
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "okta"
-NATIVE, SENT_JSON, SENT_CSV = okta.SOURCES
+NATIVE, SENT_JSON, SENT_CSV = okta.SOURCES[:3]
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}")
 
@@ -173,28 +173,28 @@ def test_a_value_under_a_second_suffix_is_found(tmp_path):
     assert (row["src_asn"], row["src_endpoint_ip"], row["src_is_proxy"]) == (10993, None, False)
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
-    st.lists(
-        st.fixed_dictionaries(
-            {
-                "user": st.text(
-                    st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1, max_size=20
-                ).filter(
-                    # a CSV cell is read stripped (as the Log Analytics CSV reader reads it)
-                    lambda u: u == u.strip() and u and u.lower() != "unknown"
-                ),
-                "result": st.sampled_from(["SUCCESS", "FAILURE", "DENY", "CHALLENGE"]),
-                "reason": st.sampled_from(["", "INVALID_CREDENTIALS", "LOCKED_OUT", "VERIFICATION_ERROR"]),
-                "event": st.sampled_from(
-                    ["user.session.start", "user.authentication.sso", "app.oauth2.token"]
-                ),
-            }
-        ),
-        min_size=1,
-        max_size=6,
-    )
+# any Okta events (also tests/sources/test_okta_sentinel_v2.py)
+EVENTS = st.lists(
+    st.fixed_dictionaries(
+        {
+            "user": st.text(
+                st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1, max_size=20
+            ).filter(
+                # a CSV cell is read stripped (as the Log Analytics CSV reader reads it)
+                lambda u: u == u.strip() and u and u.lower() != "unknown"
+            ),
+            "result": st.sampled_from(["SUCCESS", "FAILURE", "DENY", "CHALLENGE"]),
+            "reason": st.sampled_from(["", "INVALID_CREDENTIALS", "LOCKED_OUT", "VERIFICATION_ERROR"]),
+            "event": st.sampled_from(["user.session.start", "user.authentication.sso", "app.oauth2.token"]),
+        }
+    ),
+    min_size=1,
+    max_size=6,
 )
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(EVENTS)
 def test_json_and_csv_exports_of_any_events_agree_with_the_native_reader(tmp_path_factory, events):
     tmp = tmp_path_factory.mktemp("okta")
     native = [

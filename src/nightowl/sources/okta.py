@@ -21,6 +21,16 @@ with another suffix), arrays as JSON text (``target_s``), and ``TimeGenerated`` 
 Exports of that table (Logs > Export, ``az monitor log-analytics query``: JSON; the portal's CSV,
 with its ``[UTC]`` headers and local slash dates) are read by the same mapping: every field is
 looked up under each suffix.
+
+The newer Okta Single Sign-On connector (Codeless Connector Platform, ``OktaSSOv2``) writes the
+``OktaV2_CL`` table through a data collection rule that renames the LogEvent's fields into ASIM-like
+columns (its ``transformKql``): ``EventOriginalType`` (eventType), ``OriginalOutcomeResult`` and
+``EventOriginalResultDetails`` (outcome), ``OriginalActorAlternateId`` (actor.alternateId; the rule's
+``ActorUsername`` keeps it only when it holds an '@'), ``SrcIpAddr``, ``HttpUserAgent``,
+``SecurityContextAsNumber``... and ``TimeGenerated`` = ``published``; ``DebugData`` and
+``OriginalTarget`` stay JSON (or JSON text in a CSV export). It has no ``device`` object. Its
+exports are read by the same mapping (``okta-sentinel-v2-json`` / ``-csv``). The ASIM-normalized
+tables (``ASimAuthenticationEventLogs`` with ``EventProduct`` Okta) are not read.
 """
 
 from __future__ import annotations
@@ -223,6 +233,49 @@ FROM s3
 """
 
 
+# OktaV2_CL (the OktaSSOv2 connector's DCR): the LogEvent field each column holds; None: not kept
+V2_COLUMNS: dict[str, str | None] = {
+    "uuid": "EventOriginalUid",
+    "published": "TimeGenerated",
+    "event_type": "EventOriginalType",
+    "result": "OriginalOutcomeResult",
+    "reason": "EventOriginalResultDetails",
+    "alt_id": "OriginalActorAlternateId",
+    "actor_type": "OriginalUserType",
+    "ip": "SrcIpAddr",
+    "ua": "HttpUserAgent",
+    "city": "SrcGeoCity",
+    "country": "SrcGeoCountry",
+    "lat": "SrcGeoLatitude",
+    "lon": "SrcGeoLongtitude",  # sic: the table's column name
+    "asn": "SecurityContextAsNumber",
+    "as_org": "SecurityContextAsOrg",
+    "isp": "SrcIsp",
+    "proxy": "SecurityContextIsProxy",
+    "credential_type": "LogonMethod",
+    "provider": "AuthenticationContextAuthenticationProvider",
+    "session": "ActorSessionId",
+    "transaction": "TransactionId",
+    "target": "OriginalTarget",
+    "device_id": None,
+    "managed": None,
+    "factor": "DebugData",  # debugContext.debugData: an object, or its JSON text
+}
+V2_PATHS = tuple(f"$.{col}" for col in V2_COLUMNS.values() if col)
+
+
+def _v2_fields() -> dict[str, str]:
+    out, i = {}, 0
+    for k, col in V2_COLUMNS.items():
+        if col is None:
+            out[k] = "CAST(NULL AS VARCHAR)"
+            continue
+        i += 1
+        out[k] = f"nullif(f[{i}], '')"
+    out["factor"] = f"try(json_extract_string({out['factor']}, '$.factor'))"
+    return out
+
+
 OKTA = JsonFormat(paths=tuple(OKTA_PATHS.values()), normalize=_okta_query)
 SENTINEL_JSON = JsonFormat(
     paths=FLAT_PATHS, normalize=lambda records: _okta_query(records, _flat_fields(), "okta-sentinel-json")
@@ -230,6 +283,13 @@ SENTINEL_JSON = JsonFormat(
 SENTINEL_CSV = JsonFormat(
     paths=FLAT_PATHS, normalize=lambda records: _okta_query(records, _flat_fields(), "okta-sentinel-csv")
 )
+SENTINEL_V2_JSON = JsonFormat(
+    paths=V2_PATHS, normalize=lambda records: _okta_query(records, _v2_fields(), "okta-sentinel-v2-json")
+)
+SENTINEL_V2_CSV = JsonFormat(
+    paths=V2_PATHS, normalize=lambda records: _okta_query(records, _v2_fields(), "okta-sentinel-v2-csv")
+)
+_V2_CSV_KEYS = {col.casefold(): col for col in V2_COLUMNS.values() if col}
 # CSV header (normalized: lower case, ' [UTC]' dropped) -> the column name
 _CSV_KEYS = {key.casefold(): key for keys in FLAT_KEYS.values() for key in keys}
 _CSV_TIMES = tuple(k for k in FLAT_KEYS["published"] if k.endswith(("_t", "_s", "TimeGenerated")))
@@ -258,6 +318,11 @@ _FLAT_MARKS = ("actor_alternateId_s", "outcome_result_s", "published_t")
 _SENTINEL_QUERY = "Okta_CL | where TimeGenerated > ago(30d)"
 
 
+def _json_keys(head: bytes) -> set[str]:
+    """The object keys (case-folded) in the first 64 KiB of a JSON export."""
+    return {k.decode().casefold() for k in re.findall(rb'"([A-Za-z_]+)"\s*:', head[:65536])}
+
+
 def _flattened(names: set[str]) -> bool:
     """True for the column names (case-folded) of an Okta_CL export."""
     return "eventtype_s" in names and any(m.casefold() in names for m in _FLAT_MARKS)
@@ -269,22 +334,51 @@ class OktaSentinelJson(JsonSource):
     export_hint = (
         f"az monitor log-analytics query -w <workspace> --analytics-query '{_SENTINEL_QUERY}' > okta.json"
     )
+    columns = staticmethod(_flattened)  # the export's column names (case-folded) are this table's
 
     def sniff(self, head: bytes, name: str) -> bool:
-        keys = {k.decode().casefold() for k in re.findall(rb'"([A-Za-z_]+)"\s*:', head[:65536])}
-        return _flattened(keys)
+        return self.columns(_json_keys(head))
 
 
 class OktaSentinelCsv:
     name = "okta-sentinel-csv"
     title = "Okta System Log from Microsoft Sentinel (Okta_CL custom log, CSV export)"
     export_hint = "Log Analytics > Logs > run 'Okta_CL' > Export > CSV (all columns)"
+    columns = staticmethod(_flattened)
+    fmt, keys, times = SENTINEL_CSV, _CSV_KEYS, _CSV_TIMES
 
     def sniff(self, head: bytes, name: str) -> bool:
-        return _flattened(set(header_names(head)))
+        return self.columns(set(header_names(head)))
 
     def read(self, inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[pa.RecordBatch]:
-        return csv_json_records(inp, tally, opts, SENTINEL_CSV, _CSV_KEYS, _CSV_TIMES)
+        return csv_json_records(inp, tally, opts, self.fmt, self.keys, self.times)
 
 
-SOURCES = [OktaSystemLog(), OktaSentinelJson(), OktaSentinelCsv()]
+# OktaV2_CL columns: the renamed event type and an actor or outcome column only this table has
+_V2_MARKS = ("originalactoralternateid", "originaloutcomeresult")
+_SENTINEL_V2_QUERY = "OktaV2_CL | where TimeGenerated > ago(30d)"
+
+
+def _okta_v2(names: set[str]) -> bool:
+    """True for the column names (case-folded) of an OktaV2_CL export."""
+    return "eventoriginaltype" in names and any(m in names for m in _V2_MARKS)
+
+
+class OktaSentinelV2Json(OktaSentinelJson):
+    name, fmt = "okta-sentinel-v2-json", SENTINEL_V2_JSON
+    title = "Okta System Log from Microsoft Sentinel (OktaV2_CL, Okta SSO CCP connector, JSON export)"
+    export_hint = (
+        f"az monitor log-analytics query -w <workspace> --analytics-query '{_SENTINEL_V2_QUERY}' > okta.json"
+    )
+    columns = staticmethod(_okta_v2)
+
+
+class OktaSentinelV2Csv(OktaSentinelCsv):
+    name = "okta-sentinel-v2-csv"
+    title = "Okta System Log from Microsoft Sentinel (OktaV2_CL, Okta SSO CCP connector, CSV export)"
+    export_hint = "Log Analytics > Logs > run 'OktaV2_CL' > Export > CSV (all columns)"
+    columns = staticmethod(_okta_v2)
+    fmt, keys, times = SENTINEL_V2_CSV, _V2_CSV_KEYS, ("TimeGenerated",)
+
+
+SOURCES = [OktaSystemLog(), OktaSentinelJson(), OktaSentinelCsv(), OktaSentinelV2Json(), OktaSentinelV2Csv()]
