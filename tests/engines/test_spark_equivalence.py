@@ -91,3 +91,37 @@ def test_spark_finds_ipless_hosts_and_roastable_accounts_like_duckdb(spark, tmp_
     assert sorted(map(_key, got)) == sorted(map(_key, expected))
     assert {(f.detection, tuple(f.source_ips)) for f in expected} >= {("bruteforce.burst", ("host:kali",))}
     assert "kerberos.no_preauth" in {f.detection for f in expected}
+
+
+def test_spark_counts_failures_without_a_user_name_like_duckdb(spark, tmp_path):
+    """Failures whose log names no account (prepare's unnamed_attempts): a burst of them, a burst
+    that mixes them with a named account, an enumeration of unknown accounts, a spray's extra count."""
+    from nightowl.schema import batch_from_rows
+    from tests.detections.events import Events
+
+    ev = Events()
+    for i in range(12):
+        ev.add(i * 0.05, None, "203.0.113.1")
+        ev.add(60 + i * 0.05, None, "203.0.113.3", "no_user")
+    for i in range(6):
+        ev.add(120 + i * 0.1, "root", "203.0.113.2")
+        ev.add(120.05 + i * 0.1, None, "203.0.113.2", "no_user")
+    for i in range(30):
+        ev.add(300 + i * 0.5, f"user{i}@corp.example", "203.0.113.4")
+    for i in range(7):
+        ev.add(300.25 + i * 2, None, "203.0.113.4")
+    with Store() as store:
+        store.append(batch_from_rows(sorted(ev.rows, key=lambda r: r["time"])))
+        expected = run_all(store)
+        store.write_lake(tmp_path / "lake")
+    got = run_all(SparkEngine(spark, read_parquet_tables(spark, str(tmp_path / "lake"))))
+
+    def key(f):
+        return (*_key(f), sorted(f.counts.items()))
+
+    assert sorted(map(key, got)) == sorted(map(key, expected))
+    unnamed = {(f.detection, f.source_ips[0]): f.counts.get("unnamed_attempts") for f in expected}
+    assert unnamed[("bruteforce.burst", "203.0.113.1")] == 12
+    assert unnamed[("bruteforce.burst", "203.0.113.2")] == 6
+    assert unnamed[("enumeration.single_source", "203.0.113.3")] == 12
+    assert unnamed[("spray.single_source", "203.0.113.4")] == 7
