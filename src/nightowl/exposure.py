@@ -98,7 +98,7 @@ WITH a AS (
            max(last_sign_in) AS last_sign_in,
            max(last_non_interactive_sign_in) AS last_non_interactive_sign_in,
            max(last_successful_sign_in) AS last_successful_sign_in,
-           list(DISTINCT record_ref) AS record_refs
+           list(DISTINCT record_ref ORDER BY record_ref) AS record_refs  -- one order on every run
     FROM accounts WHERE upn IS NOT NULL GROUP BY upn
 )
 SELECT * FROM a ORDER BY upn
@@ -111,7 +111,7 @@ SELECT user_name,
        count(*) FILTER (WHERE status_id = 1 AND coalesce(is_legacy_protocol, false)) AS legacy_successes,
        -- a person signs in through a browser now and then; a script or a device never does
        count(*) FILTER (WHERE status_id = 1 AND user_agent ILIKE 'Mozilla/%') AS browser_successes,
-       list(DISTINCT client_app) FILTER (WHERE coalesce(is_legacy_protocol, false) AND client_app IS NOT NULL) AS legacy_clients,
+       list(DISTINCT client_app ORDER BY client_app) FILTER (WHERE coalesce(is_legacy_protocol, false) AND client_app IS NOT NULL) AS legacy_clients,
        max(time) FILTER (WHERE status_id = 1) AS last_success
 FROM auth_events WHERE user_name IS NOT NULL GROUP BY user_name
 """

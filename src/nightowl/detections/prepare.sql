@@ -179,8 +179,8 @@ CREATE OR REPLACE TEMP TABLE session_described AS
            any_value(src_asn) AS src_asn,
            any_value(src_asn_org) AS src_asn_org,
            any_value(src_country) AS src_country,
-           list(DISTINCT source_format) AS source_formats,
-           list(record_ref ORDER BY time)[1:5] AS sample_records
+           list(DISTINCT source_format ORDER BY source_format) AS source_formats,
+           list(record_ref ORDER BY time, record_ref)[1:5] AS sample_records
     FROM attempt_sessions
     GROUP BY src_key, session_no;
 -- and one row per session.

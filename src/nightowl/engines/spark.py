@@ -124,28 +124,32 @@ def _parse(sql: str):
 
 
 def _list_agg(agg, where: str = "") -> str:
-    """DuckDB ``list([DISTINCT] x [ORDER BY k]) [FILTER (WHERE c)]`` as a Spark expression. Spark's
-    aggregates ignore ORDER BY: a distinct list sorted by itself is ``array_sort(collect_set)``, an
-    ordered list collects (key, value) structs, sorts them and keeps the values."""
+    """DuckDB ``list([DISTINCT] x [ORDER BY k1, k2...]) [FILTER (WHERE c)]`` as a Spark expression.
+    Spark's aggregates ignore ORDER BY: a distinct list sorted by itself is ``array_sort(collect_set)``,
+    an ordered list collects (k1, k2..., value) structs, sorts them and keeps the values (ascending keys
+    only; rows equal on every key come in the value's order, so a rule that wants one order on both
+    engines breaks its ties with keys of its own)."""
     from sqlglot import exp
 
-    inner, order = agg.this, None
+    inner, order = agg.this, []
     if isinstance(inner, exp.Order):
-        order = inner.expressions[0].this if inner.expressions else None
+        order = list(inner.expressions)
         inner = inner.this
+    if any(o.args.get("desc") for o in order):
+        raise ValueError(f"list(... ORDER BY ... DESC) has no Spark translation: {agg.sql()}")
+    keys = [_spark(o.this) for o in order]
     distinct = isinstance(inner, exp.Distinct)
     value = inner.expressions[0] if distinct else inner
     v = _spark(value)
     if distinct:
         collected = f"collect_set({v}){where}"
-        if order is not None and _spark(order) == v:
+        if keys and keys[0] == v:
             return f"array_sort({collected})"
         return collected
-    if order is None:
+    if not keys:
         return f"collect_list({v}){where}"
-    return (
-        f"transform(array_sort(collect_list(named_struct('k', {_spark(order)}, 'v', {v})){where}), s -> s.v)"
-    )
+    fields = ", ".join(f"'k{i}', {k}" for i, k in enumerate(keys))
+    return f"transform(array_sort(collect_list(named_struct({fields}, 'v', {v})){where}), s -> s.v)"
 
 
 def _rewrite(node):

@@ -74,8 +74,8 @@ SELECT src_key, peak, min(time) AS first_seen, max(time) AS last_seen, count(*) 
                 CAST([] AS VARCHAR[])) AS users,
        list(DISTINCT ip ORDER BY ip) FILTER (WHERE ip IS NOT NULL) AS source_ips,
        mode(status_detail ORDER BY status_detail) AS top_status, mode(client ORDER BY client) AS top_client, mode(service_name ORDER BY service_name) AS top_service,
-       list(DISTINCT source_format) AS source_formats,
-       list(record_ref ORDER BY time)[1:5] AS sample_records
+       list(DISTINCT source_format ORDER BY source_format) AS source_formats,
+       list(record_ref ORDER BY time, record_ref)[1:5] AS sample_records
 FROM in_burst
 GROUP BY src_key, peak;
 

@@ -45,7 +45,7 @@ SELECT user_name, session_no, min(time) AS first_seen, max(time) AS last_seen, c
        list(DISTINCT ip ORDER BY ip) FILTER (WHERE ip IS NOT NULL) AS source_ips,
        mode(status_detail ORDER BY status_detail) AS top_status, mode(user_agent ORDER BY user_agent) AS top_user_agent, mode(service_name ORDER BY service_name) AS top_service,
        mode(client ORDER BY client) AS top_client, bool_or(no_such_user) AS nonexistent,
-       list(record_ref ORDER BY time)[1:5] AS sample_records
+       list(record_ref ORDER BY time, record_ref)[1:5] AS sample_records
 FROM peaked GROUP BY user_name, session_no;
 
 SELECT

@@ -91,7 +91,7 @@ SELECT
      'folders': list_sort(list_distinct(flatten(list(a.folders)))), 'throttled': bool_or(coalesce(a.is_throttled, false)),
      'established': any_value(h.established), 'active_days': any_value(h.active_days),
      'operations': list(DISTINCT a.operation ORDER BY a.operation), 'record_refs': list(a.record_ref ORDER BY a.time)[1:20],
-     'event_uids': list(a.event_uid ORDER BY a.time)[1:20]} AS evidence
+     'event_uids': list(a.event_uid ORDER BY a.time, a.event_uid)[1:20]} AS evidence
 FROM cloud_app_mail a
 LEFT JOIN cloud_app_mail_names n USING (client_app_id)
 LEFT JOIN cloud_app_mail_history h USING (client_app_id)

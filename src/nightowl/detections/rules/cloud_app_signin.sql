@@ -90,7 +90,7 @@ LEFT JOIN app_cred_link l ON l.record_ref = n.record_ref;
 SELECT
     app_key || '|' || coalesce(key_id, '-') AS key,
     min(time) AS first_seen, max(time) AS last_seen,
-    list(DISTINCT actor_upn) FILTER (WHERE actor_upn IS NOT NULL) AS users,
+    list(DISTINCT actor_upn ORDER BY actor_upn) FILTER (WHERE actor_upn IS NOT NULL) AS users,
     list(DISTINCT ip ORDER BY ip) AS source_ips,
     count(*) AS attempts, count(*) AS successes,
     CASE WHEN bool_or(by_compromised) THEN 'critical' WHEN bool_or(other_added) THEN 'high' ELSE 'low' END AS severity,
@@ -106,18 +106,18 @@ SELECT
            CASE WHEN key_id IS NOT NULL THEN printf(' with credential %s', key_id) ELSE '' END,
            CASE WHEN bool_or(other_added) THEN printf('; the credential was added at %s by %s%s',
                      strftime(min(added_at), '%Y-%m-%d %H:%M:%S'),
-                     coalesce(array_to_string(list(DISTINCT actor_upn) FILTER (WHERE actor_upn IS NOT NULL), ', '), 'another identity'),
+                     coalesce(array_to_string(list(DISTINCT actor_upn ORDER BY actor_upn) FILTER (WHERE actor_upn IS NOT NULL), ', '), 'another identity'),
                      CASE WHEN bool_or(by_compromised) THEN ', an account whose ' || max(by_verdict) ELSE '' END)
                 ELSE '; no network or country it used before' END) AS summary,
     {'actor': {'type': any_value(actor_type), 'app_id': any_value(app_id), 'name': any_value(app_name)},
-     'credential_key_ids': list(DISTINCT key_id) FILTER (WHERE key_id IS NOT NULL),
+     'credential_key_ids': list(DISTINCT key_id ORDER BY key_id) FILTER (WHERE key_id IS NOT NULL),
      'matched_by_key_id': coalesce(bool_or(by_key), false),
-     'credential_added_by': list(DISTINCT actor_upn) FILTER (WHERE actor_upn IS NOT NULL),
+     'credential_added_by': list(DISTINCT actor_upn ORDER BY actor_upn) FILTER (WHERE actor_upn IS NOT NULL),
      'credential_added_at': min(added_at), 'credential_added_recently': bool_or(other_added), 'added_by_compromised_account': bool_or(by_compromised),
      'new_network': bool_or(new_network), 'new_country': bool_or(new_country), 'prior_signins': min(history),
-     'resources': list(DISTINCT resource) FILTER (WHERE resource IS NOT NULL),
-     'audit_records': list(DISTINCT audit_ref) FILTER (WHERE audit_ref IS NOT NULL),
-     'sample_records': list(record_ref ORDER BY time)[1:5]} AS evidence
+     'resources': list(DISTINCT resource ORDER BY resource) FILTER (WHERE resource IS NOT NULL),
+     'audit_records': list(DISTINCT audit_ref ORDER BY audit_ref) FILTER (WHERE audit_ref IS NOT NULL),
+     'sample_records': list(record_ref ORDER BY time, record_ref)[1:5]} AS evidence
 FROM app_suspect
 GROUP BY app_key, key_id
 ORDER BY first_seen;

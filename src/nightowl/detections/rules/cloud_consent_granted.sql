@@ -57,8 +57,8 @@ SELECT c.consent_key,
        any_value(c.actor_upn) AS actor_upn, any_value(c.actor_id) AS actor_id, any_value(c.actor_name) AS actor_name,
        any_value(c.actor_type) AS actor_type, any_value(c.actor_ip) AS actor_ip,
        max(c.target_upn) AS target_upn,
-       list(DISTINCT c.activity) AS operations, list(c.record_ref ORDER BY c.time) AS record_refs,
-       list(c.event_uid ORDER BY c.time) AS event_uids
+       list(DISTINCT c.activity ORDER BY c.activity) AS operations, list(c.record_ref ORDER BY c.time, c.record_ref) AS record_refs,
+       list(c.event_uid ORDER BY c.time, c.event_uid) AS event_uids
 FROM cloud_consents c
 GROUP BY c.consent_key
 )

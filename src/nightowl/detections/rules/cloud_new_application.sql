@@ -73,7 +73,7 @@ SELECT
      'target': {'type': any_value(n.target_type), 'id': any_value(n.app_key), 'name': any_value(n.app_name),
                 'app_id': any_value(n.app_id)},
      'operations': list(DISTINCT n.activity ORDER BY n.activity), 'record_refs': list(n.record_ref ORDER BY n.time),
-     'event_uids': list(n.event_uid ORDER BY n.time),
+     'event_uids': list(n.event_uid ORDER BY n.time, n.event_uid),
      'armed_by': list_sort(list_distinct(flatten(list(x.armed_by)))), 'armed_records': list_sort(list_distinct(flatten(list(x.armed_refs)))),
      'armed_permissions': list_sort(list_distinct(flatten(list(x.armed_permissions)))),
      'actor_flagged': bool_or(f.user_name IS NOT NULL)} AS evidence

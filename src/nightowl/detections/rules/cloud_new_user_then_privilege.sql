@@ -69,7 +69,7 @@ SELECT
            array_to_string(list(printf('%s %s at %s%s', activity, direction, strftime(time, '%H:%M:%S'),
                                        CASE WHEN len(perms) > 0 THEN ' (' || array_to_string(perms, ' ') || ')'
                                             WHEN role_name IS NOT NULL THEN ' (' || role_name || ')' ELSE '' END)
-                                ORDER BY time), '; ')) AS summary,
+                                ORDER BY time, activity, direction), '; ')) AS summary,
     {'actor': {'type': 'user', 'upn': any_value(creator)},
      'target': {'type': 'User', 'upn': new_user, 'id': any_value(new_user_id)},
      'created': min(created), 'followups': list(DISTINCT activity ORDER BY activity), 'roles': list(DISTINCT role_name ORDER BY role_name),

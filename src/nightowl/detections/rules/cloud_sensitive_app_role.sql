@@ -67,7 +67,7 @@ SELECT
      'critical_permissions': list_sort(list_distinct(flatten(list(h.critical_hits)))),
      'high_permissions': list_sort(list_distinct(flatten(list(h.high_hits)))),
      'operations': list(DISTINCT h.activity ORDER BY h.activity), 'record_refs': list(h.record_ref ORDER BY h.time),
-     'event_uids': list(h.event_uid ORDER BY h.time), 'actor_compromised': bool_or(f.user_name IS NOT NULL)} AS evidence
+     'event_uids': list(h.event_uid ORDER BY h.time, h.event_uid), 'actor_compromised': bool_or(f.user_name IS NOT NULL)} AS evidence
 FROM cloud_app_role_hits h
 LEFT JOIN flagged_users f ON f.user_name = h.actor_upn AND f.compromised
 WHERE len(h.critical_hits) > 0 OR len(h.high_hits) > 0

@@ -58,15 +58,15 @@ SELECT
     printf('%s: password confirmed by the attacker (%s)', user_name,
            CASE WHEN bool_or(status_detail = 'SUCCESS' AND NOT coalesce(is_mfa, false)) THEN 'single-factor sign-in succeeded'
                 WHEN bool_or(status_detail = 'SUCCESS') THEN 'sign-in succeeded'
-                ELSE 'stopped only by ' || string_agg(DISTINCT status_detail, ', ') END) AS title,
+                ELSE 'stopped only by ' || array_to_string(list(DISTINCT status_detail ORDER BY status_detail), ', ') END) AS title,
     printf('%s signed in as %s from %s at %s (%s) after being targeted; %s.', 
            CASE WHEN bool_or(status_detail = 'SUCCESS') THEN 'The attacker' ELSE 'The attacker nearly' END,
-           user_name, arg_min(ip, time), strftime(min(time), '%Y-%m-%d %H:%M:%S'), string_agg(DISTINCT via, '; '),
+           user_name, arg_min(ip, time), strftime(min(time), '%Y-%m-%d %H:%M:%S'), array_to_string(list(DISTINCT via ORDER BY via), '; '),
            CASE WHEN bool_or(status_detail = 'SUCCESS' AND NOT coalesce(is_mfa, false)) THEN 'no MFA stood in the way: reset the password, revoke sessions, and review what the account did next'
                 ELSE 'reset the password and revoke sessions: the password is known even if MFA or policy blocked this sign-in' END) AS summary,
-    {'attack_finding_ids': list(DISTINCT finding_id), 'via': list(DISTINCT via),
-     'statuses': list(DISTINCT status_detail), 'single_factor': bool_or(status_detail = 'SUCCESS' AND NOT coalesce(is_mfa, false)),
-     'legacy_protocol': bool_or(is_legacy), 'applications': list(DISTINCT service_name), 'user_agents': list(DISTINCT user_agent),
+    {'attack_finding_ids': list(DISTINCT finding_id ORDER BY finding_id), 'via': list(DISTINCT via ORDER BY via),
+     'statuses': list(DISTINCT status_detail ORDER BY status_detail), 'single_factor': bool_or(status_detail = 'SUCCESS' AND NOT coalesce(is_mfa, false)),
+     'legacy_protocol': bool_or(is_legacy), 'applications': list(DISTINCT service_name ORDER BY service_name), 'user_agents': list(DISTINCT user_agent ORDER BY user_agent),
      'confirming_records': list(DISTINCT record_ref ORDER BY record_ref)[1:10]} AS evidence
 FROM confirmations
 GROUP BY user_name

@@ -111,7 +111,7 @@ SELECT op AS key, min(first_seen) AS first_seen, max(last_seen) AS last_seen,
                    ELSE printf('%d usernames tried and %d attempts on unknown accounts (names not logged)',
                                len(list_distinct(flatten(list(users)))), sum(unnamed_attempts)) END) AS title,
        printf('%s %s in %d session(s) between %s and %s.',
-              array_to_string(list_distinct(list(src_key))[1:5], ', '),
+              array_to_string(list(DISTINCT src_key ORDER BY src_key)[1:5], ', '),
               CASE WHEN sum(unnamed_attempts) = 0
                    THEN printf('tried %d usernames (mostly unknown to the directory)', len(list_distinct(flatten(list(users)))))
                    ELSE printf('made %d attempts on accounts the system does not know (the log does not name them)%s',
@@ -121,8 +121,8 @@ SELECT op AS key, min(first_seen) AS first_seen, max(last_seen) AS last_seen,
               count(*), strftime(min(first_seen), '%Y-%m-%d %H:%M'), strftime(max(last_seen), '%Y-%m-%d %H:%M')) AS summary,
        {'fingerprint': any_value(fingerprint), 'top_user_agent': any_value(top_user_agent),
         'top_application': any_value(top_service), 'asn_org': any_value(src_asn_org), 'country': any_value(src_country),
-        'sources': list_distinct(list(src_key)), 'unnamed_attempts': sum(unnamed_attempts),
-        'sample_records': flatten(list(sample_records ORDER BY first_seen))[1:5]} AS evidence
+        'sources': list(DISTINCT src_key ORDER BY src_key), 'unnamed_attempts': sum(unnamed_attempts),
+        'sample_records': flatten(list(sample_records ORDER BY first_seen, src_key))[1:5]} AS evidence
 FROM enum_waves
 GROUP BY op
 ORDER BY first_seen;

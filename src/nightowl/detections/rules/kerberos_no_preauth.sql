@@ -26,9 +26,9 @@ SELECT
     printf('%s can be AS-REP roasted: %d ticket(s) issued without pre-authentication', user_name, count(*)) AS title,
     printf('Domain controller(s) %s issued %d TGT(s) for %s between %s and %s without checking any password (PreAuthType 0); '
            || 'anyone can request one and crack it offline. Require pre-authentication or give the account a long random password.',
-           string_agg(DISTINCT coalesce(dst_host, '?'), ', '), count(*), user_name,
+           array_to_string(list(DISTINCT coalesce(dst_host, '?') ORDER BY coalesce(dst_host, '?')), ', '), count(*), user_name,
            strftime(min(time), '%Y-%m-%d %H:%M:%S'), strftime(max(time), '%Y-%m-%d %H:%M:%S')) AS summary,
-    {'domain_controllers': list(DISTINCT dst_host), 'sample_records': list(record_ref ORDER BY time)[1:5]} AS evidence
+    {'domain_controllers': list(DISTINCT dst_host ORDER BY dst_host), 'sample_records': list(record_ref ORDER BY time, record_ref)[1:5]} AS evidence
 FROM auth_events
 WHERE auth_protocol = 'kerberos' AND status_id = 1 AND password_correct = false AND user_name IS NOT NULL
 GROUP BY user_name

@@ -149,10 +149,10 @@ WITH shaped AS (
            count(DISTINCT src_key) AS distinct_sources,
            count(DISTINCT user_name) FILTER (WHERE no_such_user) AS nonexistent_users,
            count(DISTINCT src_asn) AS asns, count(DISTINCT src_country) AS countries,
-           list(DISTINCT fingerprint) AS fingerprints,
+           list(DISTINCT fingerprint ORDER BY fingerprint) AS fingerprints,
            mode(fingerprint ORDER BY fingerprint) AS fingerprint, mode(user_agent ORDER BY user_agent) AS top_user_agent, count(DISTINCT user_agent) AS user_agents,
            mode(service_name ORDER BY service_name) AS top_service, mode(client ORDER BY client) AS top_client, bool_or(is_legacy) AS any_legacy,
-           list(record_ref ORDER BY time)[1:5] AS sample_records,
+           list(record_ref ORDER BY time, record_ref)[1:5] AS sample_records,
            histogram(src_asn_org) AS asn_orgs
     FROM dist_attempts GROUP BY campaign_id
 ), classified AS (

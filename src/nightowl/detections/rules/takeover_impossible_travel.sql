@@ -48,7 +48,9 @@ WITH located AS (  -- one row per identity, day and combination of properties (s
     SELECT *,
            2 * 6371 * asin(sqrt(power(sin(radians(lat - prev_lat) / 2), 2)
                 + cos(radians(prev_lat)) * cos(radians(lat)) * power(sin(radians(lon - prev_lon) / 2), 2))) AS km,
-           greatest(date_diff('second', prev_time, time), 1) / 3600.0 AS hours,  -- overlapping visits: 1 s
+           -- a double on both engines (Spark divides by the literal 3600.0 as a decimal: 280490 km/h
+           -- where DuckDB's double gives 280487)
+           greatest(date_diff('second', prev_time, time), 1) / CAST(3600 AS DOUBLE) AS hours,  -- overlapping visits: 1 s
            -- whole minutes, half up, from whole seconds: hours * 60 lands on either side of .5 by engine
            CAST(floor((greatest(date_diff('second', prev_time, time), 1) + 30) / 60) AS BIGINT) AS minutes
     FROM legs
