@@ -18,7 +18,7 @@ from nightowl.secrets.filters import (
 )
 from nightowl.secrets.rules import example_text, load_rules
 
-RULES = load_rules()
+RULES = load_rules(examples=True)
 GH = "ghp_" + "aB3dE5fG7hJ9kL1mN2pQ4rS6tU8vW0xY2zA4"
 
 

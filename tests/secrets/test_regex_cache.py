@@ -12,7 +12,7 @@ from nightowl.secrets import regex_cache
 from nightowl.secrets.engine import Engine
 from nightowl.secrets.rules import attach_compiled, example_text, load_rules
 
-RULES = load_rules()
+RULES = load_rules(examples=True)
 PATTERNS = [r.regex.encode() for r in RULES]
 # each rule's own examples, the text its pattern must answer the same on
 EXAMPLES = [b"\n".join(example_text(ex)[0].encode() for ex in (*r.positive, *r.negative)) for r in RULES]

@@ -10,7 +10,7 @@ import pytest
 from nightowl.findings import SEVERITIES
 from nightowl.secrets.rules import RuleError, example_text, load_rules, rule_files
 
-RULES = load_rules(validate=True)
+RULES = load_rules(validate=True, examples=True)
 IDS = [r.id for r in RULES]
 
 

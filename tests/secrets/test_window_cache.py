@@ -9,7 +9,7 @@ import pytest
 from nightowl.secrets.engine import Engine
 from nightowl.secrets.rules import example_text, load_rules, lookbehind_reach
 
-RULES = load_rules()
+RULES = load_rules(examples=True)
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ fragments may use other fragments. An unknown or circular name is a load error n
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from nightowl.findings import SEVERITY_RANK
@@ -33,6 +33,9 @@ LATE_FAMILIES = {"jenkins": 1, "http": 1, "generic": 2, "human": 3}
 
 class RuleError(ValueError):
     """A rule file is malformed; the message names the rule."""
+
+
+EXAMPLE_PATH = "config.env"  # the path a rule's examples are scanned under unless it names one
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ class Rule:
     filters: tuple[str, ...] = ()
     paths: str | None = None
     note: str = ""
-    example_path: str = "config.env"  # the path the tests scan the examples under
+    example_path: str = EXAMPLE_PATH  # the path the tests scan the examples under
     positive: tuple[str, ...] = ()
     negative: tuple[str, ...] = ()
     path_re: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
@@ -195,7 +198,7 @@ def _rule_from(
         filters=filters,
         paths=paths,
         note=data.get("note", ""),
-        example_path=data.get("example_path", "config.env"),
+        example_path=data.get("example_path", EXAMPLE_PATH),
         positive=tuple(data.get("positive", ())),
         negative=tuple(data.get("negative", ())),
         _compiled=[compiled] if compiled is not None else [],
@@ -209,19 +212,24 @@ def rule_files() -> list[Path]:
     return sorted(Path(__file__).with_name("rules").glob("*.toml"))
 
 
-def load_rules(paths: list[Path] | None = None, validate: bool | None = None) -> list[Rule]:
+def load_rules(
+    paths: list[Path] | None = None, validate: bool | None = None, examples: bool = False
+) -> list[Rule]:
     """Every rule, specific rules first (generic and human-phrasing rules last), ids unique.
 
     Rule files given by the user are validated in full (every confirm regex compiled) at load;
     the shipped rules, which the tests validate, compile each regex on first use instead. The parsed
     rules are cached (``secrets.cache``) under a hash of the files' bytes: parsing ~9,000 lines of
-    TOML costs more than the rest of a one-file scan, reading the cached JSON a few ms.
+    TOML costs more than the rest of a one-file scan, reading the cached JSON a few ms. A scan needs
+    no rule's test examples (``positive``, ``negative``, ``example_path``): they are left out of the
+    rules and of the cache (a third of its JSON) unless ``examples`` asks for them, which parses the
+    TOML.
     """
     if validate is None:
         validate = paths is not None
     files = [(path, path.read_bytes()) for path in (paths or rule_files())]
     entry = _cache_name(files)
-    cached = _from_cache(entry, validate)
+    cached = None if examples else _from_cache(entry, validate)
     if cached is not None:
         return cached
     import tomllib  # only on a cache miss
@@ -245,7 +253,9 @@ def load_rules(paths: list[Path] | None = None, validate: bool | None = None) ->
             rules.append(rule)
     rules.sort(key=lambda r: r.priority)
     _to_cache(entry, rules, validate)
-    return rules
+    if examples:
+        return rules
+    return [replace(r, example_path=EXAMPLE_PATH, positive=(), negative=()) for r in rules]
 
 
 def attach_compiled(rules: list[Rule], compile_missing: bool) -> None:
@@ -271,10 +281,23 @@ def attach_compiled(rules: list[Rule], compile_missing: bool) -> None:
 
 # -- parsed-rules cache -------------------------------------------------------------------------
 _CACHED_FIELDS = (
-    "id", "title", "family", "severity", "keywords", "regex", "prefilter", "scope", "near", "span", "reach", "entropy",
-    "filters", "paths", "note", "example_path", "positive", "negative",
-)  # fmt: skip
-_CACHE_FORMAT = b"nightowl-rules/2"
+    "id",
+    "title",
+    "family",
+    "severity",
+    "keywords",
+    "regex",
+    "prefilter",
+    "scope",
+    "near",
+    "span",
+    "reach",
+    "entropy",
+    "filters",
+    "paths",
+    "note",
+)  # fmt: skip; not the examples (load_rules(examples=True) reads them from the TOML)
+_CACHE_FORMAT = b"nightowl-rules/3"
 
 
 def _cache_name(files: list[tuple[Path, bytes]]) -> str:
@@ -302,7 +325,7 @@ def _from_cache(entry: str, validate: bool) -> list[Rule] | None:
         rules = []
         for d in doc["rules"]:
             kw = {k: d[k] for k in _CACHED_FIELDS}
-            for k in ("keywords", "filters", "positive", "negative"):
+            for k in ("keywords", "filters"):
                 kw[k] = tuple(kw[k])
             rules.append(Rule(**kw, path_re=re.compile(kw["paths"]) if kw["paths"] else None))
         return rules
