@@ -33,7 +33,7 @@ from nightowl.sources.records.json_fast import Declined, LineCounter, LineFacts
 from nightowl.store import Store
 
 DUPLICATE_REASON = "duplicate of an event already in the store"
-SCAN_CHUNK = 8 << 20
+SCAN_CHUNK = 1 << 20  # hashed and counted while in the CPU cache (8 MB chunks: ~7% more CPU)
 UNKNOWN_FORMAT = "no known format"
 
 
@@ -80,16 +80,16 @@ class FileScan:
     lines: LineFacts | None  # None for a gzip file (its lines are not its bytes)
 
 
-def scan_file(inp: InputFile) -> FileScan:
+def scan_file(inp: InputFile, max_line_bytes: int) -> FileScan:
     digest = hashlib.sha256()
-    counter = None if inp.gzip else LineCounter()
+    counter = None if inp.gzip else LineCounter(max_line_bytes)
     buf = bytearray(SCAN_CHUNK)
     view = memoryview(buf)
     with open(inp.path, "rb", buffering=0) as fh:
         while n := fh.readinto(buf):
             digest.update(view[:n])
             if counter:
-                counter.update(view[:n])
+                counter.update(buf, n)
     return FileScan(digest.hexdigest(), counter.facts() if counter else None)
 
 
@@ -129,7 +129,7 @@ def ingest_file(
     table = getattr(source, "table", "auth_events")
     con = store.con
     with ThreadPoolExecutor(max_workers=1) as pool:
-        scan = pool.submit(scan_file, inp)
+        scan = pool.submit(scan_file, inp, int(opts.max_line_bytes))
         report = InputReport(path=inp.name, format=source.name, sha256="")
         store.ensure_table(table, getattr(source, "schema", None))
         # A clean NDJSON file goes straight into the table in its own transaction, left open here;

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from nightowl import ingest
@@ -192,6 +192,23 @@ def test_a_line_longer_than_max_line_bytes_is_declined_and_quarantined(tmp_path,
     assert [q.position for q in got.quarantine] == ["line 5"]
 
 
+@pytest.mark.parametrize("size", [1999, 2000, 2001])
+def test_a_line_at_the_limit_across_scan_chunks_decides_the_fast_path(tmp_path, spy, monkeypatch, size):
+    """A line of exactly max_line_bytes is clean, one byte more is not, wherever the scan's chunks
+    (here 700 bytes, so the line spans four) and its windows fall."""
+    monkeypatch.setattr(ingest, "SCAN_CHUNK", 700)
+    lines = _lines(10)
+    pad = size - len(json.dumps(_record(4) | {"userAgent": ""}))
+    lines[4] = json.dumps(_record(4) | {"userAgent": "x" * pad})
+    assert len(lines[4]) == size
+    path = tmp_path / "edge.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    stored, got, expected, want = _ingest_and_read(path, ReadOptions(max_line_bytes=2000))
+    assert spy == [size <= 2000]
+    _same(stored, got, expected, want)
+    assert got.normalized == (10 if size <= 2000 else 9)
+
+
 def test_bad_utf8_is_declined_and_read_like_the_robust_path(tmp_path, spy):
     lines = [line.encode() for line in _lines(10)]
     lines[2] = lines[2].replace(b'"fast-', b'"fa\xffst-')
@@ -221,18 +238,75 @@ def test_repeats_and_an_existing_store_dedupe_through_the_fast_path(tmp_path, sp
     assert [r["record_ref"] for r in ref] == [f"{second}:11"]
 
 
-@settings(max_examples=200, deadline=None)
-@given(
-    st.binary(max_size=300).map(lambda b: b.replace(b"\x00", b"\n")), st.lists(st.integers(1, 40), max_size=8)
-)
-def test_line_counter_counts_lines_and_the_longest_like_a_split(data, cuts):
-    counter = json_fast.LineCounter()
+def _split_facts(data: bytes, limit: int) -> json_fast.LineFacts:
+    """The line facts of ``data`` by bytes.split (a final LF ends the last line, it starts none)."""
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    longest = max((len(x) for x in lines), default=0)
+    return json_fast.LineFacts(len(lines), limit, longest if longest > limit else None)
+
+
+def _count(data: bytes, cuts: list[int], limit: int) -> json_fast.LineFacts:
+    """``data`` fed to a LineCounter in pieces of the sizes ``cuts`` (the rest in one)."""
+    counter = json_fast.LineCounter(limit)
     pos = 0
-    for cut in [*cuts, len(data)]:
+    for cut in cuts:
         counter.update(data[pos : pos + cut])
         pos += cut
     counter.update(data[pos:])
-    lines = data.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()  # a final LF ends the last line; it does not start another
-    assert counter.facts() == json_fast.LineFacts(len(lines), max((len(x) for x in lines), default=0))
+    return counter.facts()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.binary(max_size=300).map(lambda b: b.replace(b"\x00", b"\n")),
+    st.lists(st.integers(0, 40), max_size=8),
+    st.integers(0, 70),
+)
+@example(b"", [], 0)  # empty file
+@example(b"abc", [1], 2)  # no final LF, the only line too long
+@example(b"ab\r\ncd\r\n", [3], 2)  # CRLF: the CR is a byte of the line
+def test_line_counter_counts_lines_and_finds_a_line_longer_than_the_limit_like_a_split(data, cuts, limit):
+    assert _count(data, cuts, limit) == _split_facts(data, limit)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(0, 40).flatmap(
+        lambda limit: st.tuples(
+            st.just(limit),
+            st.lists(
+                st.tuples(st.integers(max(0, limit - 3), limit + 3), st.sampled_from([b"\n", b"\r\n"])),
+                max_size=12,
+            ),
+            st.booleans(),
+            st.lists(st.integers(1, 3 * limit + 5), max_size=12),
+        )
+    )
+)
+def test_line_counter_on_lines_around_the_limit_in_random_chunks(case):
+    """Lines a few bytes either side of the limit, LF or CRLF ends, with or without a final line end,
+    cut anywhere: the window check (a few finds per chunk) and the exact measure agree with a split."""
+    limit, lines, final_end, cuts = case
+    data = b"".join(b"x" * size + end for size, end in lines)
+    if not final_end and lines:
+        data = data.rstrip(b"\r\n")
+    assert _count(data, cuts, limit) == _split_facts(data, limit)
+
+
+@pytest.mark.parametrize("limit", [1, 8, 9, 100])
+def test_line_counter_at_the_window_borders(limit):
+    """A line of the limit's length and one byte more, starting at every offset of two windows
+    (``limit // 2 + 1`` bytes) from the chunk's first line, whole in a chunk or cut at every byte."""
+    window = limit // 2 + 1
+    for size in (limit - 1, limit, limit + 1, limit + 2):
+        if size < 0:
+            continue
+        for offset in range(2 * window + 2):
+            before = b"\n" * (offset % 2) + b"a\n" * (offset // 2)  # offset bytes of short lines
+            data = b"\n" + before + b"x" * size + b"\n" + b"c\n" * 3
+            want = _split_facts(data, limit)
+            assert _count(data, [], limit) == want
+            for cut in range(1, len(data)):
+                assert _count(data, [cut], limit) == want
