@@ -128,6 +128,7 @@ SELECT user_name,
        count(*) FILTER (WHERE ok_events > 0) AS ok_sources,
        bool_or(exists_somewhere) AS exists_somewhere
 FROM source_users GROUP BY user_name;
+DROP TABLE source_users;  -- spent (see source_sessions)
 
 -- Sessions of one source's unconfirmed attempts: a new session starts after a quiet gap, so a
 -- burst is never split the way fixed buckets split it, and a slow spray chains into one session.
@@ -191,6 +192,10 @@ SELECT c.src_key, c.session_no, c.first_seen, c.last_seen, c.attempts, c.failure
        d.top_service, d.top_client, c.any_legacy, d.src_asn, d.src_asn_org, d.src_country, d.source_formats,
        d.sample_records
 FROM session_counts c JOIN session_described d ON d.src_key = c.src_key AND d.session_no = c.session_no;
+-- The steps are spent: dropped, so that under the memory limit the tables the rules read keep the memory.
+DROP TABLE session_described;
+DROP TABLE session_counts;
+DROP TABLE attempt_sessions;
 
 -- Users who confirmed a password from each session's source while it was active (a busy office
 -- NAT has hundreds; an attacker's address has none, or only its victims).
