@@ -115,33 +115,34 @@ JOIN signin_clients c ON c.client_app IS NOT DISTINCT FROM s.client_app
      AND c.auth_protocol IS NOT DISTINCT FROM s.auth_protocol
 GROUP BY i.user_id, CAST(s.time AS DATE), s.net_id, s.asn, s.country, s.device, c.client_id;
 
--- The combinations with their texts. Each combination's first sign-in is found again by identity, time
--- and record hash: its record, address, location, network owner, user agent and application, the address
--- and user agent as their ids (the DISTINCT, which keeps one row should a source repeat a record, then
--- compares short rows).
+-- Each combination's first sign-in found again by identity, time and record hash: its record, address,
+-- location, network owner, user agent and application, the address and user agent as their ids (the
+-- DISTINCT, which keeps one row should a source repeat a record, then compares short rows).
+CREATE OR REPLACE TEMP TABLE signin_firsts AS
+SELECT DISTINCT c.user_id, c.first_seen, c.record_hash, e.record_ref, n.ip_id, e.src_asn_org AS asn_org,
+       e.src_city AS city, e.src_lat AS lat, e.src_lon AS lon, u.ua_id, coalesce(e.service_name, '') AS app
+FROM signin_combo_keys c
+JOIN signin_identities i ON i.user_id = c.user_id
+JOIN auth_events e ON e.user_name = i.user_name AND e.time = c.first_seen AND hash(e.record_ref) = c.record_hash
+LEFT JOIN ip_nets n ON n.ip = e.src_endpoint_ip
+JOIN ua_families u ON u.user_agent = coalesce(e.user_agent, '')
+WHERE e.status_id = 1;
+
+-- The combinations with their texts.
 CREATE OR REPLACE TEMP TABLE signin_combos AS
-WITH firsts AS (
-    SELECT DISTINCT c.user_id, c.first_seen, c.record_hash, e.record_ref, n.ip_id, e.src_asn_org AS asn_org,
-           e.src_city AS city, e.src_lat AS lat, e.src_lon AS lon, u.ua_id, coalesce(e.service_name, '') AS app
-    FROM signin_combo_keys c
-    JOIN signin_identities i ON i.user_id = c.user_id
-    JOIN auth_events e ON e.user_name = i.user_name AND e.time = c.first_seen AND hash(e.record_ref) = c.record_hash
-    LEFT JOIN ip_nets n ON n.ip = e.src_endpoint_ip
-    JOIN ua_families u ON u.user_agent = coalesce(e.user_agent, '')
-    WHERE e.status_id = 1
-)
 SELECT i.user_name, c.day, n.net, c.asn, c.country, c.device, k.client,
        c.first_seen, c.last_seen, c.n, hour(c.first_seen) AS first_hour, a.ip, f.asn_org, f.city, f.lat, f.lon,
        u.user_agent, f.app, c.any_legacy, c.known_device, c.single_factor, f.record_ref AS first_record
 FROM signin_combo_keys c
-JOIN firsts f ON f.user_id = c.user_id AND f.first_seen = c.first_seen AND f.record_hash = c.record_hash
+JOIN signin_firsts f ON f.user_id = c.user_id AND f.first_seen = c.first_seen AND f.record_hash = c.record_hash
 JOIN signin_identities i ON i.user_id = c.user_id
 LEFT JOIN (SELECT DISTINCT net_id, net FROM ip_nets) n ON n.net_id = c.net_id
 LEFT JOIN ip_nets a ON a.ip_id = f.ip_id
 JOIN ua_families u ON u.ua_id = f.ua_id
 JOIN signin_clients k ON k.client_id = c.client_id;
 
--- The combinations' numbers are spent: dropped, so that the tables the rules still read keep the memory.
+-- Both steps are spent: dropped, so that the tables the rules still read keep the memory.
+DROP TABLE signin_firsts;
 DROP TABLE signin_combo_keys;
 
 -- Incremental hunts add the identity's earlier days (carried in the state folder) to signin_combos here,
