@@ -30,8 +30,9 @@ min_distance_km = { default = 500, anchor = "GeoIP places the same person hundre
 */
 CREATE OR REPLACE TEMP TABLE travel_legs AS
 WITH located AS (  -- one row per identity, day and combination of properties (signin_combos), located,
-    -- with only what orders and measures the legs (the few too long and too fast get their places below)
-    SELECT c.user_name, c.first_seen AS time, c.last_seen, c.lat, c.lon, c.first_record AS record_ref
+    -- with what orders, measures and filters the legs (the few that remain get their places at the end)
+    SELECT c.user_name, c.first_seen AS time, c.last_seen, c.net, c.lat, c.lon, c.device, c.known_device, c.day,
+           c.first_record AS record_ref
     FROM signin_combos c
     WHERE c.lat IS NOT NULL AND c.lon IS NOT NULL
 ), legs AS (
@@ -39,8 +40,8 @@ WITH located AS (  -- one row per identity, day and combination of properties (s
            -- the previous combination's last sign-in; its first when it runs on past this sign-in (the
            -- usual laptop at 09:04 and 16:04, the far place at 09:30): a leg never ends before it starts
            CASE WHEN lag(l.last_seen) OVER w > l.time THEN lag(l.time) OVER w ELSE lag(l.last_seen) OVER w END AS prev_time,
-           lag(l.time) OVER w AS prev_first_seen, lag(l.lat) OVER w AS prev_lat, lag(l.lon) OVER w AS prev_lon,
-           lag(l.record_ref) OVER w AS prev_record
+           lag(l.time) OVER w AS prev_first_seen, lag(l.net) OVER w AS prev_net,
+           lag(l.lat) OVER w AS prev_lat, lag(l.lon) OVER w AS prev_lon, lag(l.record_ref) OVER w AS prev_record
     FROM located l
     WINDOW w AS (PARTITION BY l.user_name ORDER BY l.time, l.record_ref)  -- the record: the same order whatever the scan
 ), measured AS (
@@ -54,31 +55,31 @@ WITH located AS (  -- one row per identity, day and combination of properties (s
            CAST(floor((greatest(date_diff('second', prev_time, time), 1) + 30) / 60) AS BIGINT) AS minutes
     FROM legs
     WHERE prev_time IS NOT NULL AND (lat <> prev_lat OR lon <> prev_lon)
-), placed AS (  -- both ends' combinations (identity, first sign-in and its record tell them apart)
-    SELECT m.*, c.ip, c.net, c.asn, c.asn_org, c.country, c.city, c.device, c.known_device, c.day, c.user_agent,
-           p.ip AS prev_ip, p.net AS prev_net, p.country AS prev_country, p.city AS prev_city
+), kept AS (
+    SELECT m.*, m.km / m.hours AS kmh,
+           -- the fastest leg of the day tells the story; ties go to the earlier one, then the record
+           row_number() OVER (PARTITION BY m.user_name, m.day ORDER BY m.km / m.hours DESC, m.time, m.record_ref) AS leg_rank,
+           coalesce(t1.users, 0) AS net_users, coalesce(t0.users, 0) AS prev_net_users,
+           d.first_day = m.day AND dd.days_before >= $min_history_days AND NOT m.known_device
+             AND v.device IS NULL AS new_device,  -- new, no device id, not seen on the identity's own networks
+           p.active_days, p.usual_country, p.usual_user_agent
     FROM measured m
-    JOIN signin_combos c ON c.user_name = m.user_name AND c.first_seen = m.time
-         AND c.first_record IS NOT DISTINCT FROM m.record_ref
-    JOIN signin_combos p ON p.user_name = m.user_name AND p.first_seen = m.prev_first_seen
-         AND p.first_record IS NOT DISTINCT FROM m.prev_record
+    LEFT JOIN tenant_values t1 ON t1.feature = 'network' AND t1.value = m.net
+    LEFT JOIN tenant_values t0 ON t0.feature = 'network' AND t0.value = m.prev_net
+    JOIN identity_values d ON d.user_name = m.user_name AND d.feature = 'device' AND d.value = CAST(m.device AS VARCHAR)
+    JOIN identity_profile p ON p.user_name = m.user_name
+    JOIN identity_days dd ON dd.user_name = m.user_name AND dd.day = m.day
+    LEFT JOIN vouched_devices v ON v.user_name = m.user_name AND v.device = m.device
     WHERE m.km >= $min_distance_km AND m.km / m.hours > $max_speed_kmh
+      AND coalesce(t1.users, 0) < $shared_network_users AND coalesce(t0.users, 0) < $shared_network_users
 )
-SELECT m.*, m.km / m.hours AS kmh,
-       -- the fastest leg of the day tells the story; ties go to the earlier one, then the record
-       row_number() OVER (PARTITION BY m.user_name, m.day ORDER BY m.km / m.hours DESC, m.time, m.record_ref) AS leg_rank,
-       coalesce(t1.users, 0) AS net_users, coalesce(t0.users, 0) AS prev_net_users,
-       d.first_day = m.day AND dd.days_before >= $min_history_days AND NOT m.known_device
-         AND v.device IS NULL AS new_device,  -- new, no device id, not seen on the identity's own networks
-       p.active_days, p.usual_country, p.usual_user_agent
-FROM placed m
-LEFT JOIN tenant_values t1 ON t1.feature = 'network' AND t1.value = m.net
-LEFT JOIN tenant_values t0 ON t0.feature = 'network' AND t0.value = m.prev_net
-JOIN identity_values d ON d.user_name = m.user_name AND d.feature = 'device' AND d.value = CAST(m.device AS VARCHAR)
-JOIN identity_profile p ON p.user_name = m.user_name
-JOIN identity_days dd ON dd.user_name = m.user_name AND dd.day = m.day
-LEFT JOIN vouched_devices v ON v.user_name = m.user_name AND v.device = m.device
-WHERE coalesce(t1.users, 0) < $shared_network_users AND coalesce(t0.users, 0) < $shared_network_users;
+-- both ends' places (identity, first sign-in and record tell a combination apart)
+SELECT k.*, c.ip, c.country, c.city, c.user_agent, b.ip AS prev_ip, b.country AS prev_country, b.city AS prev_city
+FROM kept k
+JOIN signin_combos c ON c.user_name = k.user_name AND c.first_seen = k.time
+     AND c.first_record IS NOT DISTINCT FROM k.record_ref
+JOIN signin_combos b ON b.user_name = k.user_name AND b.first_seen = k.prev_first_seen
+     AND b.first_record IS NOT DISTINCT FROM k.prev_record;
 
 SELECT
     user_name || '|' || CAST(min(time) AS VARCHAR) AS key,
