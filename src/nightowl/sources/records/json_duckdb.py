@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import codecs
 import itertools
-import mmap
 import os
 import tempfile
 import zlib
@@ -267,15 +266,18 @@ def safe_link(inp: InputFile, tmpdir: str, link_name: str = "input") -> str:
 
 
 def _holds_delimiter(path: os.PathLike | str) -> bool:
-    """True when the file holds byte 0x01 anywhere (one memchr pass over a memory map)."""
+    """True when the file holds byte 0x01 anywhere: one memchr pass in 1 MiB reads. Not a memory
+    map: every page of a mapped file counts in the process's resident memory while it stays mapped,
+    so a 1.7 GB export made the robust read's peak RSS 1.7 GB (4M sign-ins: 5.7 GB)."""
+    buf = bytearray(1 << 20)
     try:
-        with open(path, "rb") as fh:
-            if not os.fstat(fh.fileno()).st_size:
-                return False
-            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as view:
-                return view.find(b"\x01") >= 0
-    except (OSError, ValueError):
+        with open(path, "rb", buffering=0) as fh:
+            while n := fh.readinto(buf):
+                if buf.find(b"\x01", 0, n) >= 0:
+                    return True
+    except OSError:
         return False
+    return False
 
 
 def _last_line_too_long(path: os.PathLike | str) -> bool:
