@@ -117,20 +117,26 @@ def test_line_numbers_stay_in_file_order_across_many_read_buffers(tmp_path, spy,
 FOUR_THREADS = {
     "clean": (lambda lines: lines, True),
     # read_json skips blank lines: a table's row order would no longer be the line
-    "blank lines": (lambda lines: [*lines[:700], "", *lines[700:4100], "", "", *lines[4100:]], False),
+    "blank lines": (lambda lines: [*lines[:700], "", *lines[700:14100], "", "", *lines[14100:]], False),
     # a page repeated by the export: the first of each event is kept, with its own line
     "repeats": (lambda lines: [*lines, *lines[2000:2600]], True),
 }
+# Big enough (about 29 MB) that DuckDB 2.0.1 reads it on several threads: a parallel insert without
+# preserve_insertion_order stores it out of file order (6,000 lines were read in order either way).
+PARALLEL_LINES = 24_000
 
 
+@pytest.mark.parametrize("threads", [2, 4])
 @pytest.mark.parametrize("case", FOUR_THREADS, ids=list(FOUR_THREADS))
-def test_record_ref_is_the_line_when_duckdb_reads_with_four_threads(tmp_path, spy, monkeypatch, case):
-    """Many read_json buffers and four DuckDB threads: every event's record_ref is the line it is on
-    (the first one for a repeated event) and the store keeps the file's order, whichever path reads
-    the file."""
+def test_record_ref_is_the_line_when_duckdb_reads_with_several_threads(
+    tmp_path, spy, monkeypatch, case, threads
+):
+    """Many read_json buffers and two or four DuckDB threads: every event's record_ref is the line it
+    is on (the first one for a repeated event) and the store keeps the file's order, whichever path
+    reads the file. A line number off by one, or rows stored out of file order, fails here."""
     monkeypatch.setattr(json_fast, "DEFAULT_OBJECT_BYTES", 4096)
     change, fast = FOUR_THREADS[case]
-    lines = change(_lines(6000))
+    lines = change(_lines(PARALLEL_LINES))
     path = tmp_path / "threads.jsonl"
     path.write_text("\n".join(lines) + "\n")
     first_line: dict[str, int] = {}
@@ -138,15 +144,73 @@ def test_record_ref_is_the_line_when_duckdb_reads_with_four_threads(tmp_path, sp
         if line:
             first_line.setdefault(json.loads(line)["id"], number)
     with Store() as store:
-        store.con.execute("SET threads = 4")
+        store.con.execute(f"SET threads = {threads}")
         report = ingest.ingest_file(
             store, InputFile(name=path.name, path=path), SOURCE, ReadOptions(max_line_bytes=4096)
         )
         rows = store.query("SELECT event_uid, record_ref FROM auth_events ORDER BY rowid")
     assert spy == [fast]
-    assert report.tally.normalized == len(first_line) == 6000
+    assert report.tally.normalized == len(first_line) == PARALLEL_LINES
     assert [r["record_ref"] for r in rows] == [f"threads.jsonl:{n}" for n in first_line.values()]
     assert [r["event_uid"] for r in rows] == list(first_line)
+
+
+def test_record_ref_is_the_line_for_a_file_added_to_a_store_with_rows(tmp_path, spy, monkeypatch):
+    """The second file of a store goes through the staging table (deduplicated against the rows
+    already stored): its lines are numbered from 1 again, in file order, with four threads."""
+    monkeypatch.setattr(json_fast, "DEFAULT_OBJECT_BYTES", 4096)
+    lines = _lines(PARALLEL_LINES)
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_text("\n".join(lines[:1000]) + "\n")
+    second.write_text("\n".join(lines[500:]) + "\n")  # its first 500 lines are stored already
+    opts = ReadOptions(max_line_bytes=4096)
+    with Store() as store:
+        store.con.execute("SET threads = 4")
+        for path in (first, second):
+            ingest.ingest_file(store, InputFile(name=path.name, path=path), SOURCE, opts)
+        rows = store.query("SELECT event_uid, record_ref FROM auth_events ORDER BY rowid")
+    assert spy == [True, True]
+    want = [(f"fast-{i:06d}", f"a.jsonl:{i + 1}") for i in range(1000)]
+    want += [(f"fast-{i:06d}", f"b.jsonl:{i - 499}") for i in range(1000, PARALLEL_LINES)]
+    assert [(r["event_uid"], r["record_ref"]) for r in rows] == want
+
+
+def _operators(nodes: list[dict]) -> set[str]:
+    """Every operator name in an ``EXPLAIN (FORMAT json)`` plan."""
+    names: set[str] = set()
+    for node in nodes:
+        names |= {node["name"]} | _operators(node.get("children", []))
+    return names
+
+
+def test_the_fast_path_insert_is_planned_to_keep_file_order(tmp_path, monkeypatch):
+    """record_ref is the line because DuckDB hands the records over in file order: the fast path's
+    INSERT must either number them in a one-thread window or be a Batch Insert (a parallel insert
+    that keeps order). A plain parallel Insert stores rows in whichever order the threads finish:
+    the normalizing query's lists become hash joins, and with them DuckDB 2.0.1 plans exactly that
+    (24,000 of 24,000 rows seen out of place), which the tests above catch only when the threads
+    happen to interleave."""
+    plans: list[set[str]] = []
+    real = entra_graph.insert_clean_ndjson
+
+    class Explaining:
+        def __init__(self, con):
+            self.con = con
+
+        def execute(self, sql, params=None):
+            if sql.lstrip().startswith("INSERT"):
+                plan = self.con.execute(f"EXPLAIN (FORMAT json) {sql}", params).fetchall()[0][1]
+                plans.append(_operators(json.loads(plan)))
+            return self.con.execute(sql, params)
+
+    monkeypatch.setattr(entra_graph, "insert_clean_ndjson", lambda con, *a: real(Explaining(con), *a))
+    path = tmp_path / "plan.jsonl"
+    path.write_text("\n".join(_lines(50)) + "\n")
+    with Store() as store:
+        store.con.execute("SET threads = 4")
+        report = ingest.ingest_file(store, InputFile(name=path.name, path=path), SOURCE, ReadOptions())
+    assert report.tally.normalized == 50 and len(plans) == 1
+    assert "STREAMING_WINDOW" in plans[0] or "BATCH_INSERT" in plans[0], plans[0]
 
 
 DECLINED = {
