@@ -207,6 +207,11 @@ MFA_DONE = sql_str("MFA (successfully completed|completed in|requirement satisfi
 # sign-in through on the password alone ("MFA requirement skipped due to IP address"), while
 # authenticationRequirement still says multiFactorAuthentication.
 MFA_SKIPPED = sql_str("MFA requirement skipped due to (IP address|location)")
+# Most successes carry an additionalDetails text, so the MFA_SKIPPED search is guarded by a cheap test
+# that every match passes: its text holds "due to" in some case. Only letters whose one case partner
+# is ASCII (d, u, e, t, o; not s, which case-insensitive matching also pairs with the long s) keep the
+# guard exact under lower().
+_MAY_BE_SKIPPED = "contains(lower(mfa_result), 'due to')"
 
 
 def _key(col: str) -> str:
@@ -222,6 +227,14 @@ def _key(col: str) -> str:
 
 # Long IN lists become hash joins in DuckDB, and a join may reorder rows; the engine numbers
 # lines by the order of the staged rows, so membership tests use list_contains instead.
+
+
+def _trimmed_lower(col: str) -> str:
+    """``lower(nullif(trim(col), ''))``, skipping the trim (which copies every value) when the value
+    starts and ends with a printable ASCII character other than a space: trim only strips space
+    separators, and those are a space or not ASCII."""
+    printable = f"ascii({col}) BETWEEN 33 AND 126 AND ascii(right({col}, 1)) BETWEEN 33 AND 126"
+    return f"CASE WHEN {printable} THEN lower({col}) ELSE lower(nullif(trim({col}), '')) END"
 
 
 # an application's own sign-in has no user; it needs the application's name or id instead
@@ -265,15 +278,15 @@ s1 AS NOT MATERIALIZED (
     {_key("interactive")} AS inter_k,
     {utc_time(_TIME_TEXT)} AS ts,
     {_TIME_AMBIGUOUS} AS time_ambiguous,
-    {actor_case} AS actor_t,
-    CASE WHEN {actor_case} IS NOT NULL THEN NULL
-         -- the usual upn needs no trim (which copies every name)
-         WHEN upn <> '' AND NOT starts_with(upn, ' ') AND NOT ends_with(upn, ' ') THEN lower(upn)
-         ELSE lower(coalesce(nullif(trim(upn), ''), nullif(trim(user_id), ''))) END AS uname
+    {actor_case} AS actor_t
   FROM raw
 ),
 s2 AS NOT MATERIALIZED (
   SELECT *,
+    CASE WHEN actor_t IS NOT NULL THEN NULL
+         -- the usual upn needs no trim (which copies every name)
+         WHEN upn <> '' AND NOT starts_with(upn, ' ') AND NOT ends_with(upn, ' ') THEN lower(upn)
+         ELSE lower(coalesce(nullif(trim(upn), ''), nullif(trim(user_id), ''))) END AS uname,
     CASE WHEN code_num = 0 THEN 1 WHEN code_num IS NOT NULL THEN 2
          WHEN st = 'success' THEN 1 WHEN st IN ('failure', 'interrupted') THEN 2 ELSE 0 END AS sid,
     (code_num = 50053 AND ({ip_block})) AS ip_block,
@@ -319,7 +332,8 @@ SELECT
        ELSE coalesce({_case_by_code("detail", "VARCHAR")}, 'OTHER') END AS status_detail,
   CASE WHEN sid = 1 THEN TRUE WHEN ip_block THEN NULL ELSE {_case_by_code("password_correct", "BOOLEAN")} END
     AS password_correct,
-  CASE WHEN sid = 1 AND regexp_matches(coalesce(mfa_result, ''), {MFA_SKIPPED}, 'i') THEN FALSE
+  CASE WHEN sid = 1 AND CASE WHEN {_MAY_BE_SKIPPED} THEN regexp_matches(mfa_result, {MFA_SKIPPED}, 'i') END
+         THEN FALSE
        WHEN sid = 1 AND req_k = 'multifactorauthentication' THEN TRUE
        WHEN nullif(mfa_method, '') IS NOT NULL THEN TRUE
        WHEN sid = 1 AND (regexp_matches(coalesce(mfa_result, ''), {MFA_DONE}, 'i')
@@ -332,10 +346,10 @@ SELECT
   coalesce(nullif(tenant, ''), nullif(home_tenant, '')) AS tenant_id,
   CAST(NULL AS VARCHAR) AS src_endpoint_hostname,
   coalesce(actor_t, 'user') AS actor_type,
-  lower(nullif(trim(app_id), '')) AS actor_app_uid,
+  {_trimmed_lower("app_id")} AS actor_app_uid,
   CASE WHEN actor_t IS NOT NULL THEN coalesce(nullif(sp_name, ''), nullif(app, '')) ELSE nullif(app, '') END
     AS actor_app_name,
-  lower(nullif(trim(cred_key_id), '')) AS credential_key_id,
+  {_trimmed_lower("cred_key_id")} AS credential_key_id,
   {BOOKKEEPING_SQL}
 FROM s3
 """
