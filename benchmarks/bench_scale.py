@@ -8,6 +8,11 @@ and CPU time (user + sys). The machine is shared, so CPU seconds per event is th
 of time; wall time is reported too. Sizes are run round-robin (1M, 4M, 16M, 1M, ...) so every
 ratio compares runs made under the same load, in this one invocation. Medians per size.
 
+``--cache cold`` (the default) evicts the input file's pages from the page cache before each run
+(``posix_fadvise(DONTNEED)``; no privileges needed), so every size reads its file from disk as a hunt
+of a fresh export does. A 26 GB file cannot stay cached on this machine while a 1.7 GB one does, so
+with ``--cache warm`` the ratios mix the cost of growing data with the cost of the disk.
+
 Data: ``DATA/signins-N.jsonl``, a benign tenant written by ``nightowl simulate --preset benign
 --seed 4242 --target-events N`` (generated here when missing, ``--generate``). Files live outside
 the repository (default /work/benchdata; ``--data``): 16M sign-ins are about 25 GB.
@@ -51,8 +56,19 @@ def dataset(data: Path, events: int, generate: bool) -> Path:
     return target
 
 
-def hunt_once(path: Path, extra: list[str]) -> dict:
+def evict(path: Path) -> None:
+    """Drop the file's clean pages from the page cache, so the next read comes from disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def hunt_once(path: Path, extra: list[str], cold: bool = True) -> dict:
     """One ``nightowl hunt`` in a fresh child: wall and CPU seconds, peak RSS, events, findings."""
+    if cold:
+        evict(path)
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen(
@@ -126,6 +142,12 @@ def main() -> None:
     parser.add_argument("--generate", action="store_true", help="simulate missing data files")
     parser.add_argument("--hunt-args", default="", help="extra hunt options, e.g. '--memory-limit 1GB'")
     parser.add_argument("--out", type=Path, default=RESULTS / "scale.md")
+    parser.add_argument(
+        "--cache",
+        choices=("cold", "warm"),
+        default="cold",
+        help="cold: evict each input file from the page cache before its run (default); warm: leave it",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     paths = {n: dataset(args.data, n, args.generate) for n in sizes}
@@ -135,7 +157,7 @@ def main() -> None:
     for round_ in range(max(planned.values())):
         for n in sizes:
             if round_ < planned[n]:
-                r = hunt_once(paths[n], args.hunt_args.split())
+                r = hunt_once(paths[n], args.hunt_args.split(), cold=args.cache == "cold")
                 runs[n].append(r)
                 print(f"{n:>12,} run {round_ + 1}: " + json.dumps(r), file=sys.stderr, flush=True)
     results = {n: summarise(runs[n]) | {"gb": paths[n].stat().st_size / 1e9} for n in sizes}
@@ -148,7 +170,13 @@ def main() -> None:
         f"average at the end {os.getloadavg()[0]:.1f}); free disk {shutil.disk_usage(args.data).free / 1e9:.0f} GB.",
         "Each run: `nightowl hunt FILE --format json "
         + args.hunt_args
-        + f"` in a fresh process (no --store; DuckDB memory limit {limit}); "
+        + f"` in a fresh process (no --store; DuckDB memory limit {limit}; input file "
+        + (
+            "evicted from the page cache before each run"
+            if args.cache == "cold"
+            else "left in the page cache"
+        )
+        + "); "
         "medians of its runs; sizes run round-robin so ratios compare runs under the same load.",
         "",
         *table(sizes, results),
