@@ -1,11 +1,10 @@
-"""The cheaper forms of three normalizing expressions give what the plain forms give, value for value,
+"""The cheaper forms of two normalizing expressions give what the plain forms give, value for value,
 on the edges the cheap tests rely on (issue 9: the clean-NDJSON fast path's CPU).
 
 - ``_trimmed_lower`` skips ``trim`` for values that start and end with printable ASCII: DuckDB's trim
   strips every Unicode space separator (no-break space, ideographic space...), not only ' '.
 - the MFA_SKIPPED search is guarded by ``contains(lower(x), 'due to')``: a case-insensitive match
-  may use the long s for 's' (so the guard avoids that letter), never a non-ASCII partner of d/u/e/t/o.
-- ``utc_time`` rebuilds the TIMESTAMP from the UTC microseconds instead of timezone('UTC', ...)."""
+  may use the long s for 's' (so the guard avoids that letter), never a non-ASCII partner of d/u/e/t/o."""
 
 from __future__ import annotations
 
@@ -13,7 +12,6 @@ import duckdb
 import pytest
 
 from nightowl.sources import entra_codes
-from nightowl.sources.records.sql import utc_time
 
 SPACES = [" ", "\u00a0", "\u1680", "\u2000", "\u200a", "\u202f", "\u205f", "\u3000", "\t"]
 
@@ -51,12 +49,3 @@ def test_guarded_mfa_skipped_search_is_the_search(con):
     new = f"CASE WHEN {entra_codes._MAY_BE_SKIPPED.replace('mfa_result', 'x')} THEN "
     new += f"regexp_matches(x, {entra_codes.MFA_SKIPPED}, 'i') END IS TRUE"
     _same(con, values, new, f"regexp_matches(coalesce(x, ''), {entra_codes.MFA_SKIPPED}, 'i')")
-
-
-def test_utc_time_is_timezone_utc(con):
-    values = [None, "", "garbage", "infinity", "-infinity", "INF", "2024-03-05T14:07:11Z"]
-    values += ["2024-03-05T14:07:11.1234567+05:30", "2024-03-05 23:59:59-08:00", "0001-01-01T00:00:00Z"]
-    values += ["9999-12-31T23:59:59.999999Z", "1969-12-31T23:59:59.999999Z", "1500-02-29T00:00:00Z"]
-    values += ["2024-02-30T00:00:00Z", "2024-03-05"]
-    ts = "try_cast((x) AS TIMESTAMPTZ)"
-    _same(con, values, utc_time("x"), f"CASE WHEN isfinite({ts}) THEN timezone('UTC', {ts}) END")
