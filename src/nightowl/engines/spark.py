@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import os
+import sys
 from functools import lru_cache
 from typing import Any
 
@@ -56,6 +58,7 @@ def session(master: str | None = None, app_name: str = "nightowl"):
     require_spark()
     from pyspark.sql import SparkSession
 
+    _local_workers_use_this_python(master)
     builder = SparkSession.builder.appName(app_name)
     if master:
         builder = builder.master(master)
@@ -68,6 +71,19 @@ def session(master: str | None = None, app_name: str = "nightowl"):
         # 200 tasks on one machine; a cluster's own setting (spark-submit --conf) is left alone
         spark.conf.set("spark.sql.shuffle.partitions", str(2 * spark.sparkContext.defaultParallelism))
     return spark
+
+
+def _local_workers_use_this_python(master: str | None) -> None:
+    """Spark starts its Python workers with ``python3`` from PATH unless told otherwise. For a local
+    session that may be another interpreter than the one running nightowl (a pipx install, a virtual
+    environment not activated), and the rules' address UDF then fails in the worker with "No module
+    named 'nightowl'". A local session's workers therefore run this interpreter; an explicit
+    PYSPARK_PYTHON, ``spark.pyspark.python`` (which Spark prefers to it) or a session started by
+    spark-submit (its gateway is already running) are left alone."""
+    if os.environ.get("PYSPARK_PYTHON") or os.environ.get("PYSPARK_GATEWAY_PORT"):
+        return
+    if master is None or master.startswith("local"):
+        os.environ["PYSPARK_PYTHON"] = sys.executable
 
 
 def configure(spark) -> None:
