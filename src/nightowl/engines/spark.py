@@ -43,7 +43,6 @@ def require_spark() -> None:
         import sqlglot  # noqa: F401
     except ImportError:
         raise InputError(INSTALL_HINT) from None
-    import os
 
     java_home = os.environ.get("JAVA_HOME")
     if not shutil.which("java") and not (
