@@ -64,3 +64,39 @@ def test_aggregate_sums_cases_per_system():
         "worst_ip_recall": 0.25,
     }
     assert summary["nightowl"]["compromise_recall"] == 1.0
+
+
+def _table_widths(table: str) -> set[int]:
+    return {line.count("|") for line in table.splitlines()}
+
+
+def test_tables_have_no_empty_column_when_no_password_attack_was_simulated():
+    """A takeover-only evaluation has no spray campaigns: its table must still be well formed."""
+    from nightowl.evaluation.run import category_markdown, markdown
+
+    class Case:
+        preset, name = "takeover_benign", "c1"
+
+    no_attacks = {**TRUTH, "campaigns": []}
+    s = score(*alerts_from_findings([]), no_attacks)
+    summary = aggregate([(Case, {"nightowl": s, "sentinel": s, "splunk": s, "elastic": s})])
+    table = markdown(summary)
+    assert "|  |" not in table and len(_table_widths(table)) == 1
+    assert table.splitlines()[0].startswith("| system | IPs flagged that attacked |")
+    assert category_markdown(summary, summary["nightowl"]["user_weeks"]) == (
+        "No password-attack finding of medium or higher."
+    )
+
+
+def test_table_rows_match_the_header_with_attack_kinds():
+    from nightowl.evaluation.run import category_markdown, markdown
+
+    class Case:
+        preset, name = "mixed", "c1"
+
+    s = score(*alerts_from_findings([finding("password_spray", "high", ["1.1.1.1"], ["a"])]), TRUTH)
+    summary = aggregate([(Case, {"nightowl": s, "sentinel": s, "splunk": s, "elastic": s})])
+    table = markdown(summary)
+    assert _table_widths(table) == {9}  # system, 2 kinds, 5 overall columns
+    assert "| nightowl | 1/1 (25%) | 0/1 (0%) | 100% |" in table
+    assert category_markdown(summary, 1.0).splitlines()[2].startswith("| password_spray | 1 | 1 | 100% |")

@@ -127,11 +127,14 @@ def evaluate(
 
 def category_markdown(summary: dict[str, dict[str, Any]], user_weeks: float) -> str:
     """nightowl's findings per category: share of named IPs that attacked, false findings per 10k users/week."""
+    categories = summary["nightowl"]["categories"]
+    if not categories:  # e.g. takeover-only presets: a header with no rows reads as a broken table
+        return "No password-attack finding of medium or higher."
     rows = [
         "| finding category | findings | IPs named | of them attacked | findings naming no attacker | per 10k users / week |",
         "|---|---|---|---|---|---|",
     ]
-    for cat, c in sorted(summary["nightowl"]["categories"].items()):
+    for cat, c in sorted(categories.items()):
         share = f"{c['true_ips'] / c['named_ips']:.0%}" if c["named_ips"] else "n/a"
         rows.append(
             f"| {cat} | {c['findings']} | {c['named_ips']:,} | {share} | {c['false_findings']} | "
@@ -144,21 +147,30 @@ def markdown(summary: dict[str, dict[str, Any]]) -> str:
     """The README table: one row per system and attack kind, then the overall columns."""
     pct = lambda v: "n/a" if v is None else f"{v:.0%}"  # noqa: E731
     kinds = sorted({k for s in summary.values() for k in s["kinds"]})
-    head = (
-        "| system | "
-        + " | ".join(f"{k}: found (worst IP recall)" for k in kinds)
-        + " | IPs flagged that attacked | FP findings / 10k users / week | alerts on benign-only tenants | compromise precision | compromise recall |"
-    )
-    sep = "|" + "---|" * (len(kinds) + 6)
-    rows = [head, sep]
+    overall = [
+        "IPs flagged that attacked",
+        "FP findings / 10k users / week",
+        "alerts on benign-only tenants",
+        "compromise precision",
+        "compromise recall",
+    ]
+    head = ["system", *(f"{k}: found (worst IP recall)" for k in kinds), *overall]
+    rows = [_row(head), "|" + "---|" * len(head)]
     for system, s in summary.items():
-        cells = []
+        cells = [system]
         for k in kinds:
             e = s["kinds"].get(k)
             cells.append("-" if not e else f"{e['found']}/{e['campaigns']} ({pct(e['worst_ip_recall'])})")
-        rows.append(
-            f"| {system} | " + " | ".join(cells) + f" | {pct(s['ip_precision'])} | "
-            f"{s['fp_per_10k_users_week']:.1f} | {s['benign_tenant_alerts']} | "
-            f"{pct(s['compromise_precision'])} | {pct(s['compromise_recall'])} |"
-        )
+        cells += [
+            pct(s["ip_precision"]),
+            f"{s['fp_per_10k_users_week']:.1f}",
+            str(s["benign_tenant_alerts"]),
+            pct(s["compromise_precision"]),
+            pct(s["compromise_recall"]),
+        ]
+        rows.append(_row(cells))
     return "\n".join(rows)
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
