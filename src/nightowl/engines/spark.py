@@ -118,9 +118,11 @@ FUNCTIONS: dict[str, str] = {
     "to_minutes": "make_dt_interval(0, 0, {0}, 0)",
     "to_hours": "make_dt_interval(0, {0}, 0, 0)",
     "to_days": "make_dt_interval({0}, 0, 0, 0)",
-    # value -> count, keys sorted (Spark's histogram_numeric is something else)
-    "histogram": "map_from_entries(transform(array_sort(array_distinct(collect_list({0}))), "
-    "h -> struct(h, size(filter(collect_list({0}), w -> w = h)))))",
+    # value -> count, keys sorted (Spark's histogram_numeric is something else); NULL values are not
+    # counted, and no value at all gives NULL, as DuckDB's histogram does
+    "histogram": "CASE WHEN count({0}) = 0 THEN NULL ELSE "
+    "map_from_entries(transform(array_sort(array_distinct(collect_list({0}))), "
+    "h -> struct(h, size(filter(collect_list({0}), w -> w = h))))) END",
 }
 
 
@@ -139,11 +141,17 @@ def _parse(sql: str):
 
 
 def _list_agg(agg, where: str = "") -> str:
-    """DuckDB ``list([DISTINCT] x [ORDER BY k1, k2...]) [FILTER (WHERE c)]`` as a Spark expression.
-    Spark's aggregates ignore ORDER BY: a distinct list sorted by itself is ``array_sort(collect_set)``,
-    an ordered list collects (k1, k2..., value) structs, sorts them and keeps the values (ascending keys
-    only; rows equal on every key come in the value's order, so a rule that wants one order on both
-    engines breaks its ties with keys of its own)."""
+    """DuckDB ``list([DISTINCT] x [ORDER BY k1, k2...]) [FILTER (WHERE c)]`` as a Spark expression
+    that returns what DuckDB returns:
+    - Spark's aggregates ignore ORDER BY: the values are collected in structs with their sort keys,
+      sorted, and unwrapped (ascending keys only);
+    - a NULL value stays in the list (Spark's ``collect_list`` drops NULLs, a struct holding one is
+      kept);
+    - NULL keys sort last, and a struct key field by field, each NULL last (DuckDB's default; Spark
+      sorts NULLs first);
+    - DISTINCT keeps each value once, at its first place in that order.
+    Rows equal on every key come in the value's order, so a rule that wants one order on both engines
+    breaks its ties with keys of its own. The FILTER (``where``) and the empty case are _filtered's."""
     from sqlglot import exp
 
     inner, order = agg.this, []
@@ -152,19 +160,42 @@ def _list_agg(agg, where: str = "") -> str:
         inner = inner.this
     if any(o.args.get("desc") for o in order):
         raise ValueError(f"list(... ORDER BY ... DESC) has no Spark translation: {agg.sql()}")
-    keys = [_spark(o.this) for o in order]
     distinct = isinstance(inner, exp.Distinct)
-    value = inner.expressions[0] if distinct else inner
-    v = _spark(value)
-    if distinct:
-        collected = f"collect_set({v}){where}"
-        if keys and keys[0] == v:
-            return f"array_sort({collected})"
-        return collected
-    if not keys:
-        return f"collect_list({v}){where}"
-    fields = ", ".join(f"'k{i}', {k}" for i, k in enumerate(keys))
-    return f"transform(array_sort(collect_list(named_struct({fields}, 'v', {v})){where}), s -> s.v)"
+    v = _spark(inner.expressions[0] if distinct else inner)
+    keys = _sort_keys(order)
+    fields = "".join(f"'k{i}', {k}, " for i, k in enumerate(keys))
+    # a set for DISTINCT: partial aggregates drop repeats before the shuffle, as collect_set did
+    collect = "collect_set" if distinct else "collect_list"
+    collected = f"{collect}(named_struct({fields}'v', {v})){where}"
+    if keys:
+        collected = f"array_sort({collected})"
+    values = f"transform({collected}, s -> s.v)"
+    return f"array_distinct({values})" if distinct else values
+
+
+def _sort_keys(order) -> list[str]:
+    """Spark sort keys that order as DuckDB's ``ORDER BY`` does: each key (each field of a struct
+    key) preceded by its NULL flag, so NULLs come last unless ``NULLS FIRST`` is asked."""
+    from sqlglot import exp
+
+    keys = []
+    for o in order:
+        k = o.this
+        parts = (
+            [p.expression for p in k.expressions]
+            if isinstance(k, exp.Struct) and all(isinstance(p, exp.PropertyEQ) for p in k.expressions)
+            else [k]
+        )
+        flag = "IS NOT NULL" if o.args.get("nulls_first") else "IS NULL"
+        for part in parts:
+            s = _spark(part)
+            keys += [f"({s}) {flag}", s]
+    return keys
+
+
+def _filtered(aggregate: str, where: str) -> str:
+    """DuckDB returns NULL, not an empty list or map, when a FILTER lets no row through."""
+    return f"CASE WHEN count(*) {where} = 0 THEN NULL ELSE {aggregate} END"
 
 
 def _rewrite(node):
@@ -184,7 +215,8 @@ def _rewrite(node):
         args = [_spark(a) for a in node.expressions]
         return _parse(FUNCTIONS[node.name.lower()].format(*args))
     if isinstance(node, exp.Filter) and isinstance(node.this, exp.ArrayAgg):
-        return _parse(_list_agg(node.this, f" FILTER ({_spark(node.expression)})"))
+        where = f" FILTER ({_spark(node.expression)})"
+        return _parse(_filtered(_list_agg(node.this, where), where))
     if isinstance(node, exp.ArrayAgg) and not isinstance(node.parent, exp.Filter):
         return _parse(_list_agg(node))
     if (
@@ -205,6 +237,9 @@ def _rewrite(node):
         window = node.copy()
         window.set("this", _parse(f"collect_set({_spark(value)})"))  # no longer COUNT(DISTINCT)
         return _parse(f"size({_spark(window)})")
+    if isinstance(node, exp.Flatten):
+        # DuckDB's flatten skips NULL inner lists; Spark's returns NULL when one is NULL
+        return _parse(f"flatten(filter({_spark(node.this)}, l -> l IS NOT NULL))")
     if isinstance(node, exp.Length):
         return _parse(f"size({_spark(node.this)})")  # rules use len() on lists only (lint: strlen for text)
     if isinstance(node, exp.ArgMin | exp.ArgMax) and node.args.get("count") is None:

@@ -61,17 +61,19 @@ SELECT
          WHEN bool_or(x.record_ref IS NOT NULL) THEN 'medium'
          ELSE 'low' END AS severity,
     printf('New %s %s', CASE WHEN bool_and(n.activity = 'Add service principal') THEN 'service principal' ELSE 'application' END,
-           coalesce(any_value(n.app_name), any_value(n.app_key), '?')) AS title,
-    printf('%s created %s at %s%s%s.', coalesce(any_value(n.actor_upn), any_value(n.actor_name), 'someone'),
-           coalesce(any_value(n.app_name), any_value(n.app_key), '?'), strftime(min(n.time), '%Y-%m-%d %H:%M:%S'),
+           coalesce(min(n.app_name), min(n.app_key), '?')) AS title,
+    printf('%s created %s at %s%s%s.', coalesce(min(n.actor_upn), min(n.actor_name), 'someone'),
+           coalesce(min(n.app_name), min(n.app_key), '?'), strftime(min(n.time), '%Y-%m-%d %H:%M:%S'),
            CASE WHEN bool_or(x.record_ref IS NOT NULL)
                 THEN '; within hours it received: ' || array_to_string(list_sort(list_distinct(flatten(list(x.armed_by)))), ', ')
                 ELSE '' END,
            CASE WHEN bool_or(f.user_name IS NOT NULL) THEN '; the creator''s ' || max(f.verdict) ELSE '' END) AS summary,
-    {'actor': {'type': any_value(n.actor_type), 'upn': any_value(n.actor_upn), 'id': any_value(n.actor_id),
-               'name': any_value(n.actor_name), 'ip': any_value(n.actor_ip)},
-     'target': {'type': any_value(n.target_type), 'id': any_value(n.app_key), 'name': any_value(n.app_name),
-                'app_id': any_value(n.app_id)},
+    -- the actor and the target as the first record names them (an application and its service
+    -- principal are two records with two object ids: one record's fields, never a mix of both)
+    {'actor': list({'type': n.actor_type, 'upn': n.actor_upn, 'id': n.actor_id, 'name': n.actor_name, 'ip': n.actor_ip}
+                   ORDER BY n.time, n.record_ref)[1],
+     'target': list({'type': n.target_type, 'id': n.app_key, 'name': n.app_name, 'app_id': n.app_id}
+                    ORDER BY n.time, n.record_ref)[1],
      'operations': list(DISTINCT n.activity ORDER BY n.activity), 'record_refs': list(n.record_ref ORDER BY n.time),
      'event_uids': list(n.event_uid ORDER BY n.time, n.event_uid),
      'armed_by': list_sort(list_distinct(flatten(list(x.armed_by)))), 'armed_records': list_sort(list_distinct(flatten(list(x.armed_refs)))),

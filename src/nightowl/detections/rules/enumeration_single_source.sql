@@ -119,8 +119,9 @@ SELECT op AS key, min(first_seen) AS first_seen, max(last_seen) AS last_seen,
                                CASE WHEN len(list_distinct(flatten(list(users)))) > 0
                                     THEN printf(' and tried %d named usernames', len(list_distinct(flatten(list(users))))) ELSE '' END) END,
               count(*), strftime(min(first_seen), '%Y-%m-%d %H:%M'), strftime(max(last_seen), '%Y-%m-%d %H:%M')) AS summary,
-       {'fingerprint': any_value(fingerprint), 'top_user_agent': any_value(top_user_agent),
-        'top_application': any_value(top_service), 'asn_org': any_value(src_asn_org), 'country': any_value(src_country),
+       {'fingerprint': mode(fingerprint ORDER BY fingerprint), 'top_user_agent': mode(top_user_agent ORDER BY top_user_agent),
+        'top_application': mode(top_service ORDER BY top_service), 'asn_org': mode(src_asn_org ORDER BY src_asn_org),
+        'country': mode(src_country ORDER BY src_country),
         'sources': list(DISTINCT src_key ORDER BY src_key), 'unnamed_attempts': sum(unnamed_attempts),
         'sample_records': flatten(list(sample_records ORDER BY first_seen, src_key))[1:5]} AS evidence
 FROM enum_waves
