@@ -3,8 +3,8 @@ shrank to, so they fail on the old readers whatever hypothesis draws next."""
 
 from __future__ import annotations
 
-from tests.hostile.damage import BOM, fixtures
-from tests.hostile.test_damage import _reference, ingest
+from tests.hostile.damage import BOM, FIXTURES, fixtures
+from tests.hostile.test_damage import READERS, _reference, ingest
 
 
 def _fixture(reader: str, label: str):
@@ -121,3 +121,30 @@ def test_a_stray_bracket_before_the_first_record_costs_that_record_only():
         tally, rows = ingest("entra-diagnostic-json", fx.prefix.rstrip(b" ") + fx.sep.join(units) + fx.suffix)
         assert (tally.records, tally.quarantined) == (records, 1), pretty
         assert len(rows) == tally.normalized == len(reference) - lost, pretty
+
+
+def test_a_stray_bracket_line_before_json_lines_is_one_quarantined_record():
+    """'[' alone on the first line of an NDJSON file (the damage property's garbage draw): the
+    Python JSON readers took the file for an array with every comma missing and the line vanished
+    from the counts (9 records of 10); the DuckDB reader quarantined it. Every JSON-lines fixture of
+    every reader: the line is quarantined, every record read as in the clean file."""
+    checked = []
+    for reader in (r for r in READERS if not isinstance(FIXTURES[r], str)):  # EVTX: binary
+        for index, fx in enumerate(fixtures(reader)):
+            if fx.kind != "lines" or fx.prefix or not fx.label.endswith((".jsonl", ".json")):
+                continue
+            want_tally, want = _reference(reader, index, None)
+            tally, rows = ingest(reader, b"[\n" + fx.file())
+            assert (tally.records, tally.quarantined) == (
+                want_tally.records + 1,
+                want_tally.quarantined + 1,
+            ), (reader, fx.label)
+            assert any(q.position.split(" ")[:2] == ["line", "1"] for q in tally.quarantine), (
+                reader,
+                fx.label,
+            )
+            assert rows == want, (reader, fx.label)
+            checked.append(reader)
+    assert {"office365-audit-json", "entra-audit-json", "github-audit-json", "entra-graph-json"} <= set(
+        checked
+    )

@@ -48,6 +48,32 @@ def json_layout(head: bytes) -> str:
     return "lines"
 
 
+def _lines_after_a_damaged_first_line(text: str) -> bool:
+    """True when the first non-blank line does not parse but the next one is a whole JSON object on
+    its own line: an array's elements end in a comma or open over several lines, NDJSON's do not."""
+    found, pos = [], 0
+    while len(found) < 2 and pos < len(text):
+        end = text.find("\n", pos, pos + CONTAINER_MAX_BYTES)
+        if end == -1:
+            if len(text) - pos > CONTAINER_MAX_BYTES:
+                return False  # a line too long for a record: a document's, not NDJSON
+            end = len(text)
+        if text[pos:end].strip(" \t\r\ufeff"):
+            found.append(text[pos:end])
+        pos = end + 1
+    if len(found) < 2:
+        return False
+    try:
+        orjson.loads(found[0])
+        return False
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return isinstance(orjson.loads(found[1]), dict)
+    except orjson.JSONDecodeError:
+        return False
+
+
 def _expand(value: Any) -> list[Any] | None:
     """The records inside a container (array, Graph page, Azure Monitor ``records``); None for a record."""
     if isinstance(value, list):
@@ -88,7 +114,7 @@ def json_records(inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[Re
     if json_layout(inp.head()) == "lines":
         yield from _json_lines(inp, tally, opts)
     else:
-        yield from _json_document(inp, tally)
+        yield from _json_document(inp, tally, opts)
 
 
 def _json_lines(inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[Record]:
@@ -130,7 +156,7 @@ def _json_lines(inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[Rec
         tally.reject(f"line {lineno + 1}", f"unreadable from here on ({exc.__class__.__name__})", None)
 
 
-def _json_document(inp: InputFile, tally: Tally) -> Iterator[Record]:
+def _json_document(inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[Record]:
     text = inp.document_text(DOCUMENT_MAX_BYTES)
     try:
         value = orjson.loads(text)
@@ -138,6 +164,11 @@ def _json_document(inp: InputFile, tally: Tally) -> Iterator[Record]:
         value = None
     else:
         yield from _emit(value, "document", inp.name, tally)
+        return
+    if _lines_after_a_damaged_first_line(text):
+        # NDJSON behind a damaged first line ('[' alone, say): read line by line, so that line is
+        # quarantined as one record, not taken for an array whose commas are all missing
+        yield from _json_lines(inp, tally, opts)
         return
     # Several concatenated documents, or a damaged one: split record by record, skipping the damage.
     yield from _pieces(text, tally, inp.name, None)
