@@ -3,6 +3,7 @@
     python benchmarks/profile_hunt.py /work/benchdata/scale/signins-16000000.jsonl --top 22
     python benchmarks/profile_hunt.py hunt.duckdb --store --memory-limit 256MB   # detection only
     python benchmarks/profile_hunt.py hunt.duckdb --store --findings out.json     # and its findings
+    python benchmarks/profile_hunt.py hunt.duckdb --store --memory-trace           # where the memory goes
 
 Runs like ``nightowl hunt FILE`` (a temporary on-disk store, the default memory limit) in this
 process and prints CPU and wall seconds per statement, and CPU microseconds per event, so two sizes
@@ -13,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
+import threading
 import time
 
 from nightowl.engines import duckdb as engine
@@ -37,6 +40,41 @@ def _cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def _memory(con) -> str:
+    """DuckDB's memory by tag (MB in memory / MB in the temp directory) and its temporary files' size."""
+    tags = con.execute(
+        "SELECT tag, memory_usage_bytes, temporary_storage_bytes FROM duckdb_memory()"
+        " WHERE memory_usage_bytes + temporary_storage_bytes > 0 ORDER BY tag"
+    ).fetchall()
+    files = con.execute("SELECT coalesce(sum(size), 0) FROM duckdb_temporary_files()").fetchall()[0][0]
+    used = " ".join(f"{tag} {mem >> 20}/{tmp >> 20}" for tag, mem, tmp in tags)
+    return f"temp files {files >> 20:,} MB | MB in memory/spilled: {used}"
+
+
+class SpillWatch:
+    """The largest size of DuckDB's temp directory since the last ``take()``, sampled every 0.1 s (it
+    also holds what operators spill while a statement runs, which is gone when the statement ends)."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder, self.peak = folder, 0
+        threading.Thread(target=self._watch, daemon=True).start()
+
+    def _size(self) -> int:
+        try:
+            return sum(e.stat().st_size for e in os.scandir(self.folder) if e.is_file())
+        except OSError:
+            return 0
+
+    def _watch(self) -> None:
+        while True:
+            self.peak = max(self.peak, self._size())
+            time.sleep(0.1)
+
+    def take(self) -> int:
+        peak, self.peak = max(self.peak, self._size()), 0
+        return peak
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("file", help="sign-ins to ingest, or with --store an existing store file to hunt")
@@ -46,9 +84,15 @@ def main() -> None:
     ap.add_argument(
         "--findings", help="also write the findings here as JSON ({'findings': [...]}, to compare runs)"
     )
+    ap.add_argument(
+        "--memory-trace",
+        action="store_true",
+        help="after each statement, print DuckDB's memory by tag and its temporary files' size",
+    )
     args = ap.parse_args()
     stats: list[tuple[float, float, str]] = []
     peaks: list[tuple[float, float, str]] = []  # statements that raised the process's peak memory
+    watch: list[SpillWatch] = []
 
     def timed(orig):
         def run(self, sql, params=None):
@@ -61,6 +105,12 @@ def main() -> None:
             stats.append((_cpu() - c, time.perf_counter() - t, _label(sql)))
             if _peak_mb() > m:
                 peaks.append((m, _peak_mb(), stats[-1][2]))
+            if watch:
+                print(
+                    f"{stats[-1][0]:6.2f} s CPU | temp dir peak {watch[0].take() >> 20:,} MB |"
+                    f" {_memory(self.con)} | {stats[-1][2][:60]}",
+                    flush=True,
+                )
             return out
 
         return run
@@ -73,6 +123,10 @@ def main() -> None:
         if not args.store:
             ingest_paths(store, [args.file])
         c1, t1, m1 = _cpu(), time.perf_counter(), _peak_mb()
+        if args.memory_trace:
+            watch.append(
+                SpillWatch(store.con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0])
+            )
         findings = detect(engine.DuckDBEngine(store), None)
         c2, t2 = _cpu(), time.perf_counter()
         n = store.event_count()
