@@ -4,11 +4,13 @@ symlink loops, gzip), tested with a tiny source written here so it does not depe
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import zipfile
 from collections.abc import Iterator
 from datetime import datetime
 
+import blake3
 import pytest
 
 from nightowl.ingest import DUPLICATE_REASON, ingest_file
@@ -94,6 +96,29 @@ def test_same_file_twice_adds_nothing(tmp_path):
         again = ingest_file(st, InputFile(name="copy.log", path=inp.path), SRC, OPTS)
         assert again.duplicate_of == "a.log"
         assert st.event_count() == 1
+
+
+def test_files_are_keyed_by_blake3_and_a_store_keyed_by_sha256_still_knows_its_files(tmp_path):
+    """A file's content key is its BLAKE3 hash. A store written before that recorded SHA-256: the same
+    file is still recognised there (never counted twice), and a new file is recorded by BLAKE3."""
+    old = write(tmp_path / "old.log", "2024-01-01T00:00:00,alice,1.2.3.4,0,\n")  # no uid: only the key
+    new = write(tmp_path / "new.log", "2024-01-01T00:01:00,bob,1.2.3.4,0,\n")
+    db = tmp_path / "s.duckdb"
+    with Store(db) as st:
+        ingest_file(st, old, SRC, OPTS)
+        keys = [r["sha256"] for r in st.query("SELECT sha256 FROM inputs")]
+        assert keys == ["blake3:" + blake3.blake3(old.path.read_bytes()).hexdigest()]
+        assert not st.keyed_by_sha256()
+        # what a nightowl before the BLAKE3 key recorded for the same file
+        st.con.execute("UPDATE inputs SET sha256 = ?", [hashlib.sha256(old.path.read_bytes()).hexdigest()])
+    with Store(db) as st:
+        assert st.keyed_by_sha256()
+        again = ingest_file(st, InputFile(name="copy.log", path=old.path), SRC, OPTS)
+        assert again.duplicate_of == "old.log"
+        assert ingest_file(st, new, SRC, OPTS).duplicate_of is None
+        assert st.event_count() == 2
+        keys = [r["sha256"] for r in st.query("SELECT sha256 FROM inputs WHERE path = 'new.log'")]
+        assert keys == ["blake3:" + blake3.blake3(new.path.read_bytes()).hexdigest()]
 
 
 def test_overlapping_exports_are_deduplicated_by_event_id(tmp_path):

@@ -1,4 +1,4 @@
-"""The scan thread beside each file's reader (ingest.scan_file): its SHA-256 and line facts, and its
+"""The scan thread beside each file's reader (ingest.scan_file): its content key (BLAKE3) and line facts, and its
 pace: it stays near the reader (so a file bigger than the page cache is read from disk once), yet
 never waits for a reader that stopped reading, runs free once its result is wanted, and stops when the
 file failed. The reader here is simulated (a byte count the test moves); no timing is asserted."""
@@ -6,11 +6,11 @@ file failed. The reader here is simulated (a byte count the test moves); no timi
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import threading
 from pathlib import Path
 
+import blake3
 import pytest
 
 from nightowl import ingest
@@ -150,6 +150,7 @@ def test_a_paced_ingest_stores_what_an_unpaced_one_does(tmp_path, monkeypatch, c
     monkeypatch.setattr(ingest, "SCAN_CHUNK", CHUNK)
     monkeypatch.setattr(ingest, "SCAN_AHEAD", 4 * CHUNK)
     paced, paced_rows = ingest_once()
-    assert paced.sha256 == unpaced.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    key = "blake3:" + blake3.blake3(path.read_bytes()).hexdigest()
+    assert paced.content_key == unpaced.content_key == key
     assert paced.to_contract() == unpaced.to_contract()
     assert paced_rows == unpaced_rows and len(paced_rows) == 3000

@@ -7,7 +7,8 @@ inventories) name their own ``table`` and Arrow ``schema``, which must carry ``s
 Each file is appended in one transaction, so a file that fails half-way leaves nothing behind. A
 clean NDJSON file of a source with a fast path (``insert_clean``, see records/json_fast.py) goes
 straight from DuckDB's JSON reader into the table; any other file, or one the fast path declines
-half-way (rolled back), is staged by its reader first and read the robust way. Content seen before (same SHA-256) is skipped, and events whose source id is
+half-way (rolled back), is staged by its reader first and read the robust way. Content seen before (the
+same BLAKE3 hash, or SHA-256 in a store written before BLAKE3) is skipped, and events whose source id is
 already in the store (overlapping exports) are counted as ignored duplicates, never added twice.
 """
 
@@ -23,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import blake3
 import duckdb
 import pyarrow as pa
 
@@ -35,6 +37,10 @@ from nightowl.sources.records.json_fast import Declined, LineCounter, LineFacts
 from nightowl.store import Store
 
 DUPLICATE_REASON = "duplicate of an event already in the store"
+# A file's content key (the store's ``inputs.sha256`` column, kept under its old name): BLAKE3, a
+# cryptographic hash about four times cheaper than SHA-256 (0.25 against 0.9 s of CPU for 1.66 GB),
+# prefixed so that a store written before it, whose keys are bare SHA-256 hex, is told apart.
+CONTENT_KEY_PREFIX = "blake3:"
 SCAN_CHUNK = 1 << 20  # hashed and counted while in the CPU cache (8 MB chunks: ~7% more CPU)
 UNKNOWN_FORMAT = "no known format"
 # The scan keeps at most SCAN_AHEAD bytes ahead of the file's reader, waiting in steps of SCAN_BURST;
@@ -52,7 +58,7 @@ class InputReport:
 
     path: str
     format: str
-    sha256: str
+    content_key: str  # CONTENT_KEY_PREFIX + BLAKE3 hex of the file's bytes
     tally: Tally = field(default_factory=Tally)
     duplicate_of: str | None = None  # the whole file was ingested before under this name
     unread: str | None = None  # why a file found in a folder was not read (no reader recognises it)
@@ -83,10 +89,15 @@ class InputReport:
 
 @dataclass(frozen=True)
 class FileScan:
-    """One pass over a file's bytes: its content hash, and its lines for the clean-NDJSON fast path."""
+    """One pass over a file's bytes: its content key, and its lines for the clean-NDJSON fast path."""
 
-    sha256: str
+    content_key: str  # CONTENT_KEY_PREFIX + BLAKE3 hex
     lines: LineFacts | None  # None for a gzip file (its lines are not its bytes)
+    sha256: str | None = None  # bare SHA-256 hex, only when asked for (a store keyed that way before)
+
+    def keys(self) -> list[str]:
+        """Every key under which this content may have been recorded."""
+        return [self.content_key, *([self.sha256] if self.sha256 else [])]
 
 
 class ScanStopped(Exception):
@@ -177,9 +188,13 @@ class Pace:
         self._allowed = max(self._read + self.ahead, scanned + self.burst)
 
 
-def scan_file(inp: InputFile, max_line_bytes: int, pace: Pace | None = None) -> FileScan:
-    """The file's SHA-256 and, for a plain file, its line facts, in one pass paced by ``pace``."""
-    digest = hashlib.sha256()
+def scan_file(
+    inp: InputFile, max_line_bytes: int, pace: Pace | None = None, sha256: bool = False
+) -> FileScan:
+    """The file's content key (and its SHA-256 if ``sha256``) and, for a plain file, its line facts, in
+    one pass paced by ``pace``."""
+    digest = blake3.blake3()  # releases the GIL, like hashlib, for the 1 MB chunks
+    legacy = hashlib.sha256() if sha256 else None
     counter = None if inp.gzip else LineCounter(max_line_bytes)
     buf = bytearray(SCAN_CHUNK)
     view = memoryview(buf)
@@ -189,20 +204,28 @@ def scan_file(inp: InputFile, max_line_bytes: int, pace: Pace | None = None) -> 
             pace.begin()
         while n := fh.readinto(buf):
             digest.update(view[:n])
+            if legacy:
+                legacy.update(view[:n])
             if counter:
                 counter.update(buf, n)
             scanned += n
             if pace:
                 pace.wait(scanned)
-    return FileScan(digest.hexdigest(), counter.facts() if counter else None)
+    return FileScan(
+        CONTENT_KEY_PREFIX + digest.hexdigest(),
+        counter.facts() if counter else None,
+        legacy.hexdigest() if legacy else None,
+    )
 
 
 class Scan:
     """The scan thread of one file: asking for its result lets it run free; leaving stops it."""
 
-    def __init__(self, pool: ThreadPoolExecutor, inp: InputFile, max_line_bytes: int) -> None:
+    def __init__(
+        self, pool: ThreadPoolExecutor, inp: InputFile, max_line_bytes: int, sha256: bool = False
+    ) -> None:
         self.pace = Pace()
-        self._future = pool.submit(scan_file, inp, max_line_bytes, self.pace)
+        self._future = pool.submit(scan_file, inp, max_line_bytes, self.pace, sha256)
 
     def result(self) -> FileScan:
         self.pace.release()
@@ -235,7 +258,7 @@ def ingest_paths(
             except UnknownFormat:
                 if not inp.in_folder:  # named by the user: say it cannot be read
                     raise
-                report = InputReport(path=inp.name, format="", sha256="", unread=UNKNOWN_FORMAT)
+                report = InputReport(path=inp.name, format="", content_key="", unread=UNKNOWN_FORMAT)
             reports.append(report)
             if on_file:
                 on_file(report)
@@ -245,15 +268,20 @@ def ingest_paths(
 def ingest_file(
     store: Store, inp: InputFile, forced: sources.Source | None, opts: ReadOptions
 ) -> InputReport:
-    """Read one file into its table in one transaction. The content hash is computed in a thread
-    while the reader runs (hashlib and DuckDB both release the GIL), kept within SCAN_AHEAD bytes of
+    """Read one file into its table in one transaction. The content key is computed in a thread
+    while the reader runs (blake3 and DuckDB both release the GIL), kept within SCAN_AHEAD bytes of
     the reader so both read the file from the page cache once (:class:`Pace`); a file seen before is
-    rolled back."""
+    rolled back. A store that recorded files by SHA-256 (before BLAKE3) gets both hashes, so a file
+    it holds is still recognised."""
     source = sources.detect(inp) if inp.problem or not forced else forced  # a corrupt member: quarantined
     table = getattr(source, "table", "auth_events")
     con = store.con
-    with ThreadPoolExecutor(max_workers=1) as pool, Scan(pool, inp, int(opts.max_line_bytes)) as scan:
-        report = InputReport(path=inp.name, format=source.name, sha256="")
+    legacy = store.keyed_by_sha256()
+    with (
+        ThreadPoolExecutor(max_workers=1) as pool,
+        Scan(pool, inp, int(opts.max_line_bytes), legacy) as scan,
+    ):
+        report = InputReport(path=inp.name, format=source.name, content_key="")
         store.ensure_table(table, getattr(source, "schema", None))
         # A clean NDJSON file goes straight into the table in its own transaction, left open here;
         # any other file (or one the fast path refuses half-way) is read the robust way.
@@ -273,12 +301,13 @@ def ingest_file(
             con.execute("BEGIN TRANSACTION")
         try:
             read, inserted = loaded or _load(store, source, table, inp, report.tally, opts, staged)
-            report.sha256 = scan.result().sha256
-            previous = store.seen_sha256(report.sha256)
+            scanned = scan.result()
+            report.content_key = scanned.content_key
+            previous = store.seen_content(scanned.keys())
             if previous is not None:
                 con.execute("ROLLBACK")
                 return InputReport(
-                    path=inp.name, format=source.name, sha256=report.sha256, duplicate_of=previous
+                    path=inp.name, format=source.name, content_key=report.content_key, duplicate_of=previous
                 )
             report.tally.normalized = inserted
             if read > inserted:
@@ -286,7 +315,7 @@ def ingest_file(
             for side in getattr(source, "also", ()):
                 _load_side(store, side, inp, report.tally, opts)
             store.record_input(
-                report.to_contract() | {"sha256": report.sha256},
+                report.to_contract() | {"sha256": report.content_key},
                 [(q.position, q.reason, q.excerpt) for q in report.tally.quarantine],
             )
             con.execute("COMMIT")

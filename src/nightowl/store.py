@@ -28,6 +28,8 @@ from nightowl.sources.records.sql import duckdb_text
 
 _DDL = [
     duckdb_table_ddl("auth_events"),
+    # inputs.sha256 is each file's content key: 'blake3:<hex>' (ingest.CONTENT_KEY_PREFIX); a store
+    # written before 2026-12-07 holds the bare SHA-256 hex, still recognised (Store.keyed_by_sha256)
     """CREATE TABLE IF NOT EXISTS inputs (
         path VARCHAR, format VARCHAR, sha256 VARCHAR, records BIGINT, normalized BIGINT,
         ignored BIGINT, quarantined BIGINT, ingested_at TIMESTAMP DEFAULT now()
@@ -219,10 +221,21 @@ class Store:
             self.con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] if self.has_table(table) else 0
         )
 
-    def seen_sha256(self, sha256: str) -> str | None:
-        """The path under which content with this hash was ingested before, if any."""
-        row = self.con.execute("SELECT path FROM inputs WHERE sha256 = ? LIMIT 1", [sha256]).fetchall()
-        return row[0][0] if row else None
+    def seen_content(self, keys: list[str]) -> str | None:
+        """The path under which content with one of these keys was ingested before, if any."""
+        for key in keys:
+            row = self.con.execute("SELECT path FROM inputs WHERE sha256 = ? LIMIT 1", [key]).fetchall()
+            if row:
+                return row[0][0]
+        return None
+
+    def keyed_by_sha256(self) -> bool:
+        """Whether an input was recorded by bare SHA-256 (a store written before the BLAKE3 key)."""
+        return bool(
+            self.con.execute(
+                "SELECT count(*) FROM (SELECT 1 FROM inputs WHERE NOT starts_with(sha256, 'blake3:') LIMIT 1)"
+            ).fetchall()[0][0]
+        )
 
     def record_input(self, row: dict[str, Any], quarantined: list[tuple[str, str, str]]) -> None:
         self.con.execute(
