@@ -26,10 +26,15 @@ from nightowl.schema import duckdb_table_ddl
 from nightowl.sources.base import InputError
 from nightowl.sources.records.sql import duckdb_text
 
+# A file's content key in inputs.sha256 (kept under its old name): BLAKE3, a cryptographic hash about
+# four times cheaper than SHA-256 (0.25 against 0.9 s of CPU for 1.66 GB), prefixed so that a store
+# written before it, whose keys are bare SHA-256 hex, is told apart.
+CONTENT_KEY_PREFIX = "blake3:"
+
 _DDL = [
     duckdb_table_ddl("auth_events"),
-    # inputs.sha256 is each file's content key: 'blake3:<hex>' (ingest.CONTENT_KEY_PREFIX); a store
-    # written before 2026-12-07 holds the bare SHA-256 hex, still recognised (Store.keyed_by_sha256)
+    # inputs.sha256 is each file's content key: CONTENT_KEY_PREFIX + BLAKE3 hex; a store written
+    # before 2026-12-07 holds the bare SHA-256 hex, still recognised (Store.keyed_by_sha256)
     """CREATE TABLE IF NOT EXISTS inputs (
         path VARCHAR, format VARCHAR, sha256 VARCHAR, records BIGINT, normalized BIGINT,
         ignored BIGINT, quarantined BIGINT, ingested_at TIMESTAMP DEFAULT now()
@@ -223,19 +228,16 @@ class Store:
 
     def seen_content(self, keys: list[str]) -> str | None:
         """The path under which content with one of these keys was ingested before, if any."""
-        for key in keys:
-            row = self.con.execute("SELECT path FROM inputs WHERE sha256 = ? LIMIT 1", [key]).fetchall()
-            if row:
-                return row[0][0]
-        return None
+        row = self.con.execute(
+            "SELECT path FROM inputs WHERE list_contains(?, sha256) LIMIT 1", [keys]
+        ).fetchall()
+        return row[0][0] if row else None
 
     def keyed_by_sha256(self) -> bool:
         """Whether an input was recorded by bare SHA-256 (a store written before the BLAKE3 key)."""
-        return bool(
-            self.con.execute(
-                "SELECT count(*) FROM (SELECT 1 FROM inputs WHERE NOT starts_with(sha256, 'blake3:') LIMIT 1)"
-            ).fetchall()[0][0]
-        )
+        return self.con.execute(
+            "SELECT EXISTS (SELECT 1 FROM inputs WHERE NOT starts_with(sha256, ?))", [CONTENT_KEY_PREFIX]
+        ).fetchall()[0][0]
 
     def record_input(self, row: dict[str, Any], quarantined: list[tuple[str, str, str]]) -> None:
         self.con.execute(

@@ -280,23 +280,11 @@ def attach_compiled(rules: list[Rule], compile_missing: bool) -> None:
 
 
 # -- parsed-rules cache -------------------------------------------------------------------------
+# not the examples: load_rules(examples=True) reads them from the TOML
 _CACHED_FIELDS = (
-    "id",
-    "title",
-    "family",
-    "severity",
-    "keywords",
-    "regex",
-    "prefilter",
-    "scope",
-    "near",
-    "span",
-    "reach",
-    "entropy",
-    "filters",
-    "paths",
-    "note",
-)  # fmt: skip; not the examples (load_rules(examples=True) reads them from the TOML)
+    "id", "title", "family", "severity", "keywords", "regex", "prefilter", "scope", "near", "span", "reach", "entropy",
+    "filters", "paths", "note",
+)  # fmt: skip
 _CACHE_FORMAT = b"nightowl-rules/3"
 
 
