@@ -33,7 +33,7 @@ from nightowl.schema import AUTH_SCHEMA
 from nightowl.sources.base import InputError, InputFile, ReadOptions, Tally, UnknownFormat
 from nightowl.sources.inputs import Spool, expand
 from nightowl.sources.records.json_duckdb import FAST_PATH_REFUSALS
-from nightowl.sources.records.json_fast import Declined, LineCounter, LineFacts
+from nightowl.sources.records.json_fast import LINE_ORDER, Declined, LineCounter, LineFacts
 from nightowl.store import CONTENT_KEY_PREFIX, Store
 
 DUPLICATE_REASON = "duplicate of an event already in the store"
@@ -378,13 +378,17 @@ def _load_clean(
     con = store.con
     con.execute("BEGIN TRANSACTION")
     try:
-        return _load_into(store, table, lambda target: insert(con, inp, opts, target, facts))
+        # a fast path may store the rows out of file order (each carries its line): the first of
+        # a repeated event is the one on the earliest line
+        return _load_into(store, table, lambda target: insert(con, inp, opts, target, facts), LINE_ORDER)
     except (Declined, *FAST_PATH_REFUSALS):
         # the robust path reads the file and says what is wrong with it, record by record
         con.execute("ROLLBACK")
+        con.execute("RESET preserve_insertion_order")  # a failed insert could not restore it
         return None
     except Exception as exc:
         con.execute("ROLLBACK")
+        con.execute("RESET preserve_insertion_order")
         raise _unreadable(inp, source, exc) from exc
 
 
@@ -409,17 +413,18 @@ def _load(
     return _load_into(store, table, fill)
 
 
-def _load_into(store: Store, table: str, fill: Callable[[str], int]) -> tuple[int, int]:
+def _load_into(store: Store, table: str, fill: Callable[[str], int], first: str = "rowid") -> tuple[int, int]:
     """Rows read and rows added by ``fill(target)``. Straight into the table while it is empty
     (nothing to deduplicate against); otherwise through a staging table and an anti-join on the
-    source's event id, so overlapping exports add nothing twice."""
+    source's event id, so overlapping exports add nothing twice. ``first`` orders a file's rows
+    (SQL): of a repeated event, the first row is kept."""
     con = store.con
     fresh = not con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1)").fetchall()[0][0]
     target = table if fresh else "_staging"
     if not fresh:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _staging AS SELECT * FROM {table} LIMIT 0")
     read = fill(target)
-    repeated = _drop_repeats(con, target)
+    repeated = _drop_repeats(con, target, first)
     if fresh:
         return read, read - repeated
     cols = ", ".join(f'"{c}"' for c in store.columns(table))
@@ -434,10 +439,11 @@ def _load_into(store: Store, table: str, fill: Callable[[str], int]) -> tuple[in
     return read, inserted
 
 
-def _drop_repeats(con: duckdb.DuckDBPyConnection, target: str) -> int:
+def _drop_repeats(con: duckdb.DuckDBPyConnection, target: str, first: str = "rowid") -> int:
     """Events a file holds more than once (an export that repeats a page) are kept once, like
-    events already in the store: the rows after the first with the same source id are deleted.
-    Only ``target``'s rows of this file are looked at (the table while it was empty, or staging)."""
+    events already in the store: the rows after the first (in ``first``'s order, then rowid) with
+    the same source id are deleted. Only ``target``'s rows of this file are looked at (the table
+    while it was empty, or staging)."""
     key = "event_uid, source_format"
     # The check groups on a 64-bit hash of the key, not the text: a fifth of the memory and spill
     # (16M ids: 1.9 GB of spilled text groups). Equal keys hash equal, so no repeat is missed; a
@@ -450,7 +456,7 @@ def _drop_repeats(con: duckdb.DuckDBPyConnection, target: str) -> int:
     return con.execute(
         f"""DELETE FROM {target} WHERE rowid IN (
               SELECT rowid FROM (
-                SELECT rowid, row_number() OVER (PARTITION BY {key} ORDER BY rowid) AS n
+                SELECT rowid, row_number() OVER (PARTITION BY {key} ORDER BY {first}, rowid) AS n
                 FROM {target} WHERE event_uid IS NOT NULL) WHERE n > 1)"""
     ).fetchall()[0][0]
 

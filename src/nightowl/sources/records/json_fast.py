@@ -9,9 +9,10 @@ insert fail (``error()`` in the SQL, DuckDB's own refusal of a malformed line, o
 after comparing the rows with the file's line count); the caller rolls its transaction back and reads
 the file the robust way. A damaged file costs the time of the refused attempt, never a record.
 
-Lines are numbered by ``row_number() OVER ()`` over the scan, so DuckDB reads the file in order on one
-thread. The parse is the cost: one thread parsing into typed fields takes less CPU than splitting
-lines and extracting 31 JSON paths per record on two (benchmarks/bench_ingest.py).
+Lines are numbered by ``row_number() OVER ()`` over the scan, which DuckDB reads in order on one
+thread. A file over twice ``byte_ranges.PART_MIN_BYTES`` is cut at line ends into one part per DuckDB
+thread (:mod:`byte_ranges`), each part a numbered scan of its own starting from the lines before it,
+so the parts are parsed side by side and their rows stored in any order (each carries its line).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import numpy as np
 
 from nightowl.schema import COLUMN_NAMES
 from nightowl.sources.base import InputFile, ReadOptions
+from nightowl.sources.records.byte_ranges import served_parts
 from nightowl.sources.records.json_duckdb import JsonFormat, layout, safe_link
 from nightowl.sources.records.sql import sql_str
 
@@ -35,6 +37,9 @@ _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # would shadow them
 _RESERVED = {"pre_reject", "raw", "rec", "lineno", "sub", "k"}
 DEFAULT_OBJECT_BYTES = 16 << 20  # DuckDB's own default maximum_object_size
+# file order of the rows this path stores (their record_ref ends with the line number): read in
+# parts, they are stored in any order
+LINE_ORDER = "TRY_CAST(regexp_extract(record_ref, '[0-9]+$') AS BIGINT)"
 
 
 class Declined(Exception):
@@ -174,27 +179,30 @@ def insert_clean_ndjson(
     refuse = f"error({sql_str(NOT_CLEAN)})"
     out = [c for c in COLUMN_NAMES if c != "record_ref"]
     cols = ", ".join(f'"{c}"' for c in out)
-    with tempfile.TemporaryDirectory(prefix="nightowl-link-") as tmp:
-        # the path and the file's name are bound (``$path``, ``$name``), never pasted into SQL
-        scan = (
-            "read_json($path, format = 'newline_delimited', records = true, "
-            f"columns = {columns}, compression = 'none', ignore_errors = false, "
-            f"maximum_object_size = {max(DEFAULT_OBJECT_BYTES, maxb + 2)})"
+    threads = int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
+    with (
+        tempfile.TemporaryDirectory(prefix="nightowl-link-") as tmp,
+        served_parts(con, safe_link(inp, tmp), threads) as parts,
+    ):
+        # one numbered scan per part; the paths are bound ($path0, ...), never pasted into SQL
+        records = " UNION ALL ".join(
+            _numbered_scan(f"$path{n}", before, columns, envelope, refuse, maxb)
+            for n, (_, before) in enumerate(parts)
         )
-        # a page or envelope ({"value": [...]}) is unpacked by the robust path only
-        records = f"""
-SELECT CAST(CASE WHEN {field_sql(envelope)} IS NOT NULL THEN {refuse} END AS VARCHAR) AS pre_reject,
-       CAST(NULL AS VARCHAR) AS raw, CAST(NULL AS VARCHAR) AS rec, row_number() OVER () AS lineno,
-       CAST(NULL AS BIGINT) AS sub, CAST(NULL AS BIGINT) AS k, *
-FROM {scan}"""
         query = fmt.normalize_read(records, field_sql)
-        inserted = con.execute(
-            f"""INSERT INTO {target} ({cols}, record_ref)
+        params = {f"path{n}": url for n, (url, _) in enumerate(parts)} | {"name": inp.name + ":"}
+        insert = f"""INSERT INTO {target} ({cols}, record_ref)
                 SELECT {cols}, CASE WHEN _reject IS NULL AND _ignore IS NULL THEN $name || _lineno
                                     ELSE {refuse} END
-                FROM ({query})""",
-            {"path": safe_link(inp, tmp), "name": inp.name + ":"},
-        ).fetchall()[0][0]
+                FROM ({query})"""
+        if len(parts) == 1:
+            inserted = con.execute(insert, params).fetchall()[0][0]
+        else:
+            # the rows carry their line numbers: the parts' scans may run side by side and their
+            # rows land in any order (after a failed insert, the caller's rollback restores it)
+            con.execute("SET preserve_insertion_order = false")
+            inserted = con.execute(insert, params).fetchall()[0][0]
+            con.execute("RESET preserve_insertion_order")
     got = facts()
     if inserted != got.lines:
         raise Declined(f"{inserted} records from {got.lines} lines (blank lines)")
@@ -203,3 +211,20 @@ FROM {scan}"""
     if got.longest is not None:
         raise Declined(f"a line of {got.longest} bytes, longer than {maxb}")
     return inserted
+
+
+def _numbered_scan(path: str, lines_before: int, columns: str, envelope: str, refuse: str, maxb: int) -> str:
+    """The records relation of one part: its lines numbered in order on one thread, from
+    ``lines_before + 1``."""
+    scan = (
+        f"read_json({path}, format = 'newline_delimited', records = true, "
+        f"columns = {columns}, compression = 'none', ignore_errors = false, "
+        f"maximum_object_size = {max(DEFAULT_OBJECT_BYTES, maxb + 2)})"
+    )
+    # a page or envelope ({"value": [...]}) is unpacked by the robust path only
+    return f"""
+SELECT CAST(CASE WHEN {field_sql(envelope)} IS NOT NULL THEN {refuse} END AS VARCHAR) AS pre_reject,
+       CAST(NULL AS VARCHAR) AS raw, CAST(NULL AS VARCHAR) AS rec,
+       row_number() OVER () + {int(lines_before)} AS lineno,
+       CAST(NULL AS BIGINT) AS sub, CAST(NULL AS BIGINT) AS k, *
+FROM {scan}"""
