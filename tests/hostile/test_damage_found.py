@@ -148,3 +148,19 @@ def test_a_stray_bracket_line_before_json_lines_is_one_quarantined_record():
     assert {"office365-audit-json", "entra-audit-json", "github-audit-json", "entra-graph-json"} <= set(
         checked
     )
+
+
+def test_a_brace_inserted_in_a_pretty_record_is_no_record_of_its_own():
+    """A garbled last record of an Azure Monitor export: a NUL before its ``{`` and a ``{`` inserted
+    before its closing ``}`` (``{}`` at the records' indentation). The empty object that the
+    inserted brace makes is not a record: the damaged record is one quarantined record, as it was
+    one record in the file (it had counted twice, once quarantined and once as an ignored ``{}``)."""
+    reader = "entra-diagnostic-json"
+    index, fx = _fixture(reader, "entra/diagnostic_signins_records.json (pretty)")
+    last = fx.units[-1]
+    end = last.rstrip().rfind(b"}")
+    garbled = b"\x00" + last[:end] + b"{" + last[end:]
+    data = fx.prefix + fx.sep.join([*fx.units[:-1], garbled]) + fx.suffix
+    tally, rows = ingest(reader, data)
+    assert tally.records == len(fx.units) and tally.quarantined == 1, tally
+    assert rows == _reference(reader, index, tuple(range(len(fx.units) - 1)))[1]

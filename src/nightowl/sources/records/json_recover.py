@@ -235,9 +235,13 @@ def _resync(
     that unbalanced the quotes misleads the depth count), the first plausible one whose elements
     run on to the end of the array."""
     if boundary is not None:  # pretty-printed: a record starts a line at the first one's indentation
-        for m in boundary.finditer(text, pos):
+        for tries, m in enumerate(boundary.finditer(text, pos)):
             brace = m.end() - 1
-            if _prev_char(text, m.start() + 1) in (",", "[", "}", ""):
+            if tries >= MAX_CANDIDATES:
+                return None
+            if _prev_char(text, m.start() + 1) in (",", "[", "}", "") and not _parses_unlike(
+                text, brace, ref_keys
+            ):
                 return brace
         return None
     if ref_keys is None:
@@ -316,6 +320,14 @@ def _resync_compact(
             return brace
         brace = text.find("{", brace + 1, limit)
     return None
+
+
+def _parses_unlike(text: str, brace: int, ref_keys: set[str] | None) -> bool:
+    """True when the ``{`` at ``brace`` opens an object that parses but is no record like the ones
+    read so far (a brace the damage inserted, as in ``{}``); a candidate that does not parse may be
+    the next record, damaged too."""
+    got = _decode(text, brace)
+    return got is not None and not (isinstance(got[0], dict) and _like(got[0], ref_keys))
 
 
 def _like(value: dict, ref_keys: set[str] | None) -> bool:
