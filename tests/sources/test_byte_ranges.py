@@ -140,3 +140,17 @@ def test_insertion_order_is_kept_again_after_a_file_read_in_parts(tmp_path, monk
         f"part-{i:05d}": f"signins.jsonl:{i + 1 + shift[damage != 'none' and i >= 290]}" for i in range(300)
     }
     assert {r["event_uid"]: r["record_ref"] for r in refs} == want
+
+
+@pytest.mark.parametrize(
+    ("threads", "limit", "parts"),
+    [(8, "384MB", 2), (2, "384MB", 2), (8, "1GB", 5), (8, "256MB", 1), (1, "4GB", 1), (16, "8GiB", 16)],
+)
+def test_a_file_is_read_in_as_many_parts_as_threads_and_memory_allow(threads, limit, parts):
+    """One part per DuckDB thread, but only as many as the memory limit holds: on 1M sign-ins under
+    the 384 MB default eight parts (an eight-core laptop) ran out of memory and sent the file to the
+    slow robust path, two ran."""
+    con = duckdb.connect()
+    con.execute(f"SET threads = {threads}")
+    con.execute(f"SET memory_limit = '{limit}'")
+    assert byte_ranges.parts_for(con) == parts

@@ -27,7 +27,7 @@ import numpy as np
 
 from nightowl.schema import COLUMN_NAMES
 from nightowl.sources.base import InputFile, ReadOptions
-from nightowl.sources.records.byte_ranges import served_parts
+from nightowl.sources.records.byte_ranges import parts_for, served_parts
 from nightowl.sources.records.json_duckdb import JsonFormat, layout, safe_link
 from nightowl.sources.records.sql import sql_str
 
@@ -179,10 +179,9 @@ def insert_clean_ndjson(
     refuse = f"error({sql_str(NOT_CLEAN)})"
     out = [c for c in COLUMN_NAMES if c != "record_ref"]
     cols = ", ".join(f'"{c}"' for c in out)
-    threads = int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
     with (
         tempfile.TemporaryDirectory(prefix="nightowl-link-") as tmp,
-        served_parts(con, safe_link(inp, tmp), threads) as parts,
+        served_parts(con, safe_link(inp, tmp), parts_for(con)) as parts,
     ):
         # one numbered scan per part; the paths are bound ($path0, ...), never pasted into SQL
         records = " UNION ALL ".join(
