@@ -383,13 +383,18 @@ def _load_clean(
         return _load_into(store, table, lambda target: insert(con, inp, opts, target, facts), LINE_ORDER)
     except (Declined, *FAST_PATH_REFUSALS):
         # the robust path reads the file and says what is wrong with it, record by record
-        con.execute("ROLLBACK")
-        con.execute("RESET preserve_insertion_order")  # a failed insert could not restore it
+        _roll_back_fast_path(con)
         return None
     except Exception as exc:
-        con.execute("ROLLBACK")
-        con.execute("RESET preserve_insertion_order")
+        _roll_back_fast_path(con)
         raise _unreadable(inp, source, exc) from exc
+
+
+def _roll_back_fast_path(con: duckdb.DuckDBPyConnection) -> None:
+    """Undo a fast path's insert. A fast path reading in parts turns insertion order off for its
+    insert; when the insert fails, the aborted transaction refuses the SET that restores it."""
+    con.execute("ROLLBACK")
+    con.execute("RESET preserve_insertion_order")
 
 
 def _load(

@@ -13,7 +13,6 @@ not be read, with position, reason and a short excerpt).
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -24,7 +23,7 @@ import pyarrow as pa
 
 from nightowl.schema import duckdb_table_ddl
 from nightowl.sources.base import InputError
-from nightowl.sources.records.sql import duckdb_text
+from nightowl.sources.records.sql import duckdb_size_bytes, duckdb_text
 
 # A file's content key in inputs.sha256 (kept under its old name): BLAKE3, a cryptographic hash about
 # four times cheaper than SHA-256 (0.25 against 0.9 s of CPU for 1.66 GB), prefixed so that a store
@@ -48,7 +47,6 @@ _DDL = [
 # Inputs larger than this, hunted without --store, go to a temporary on-disk store (an in-memory
 # database keeps every event in RAM; a file lets DuckDB evict them under its memory limit).
 SCRATCH_INPUT_BYTES = 256 << 20
-_LIMIT = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.I)
 
 
 DEFAULT_LIMIT_MB = 384
@@ -72,7 +70,7 @@ def default_memory_limit() -> str:
 
 def check_memory_limit(value: str) -> str:
     """``value`` if DuckDB can take it as a memory limit (e.g. ``2GB``, ``512MB``); else a one-line error."""
-    if not _LIMIT.match(value):
+    if duckdb_size_bytes(value) is None:
         raise InputError(f"--memory-limit: {value!r} is not a size like 2GB or 512MB")
     return value.replace(" ", "")
 

@@ -12,8 +12,8 @@ insert does not have to keep their rows in order (the numbers are in the rows).
 from __future__ import annotations
 
 import io
+import itertools
 import os
-import re
 import secrets
 import stat
 import threading
@@ -26,16 +26,16 @@ import duckdb
 import numpy as np
 from fsspec import AbstractFileSystem
 
+from nightowl.sources.records.sql import duckdb_size_bytes
+
 PROTOCOL = "nightowl-part"
 PART_MIN_BYTES = 64 << 20  # smaller parts are not worth a thread: a file under 2x this is read whole
 # DuckDB memory one part needs beside the others: its JSON reader's buffers and the insert's row
 # groups. Measured on 1M sign-ins: under 384 MB two parts ran, eight ran out of memory (and the
 # file fell back to the slow robust path); under 1 GB five ran.
 PART_MEMORY_BYTES = 180 << 20
-_SIZE = re.compile(r"^\s*([0-9.]+)\s*(bytes|[KMGTP]i?B)\s*$", re.I)
-_UNITS = {"bytes": 1, "b": 1, **{f"{u}ib": 1024 ** (i + 1) for i, u in enumerate("kmgtp")}}
-_UNITS |= {f"{u}b": 1000 ** (i + 1) for i, u in enumerate("kmgtp")}
-_CHUNK = 16 << 20  # bytes per read when looking for a line end or counting lines
+_CHUNK = 16 << 20  # bytes per read when counting lines
+_PROBE = 64 << 10  # bytes per read when looking for the line end after a cut (lines are short)
 
 
 def parts_for(con: duckdb.DuckDBPyConnection) -> int:
@@ -44,11 +44,10 @@ def parts_for(con: duckdb.DuckDBPyConnection) -> int:
     threads, limit = con.execute(
         "SELECT current_setting('threads'), current_setting('memory_limit')"
     ).fetchall()[0]
-    size = _SIZE.match(str(limit))
-    if size is None:  # an unlimited or unreadable limit: threads decide
+    limit_bytes = duckdb_size_bytes(str(limit))
+    if limit_bytes is None:  # no limit DuckDB shows in those units (unlimited: PiB): threads decide
         return max(1, int(threads))
-    limit_bytes = float(size.group(1)) * _UNITS[size.group(2).lower()]
-    return max(1, min(int(threads), int(limit_bytes // PART_MEMORY_BYTES)))
+    return max(1, min(int(threads), limit_bytes // PART_MEMORY_BYTES))
 
 
 @dataclass(frozen=True)
@@ -84,8 +83,8 @@ def cut(fd: int, size: int, parts: int) -> list[Part]:
             pieces, pool.map(lambda p: _line_feeds(fd, p[1], p[2]), pieces), strict=True
         ):
             counts[n + 1] += count
-    before = np.cumsum(counts).tolist()
-    return [Part(s, e, int(b)) for s, e, b in zip(starts, ends, before, strict=True)]
+    before = itertools.accumulate(counts)
+    return [Part(s, e, b) for s, e, b in zip(starts, ends, before, strict=True)]
 
 
 def _line_end_after(fd: int, pos: int, size: int) -> int | None:
@@ -93,7 +92,7 @@ def _line_end_after(fd: int, pos: int, size: int) -> int | None:
     line start stays), or None when there is none before the end."""
     pos = max(pos - 1, 0)
     while pos < size:
-        data = os.pread(fd, min(_CHUNK, size - pos), pos)
+        data = os.pread(fd, min(_PROBE, size - pos), pos)
         if not data:
             return None
         found = data.find(b"\n")

@@ -7,6 +7,8 @@ tables. :func:`sql_str` is for our own constants (code tables, reasons, column p
 
 from __future__ import annotations
 
+import re
+
 MIN_YEAR, MAX_YEAR = 1900, 2999  # anything else is a garbled timestamp, not an event
 # pre_reject marker of a line that holds an array or a Graph page: expanded in a second pass.
 CONTAINER = "<container>"
@@ -24,6 +26,18 @@ def duckdb_text(path: str) -> str | None:
     except UnicodeEncodeError:
         return None
     return path
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.I)
+_SIZE_UNITS = {"b": 1} | {
+    f"{u}{i}b": (1024 if i else 1000) ** (n + 1) for n, u in enumerate("kmgt") for i in ("", "i")
+}
+
+
+def duckdb_size_bytes(text: str) -> int | None:
+    """Bytes in a size as DuckDB takes and shows it (``384MB``, ``366.2 MiB``); None for any other text."""
+    size = _SIZE.match(text)
+    return None if size is None else int(float(size.group(1)) * _SIZE_UNITS[size.group(2).lower()])
 
 
 def shown_text(value: str) -> str:
