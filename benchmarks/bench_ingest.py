@@ -51,6 +51,8 @@ if kind in ("duckdb", "read_json", "read_json_numbered"):
         import shutil
         shutil.rmtree(tmp)
 else:
+    from nightowl.launch import quiet_blas
+    quiet_blas()  # as the nightowl executable does before numpy is imported
     from nightowl.ingest import ingest_paths
     from nightowl.store import Store
     with Store.for_hunt(None, [path], sys.argv[4] or None) as store:  # what `nightowl ingest FILE` opens

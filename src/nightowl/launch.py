@@ -12,10 +12,24 @@ goes to ``nightowl.cli.main``.
 
 from __future__ import annotations
 
+import os
 import sys
+
+# numpy's OpenBLAS starts a thread per core when numpy is imported, and each spins before it sleeps:
+# about 0.1 s of CPU per extra core at every start of a command. nightowl never calls BLAS (numpy only
+# counts bytes), so the command line asks for one thread; a value the user set is kept. Only the
+# executable does this: a notebook importing nightowl keeps its own BLAS threads.
+BLAS_THREADS = {"OPENBLAS_NUM_THREADS": "1"}
+
+
+def quiet_blas(environ: dict[str, str] | os._Environ = os.environ) -> None:
+    """One BLAS thread for this process unless the user chose otherwise (before numpy is imported)."""
+    for name, value in BLAS_THREADS.items():
+        environ.setdefault(name, value)
 
 
 def main() -> None:
+    quiet_blas()
     try:
         _main()
     except KeyboardInterrupt:  # Ctrl-C before the command line is loaded (imports take a moment)
