@@ -138,6 +138,13 @@ def summary(results: list[dict]) -> dict:
     }
 
 
+def paired_ratio(ours: list[dict], ref: list[dict], key: str) -> float:
+    """The median over rounds of ours / ref, each round's two runs taken one right after the other.
+    On a shared machine whose speed drifts over minutes, a round's two runs share its speed; the
+    ratio of the two medians can pair a slow minute of one reader with a fast one of the other."""
+    return statistics.median(o[key] / r[key] for o, r in zip(ours, ref, strict=True))
+
+
 READERS = {
     "ingest": "nightowl ingest (normalized, deduplicated, accounted)",
     "read_json": "DuckDB `read_json` of the schema's fields into a table (the reference)",
@@ -176,10 +183,13 @@ def ingest_table(path: Path, runs: int, memory_limit: str = "") -> str:
             f"| {title} | {r['seconds']:.1f} | {r['cpu']:.1f} | {r['rows'] / r['seconds']:,.0f} | "
             f"{size_mb / r['seconds']:,.0f} | {r['peak_mb']:,.0f} |"
         )
+    paired = {k: paired_ratio(raw["ingest"], raw["read_json"], k) for k in ("seconds", "cpu")}
     lines += [
         "",
         f"nightowl / `read_json` of the schema's fields: {ours['seconds'] / ref['seconds']:.2f}x wall, "
-        f"{ours['cpu'] / ref['cpu']:.2f}x CPU",
+        f"{ours['cpu'] / ref['cpu']:.2f}x CPU (ratio of the medians); median of the {runs} rounds' "
+        f"ratios (each round's runs one after the other): {paired['seconds']:.2f}x wall, "
+        f"{paired['cpu']:.2f}x CPU",
         "",
         f"nightowl / `read_json` numbering its lines: {ours['seconds'] / numbered['seconds']:.2f}x wall, "
         f"{ours['cpu'] / numbered['cpu']:.2f}x CPU",

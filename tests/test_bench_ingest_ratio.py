@@ -1,0 +1,37 @@
+"""The ingest benchmark's paired ratio (benchmarks/bench_ingest.py): on a machine whose speed drifts,
+each round compares two runs taken one right after the other."""
+
+from __future__ import annotations
+
+import importlib.util
+import statistics
+from pathlib import Path
+
+import pytest
+
+_SPEC = importlib.util.spec_from_file_location(
+    "bench_ingest", Path(__file__).resolve().parents[1] / "benchmarks" / "bench_ingest.py"
+)
+bench_ingest = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(bench_ingest)
+
+
+def _runs(seconds: list[float]) -> list[dict]:
+    return [{"seconds": s, "cpu": 2 * s} for s in seconds]
+
+
+def test_a_machine_that_speeds_up_between_rounds_does_not_move_the_paired_ratio():
+    # the machine runs at half speed for the first rounds, then full speed: ours is always 1.5x the
+    # reference in the same round, but the medians of each series fall in different minutes
+    slow = [2.0, 2.0, 2.0, 1.0, 1.0]
+    ours, ref = _runs([1.5 * 3 * s for s in slow]), _runs([3 * s for s in slow])
+    ref[2]["seconds"] = 3.0  # the reference's middle run already at full speed
+    medians = statistics.median(r["seconds"] for r in ours) / statistics.median(r["seconds"] for r in ref)
+    assert medians == pytest.approx(3.0)  # 9 s (a slow minute) against 3 s (a fast one)
+    assert bench_ingest.paired_ratio(ours, ref, "seconds") == pytest.approx(1.5)
+    assert bench_ingest.paired_ratio(ours, ref, "cpu") == pytest.approx(1.5)
+
+
+def test_rounds_must_pair_up():
+    with pytest.raises(ValueError):
+        bench_ingest.paired_ratio(_runs([1, 2]), _runs([1]), "seconds")
