@@ -72,7 +72,7 @@ SELECT
                                 ORDER BY time, activity, direction), '; ')) AS summary,
     {'actor': {'type': 'user', 'upn': any_value(creator)},
      'target': {'type': 'User', 'upn': new_user, 'id': any_value(new_user_id)},
-     'created': min(created), 'followups': list(DISTINCT activity ORDER BY activity), 'roles': list(DISTINCT role_name ORDER BY role_name),
+     'created': min(created), 'followups': list(DISTINCT activity ORDER BY activity), 'roles': coalesce(list(DISTINCT role_name ORDER BY role_name) FILTER (WHERE role_name IS NOT NULL), []),
      'permissions': list_sort(list_distinct(flatten(list(perms)))),
      'operations': list_sort(list_distinct(['Add user'] || list(activity))),
      'record_refs': list_sort(list_distinct([any_value(created_ref)] || list(record_ref ORDER BY time))),
