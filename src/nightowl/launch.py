@@ -15,17 +15,13 @@ from __future__ import annotations
 import os
 import sys
 
-# numpy's OpenBLAS starts a thread per core when numpy is imported, and each spins before it sleeps:
-# about 0.1 s of CPU per extra core at every start of a command. nightowl never calls BLAS (numpy only
-# counts bytes), so the command line asks for one thread; a value the user set is kept. Only the
-# executable does this: a notebook importing nightowl keeps its own BLAS threads.
-BLAS_THREADS = {"OPENBLAS_NUM_THREADS": "1"}
 
-
-def quiet_blas(environ: dict[str, str] | os._Environ = os.environ) -> None:
-    """One BLAS thread for this process unless the user chose otherwise (before numpy is imported)."""
-    for name, value in BLAS_THREADS.items():
-        environ.setdefault(name, value)
+def quiet_blas() -> None:
+    """One OpenBLAS thread for this process unless the user chose a number (call it before numpy is
+    imported). numpy's OpenBLAS starts a thread per core at import and each spins before it sleeps:
+    about 0.1 s of CPU per extra core at every command, and nightowl never calls BLAS (numpy only
+    counts bytes). Only the executable calls this: a notebook importing nightowl keeps its threads."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 def main() -> None:

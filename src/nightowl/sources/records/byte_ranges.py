@@ -102,16 +102,23 @@ def _line_end_after(fd: int, pos: int, size: int) -> int | None:
     return None
 
 
+def line_feeds(data: np.ndarray, scratch: np.ndarray) -> int:
+    """The line feeds in the bytes ``data`` (uint8), counted by numpy into ``scratch`` (a bool array
+    at least as long, reused from call to call so no mask is allocated per chunk)."""
+    mask = scratch[: data.size]
+    return int(np.count_nonzero(np.equal(data, 10, out=mask)))
+
+
 def _line_feeds(fd: int, start: int, end: int) -> int:
     buf = bytearray(_CHUNK)
     view, arr = memoryview(buf), np.frombuffer(buf, dtype=np.uint8)
-    is_lf = np.empty(_CHUNK, dtype=np.bool_)
+    scratch = np.empty(_CHUNK, dtype=np.bool_)
     count, pos = 0, start
     while pos < end:
         n = os.preadv(fd, [view[: min(_CHUNK, end - pos)]], pos)
         if not n:
             break
-        count += int(np.count_nonzero(np.equal(arr[:n], 10, out=is_lf[:n])))
+        count += line_feeds(arr[:n], scratch)
         pos += n
     return count
 

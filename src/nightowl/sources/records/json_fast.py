@@ -27,7 +27,7 @@ import numpy as np
 
 from nightowl.schema import COLUMN_NAMES
 from nightowl.sources.base import InputFile, ReadOptions
-from nightowl.sources.records.byte_ranges import parts_for, served_parts
+from nightowl.sources.records.byte_ranges import line_feeds, parts_for, served_parts
 from nightowl.sources.records.json_duckdb import JsonFormat, layout, safe_link
 from nightowl.sources.records.sql import sql_str
 
@@ -96,9 +96,7 @@ class LineCounter:
             return
         if self._eq.size < n:
             self._eq = np.empty(n, np.bool_)
-        eq = self._eq[:n]
-        np.equal(arr, 10, out=eq)
-        self.lines += int(np.count_nonzero(eq))
+        self.lines += line_feeds(arr, self._eq)
 
     def _may_exceed(self, data: bytes | bytearray, lo: int, hi: int) -> bool:
         """Whether a line between ``lo`` and ``hi`` (both just after / at an LF) may be longer than
