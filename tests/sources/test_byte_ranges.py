@@ -90,6 +90,18 @@ def test_a_small_file_is_one_part_read_directly(tmp_path):
         assert parts == [(str(path), 0)]
 
 
+@pytest.mark.parametrize("missing", ["pread", "preadv"])
+def test_without_positional_reads_a_file_is_one_part(tmp_path, monkeypatch, missing):
+    """Parts are read and counted with pread / preadv; where the system lacks either (Windows, an
+    older macOS) the file is read whole instead of failing."""
+    monkeypatch.setattr(byte_ranges, "PART_MIN_BYTES", 64)
+    monkeypatch.delattr(os, missing)
+    path = tmp_path / "f.jsonl"
+    path.write_bytes(b'{"a": 1}\n' * 100)
+    with byte_ranges.served_parts(duckdb.connect(), str(path), 4) as parts:
+        assert parts == [(str(path), 0)]
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="named pipes: POSIX only")
 def test_a_named_pipe_is_never_opened_here(tmp_path, monkeypatch):
     """Opening a FIFO for reading blocks until a writer comes: it is handed over as one part."""

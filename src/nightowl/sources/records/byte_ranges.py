@@ -202,7 +202,8 @@ def served_parts(con: duckdb.DuckDBPyConnection, path: str, parts: int) -> Itera
     ``parts`` 1 is one part, ``path`` itself."""
     info = os.stat(path)
     parts = min(parts, info.st_size // PART_MIN_BYTES)
-    if parts < 2 or not stat.S_ISREG(info.st_mode) or not hasattr(os, "pread"):  # pread: not on Windows
+    positional = hasattr(os, "pread") and hasattr(os, "preadv")  # not on Windows (preadv: macOS 11+)
+    if parts < 2 or not stat.S_ISREG(info.st_mode) or not positional:
         yield [(path, 0)]
         return
     fd = os.open(path, os.O_RDONLY)
