@@ -32,6 +32,8 @@ import json, resource, sys, time
 kind, path = sys.argv[1], sys.argv[2]
 t0 = time.perf_counter()
 findings = t_ingest = None
+from nightowl.launch import quiet_blas
+quiet_blas()  # every step: the references import numpy too (nightowl.store), whose idle BLAS threads spin
 if kind in ("duckdb", "read_json", "read_json_numbered"):
     import duckdb, tempfile, os
     from nightowl.store import SCRATCH_INPUT_BYTES
@@ -51,8 +53,6 @@ if kind in ("duckdb", "read_json", "read_json_numbered"):
         import shutil
         shutil.rmtree(tmp)
 else:
-    from nightowl.launch import quiet_blas
-    quiet_blas()  # as the nightowl executable does before numpy is imported
     from nightowl.ingest import ingest_paths
     from nightowl.store import Store
     with Store.for_hunt(None, [path], sys.argv[4] or None) as store:  # what `nightowl ingest FILE` opens
@@ -90,11 +90,13 @@ def dataset(events: int) -> Path:
 
 def schema_columns() -> str:
     """DuckDB ``read_json`` columns for exactly the Graph fields nightowl's schema reads (nested
-    fields as STRUCTs), as a SQL struct literal: the reference a JSON reader cannot beat by much."""
-    from nightowl.sources.entra_graph import GRAPH_PATHS
+    fields as STRUCTs), as a SQL struct literal: the reference a JSON reader cannot beat by much.
+    These are the paths nightowl's own read selects (``GRAPH.read_paths``: the mapped fields and
+    ``authenticationDetails``, which the MFA column needs)."""
+    from nightowl.sources.entra_graph import GRAPH
 
     tree: dict = {}
-    for path in GRAPH_PATHS.values():
+    for path in GRAPH.read_paths:
         node, parts = tree, path.removeprefix("$.").split(".")
         for part in parts[:-1]:
             node = node.setdefault(part, {})
@@ -111,14 +113,14 @@ def schema_columns() -> str:
 
 
 def step(kind: str, path: Path, memory_limit: str = "") -> dict:
-    proc = subprocess.run(
-        [sys.executable, "-c", STEP, kind, str(path), schema_columns(), memory_limit],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return run_step(STEP, [kind, str(path), schema_columns(), memory_limit])
+
+
+def run_step(code: str, args: list[str]) -> dict:
+    """``code`` run in a fresh Python with ``args`` (the first names the step); its last line of JSON."""
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=False)
     if proc.returncode:
-        raise SystemExit(f"{kind} failed:\n{proc.stderr[-2000:]}")
+        raise SystemExit(f"{args[0]} failed:\n{proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 

@@ -35,3 +35,15 @@ def test_a_machine_that_speeds_up_between_rounds_does_not_move_the_paired_ratio(
 def test_rounds_must_pair_up():
     with pytest.raises(ValueError):
         bench_ingest.paired_ratio(_runs([1, 2]), _runs([1]), "seconds")
+
+
+def test_the_reference_reads_every_field_nightowl_reads():
+    # the acceptance compares nightowl with read_json "selecting the fields the schema needs": the
+    # reference must select what nightowl's own read selects, no fewer (authenticationDetails included)
+    from nightowl.sources.entra_graph import GRAPH
+
+    columns = bench_ingest.schema_columns()
+    for path in GRAPH.read_paths:
+        for key in path.removeprefix("$.").split("."):
+            assert key in columns, path
+    assert "'authenticationDetails': 'VARCHAR'" in columns
