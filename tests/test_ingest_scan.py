@@ -101,23 +101,6 @@ def test_the_result_wanted_lets_the_scan_run_free_and_a_failed_file_stops_it():
         assert out == [outcome] and reader.bytes == 0
 
 
-def test_where_the_readers_position_is_known_the_scan_follows_it_not_the_process_reads():
-    # a file read in parts: the process reads both parts at once, so its read bytes run ahead of
-    # the last part's reader; the scan keeps to that reader's position instead
-    reader, where = Reader(), [4 * CHUNK]
-    pace = ingest.Pace(ahead=10 * CHUNK, stall=3600, progress=reader.progress, position=lambda: where[0])
-    reader.bytes = 150 * CHUNK  # what the process read: far ahead of the part's reader
-    thread, out = _scan_in_thread(pace, reader, 200 * CHUNK)
-    _until(lambda: pace.waited > 0, "waited for the reader")
-    assert reader.scanned <= where[0] + pace.ahead
-    where[0] = 100 * CHUNK  # the last part's reader reads on: so does the scan
-    _until(lambda: reader.scanned > 100 * CHUNK, "followed the reader")
-    assert reader.scanned <= where[0] + pace.ahead
-    where[0] = 200 * CHUNK
-    thread.join(60)
-    assert out == ["done"]
-
-
 def test_without_progress_the_scan_runs_free():
     pace = ingest.Pace(ahead=CHUNK, stall=3600, progress=lambda: None)
     pace.begin()

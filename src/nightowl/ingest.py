@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import threading
 import time
 from collections import Counter
@@ -33,7 +32,6 @@ from nightowl import sources
 from nightowl.schema import AUTH_SCHEMA
 from nightowl.sources.base import InputError, InputFile, ReadOptions, Tally, UnknownFormat
 from nightowl.sources.inputs import Spool, expand
-from nightowl.sources.records.byte_ranges import reader_position
 from nightowl.sources.records.json_duckdb import FAST_PATH_REFUSALS
 from nightowl.sources.records.json_fast import LINE_ORDER, Declined, LineCounter, LineFacts
 from nightowl.store import CONTENT_KEY_PREFIX, Store
@@ -130,13 +128,11 @@ class Pace:
         ahead: int | None = None,
         stall: float | None = None,
         progress: Callable[[], int | None] = process_read_bytes,
-        position: Callable[[], int | None] = lambda: None,
     ) -> None:
         self.ahead = SCAN_AHEAD if ahead is None else ahead
         self.burst = min(SCAN_BURST, self.ahead // 2)
         self.stall = SCAN_STALL if stall is None else stall
         self.progress = progress
-        self.position = position  # the reader's offset in the file, where known (read in parts)
         self.waited = 0  # polls spent waiting for the reader
         self.stalls = 0  # times the reader was not waited for because it had stopped reading
         self.stopped = False
@@ -168,11 +164,11 @@ class Pace:
         if scanned < self._allowed or self._free.is_set():
             return
         while True:
-            read = self._reader_at(scanned)
-            if read is None:  # no progress to follow: run free
+            now_read = self.progress()
+            if now_read is None or self._start is None:  # no progress to follow: run free
                 self._allowed = 1 << 62
                 return
-            now = time.monotonic()
+            read, now = now_read - self._start - scanned, time.monotonic()
             if read != self._read:
                 self._read, self._since = read, now
             if scanned <= read + self.ahead - self.burst:
@@ -186,18 +182,6 @@ class Pace:
         if self.stopped:
             raise ScanStopped
         self._allowed = max(self._read + self.ahead, scanned + self.burst)
-
-    def _reader_at(self, scanned: int) -> int | None:
-        """How far into the file the reader is: its offset where it is known (``position``: a file
-        read in parts, whose readers are at several places), else what the process has read besides
-        the scan's own ``scanned`` bytes (one reader from the file's start); None when neither is known."""
-        where = self.position()
-        if where is not None:
-            return where
-        now_read = self.progress()
-        if now_read is None or self._start is None:
-            return None
-        return now_read - self._start - scanned
 
 
 def scan_file(
@@ -230,23 +214,13 @@ def scan_file(
     )
 
 
-def _parts_reader(inp: InputFile) -> Callable[[], int | None]:
-    """Where the readers of ``inp`` are while the fast path reads it in parts (else None)."""
-    try:
-        info = os.stat(inp.path)
-    except OSError:
-        return lambda: None
-    identity = (info.st_dev, info.st_ino)
-    return lambda: reader_position(identity)
-
-
 class Scan:
     """The scan thread of one file: asking for its result lets it run free; leaving stops it."""
 
     def __init__(
         self, pool: ThreadPoolExecutor, inp: InputFile, max_line_bytes: int, sha256: bool = False
     ) -> None:
-        self.pace = Pace(position=_parts_reader(inp))
+        self.pace = Pace()
         self._future = pool.submit(scan_file, inp, max_line_bytes, self.pace, sha256)
 
     def result(self) -> FileScan:

@@ -83,31 +83,6 @@ def test_duckdb_reads_exactly_each_part_and_nothing_else(tmp_path, monkeypatch):
     assert path.read_bytes() == data
 
 
-def test_the_readers_position_is_where_the_last_part_has_been_read(tmp_path, monkeypatch):
-    # the content key's scan follows the last part's reader (ingest.Pace): every byte before the
-    # last part was read by the count before the cut, so the position starts there
-    monkeypatch.setattr(byte_ranges, "PART_MIN_BYTES", 64)
-    data = b"".join(b'{"n": %d}\n' % i for i in range(300))
-    path = tmp_path / "f.jsonl"
-    path.write_bytes(data)
-    info = os.stat(path)
-    identity = (info.st_dev, info.st_ino)
-    assert byte_ranges.reader_position(identity) is None  # not being read in parts
-    con = duckdb.connect()
-    with byte_ranges.served_parts(con, str(path), 3) as parts:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            starts = [p.start for p in byte_ranges.cut(fd, len(data), 3)]
-        finally:
-            os.close(fd)
-        assert byte_ranges.reader_position(identity) == starts[-1]
-        con.execute("SELECT content FROM read_blob(?)", [parts[0][0]]).fetchall()
-        assert byte_ranges.reader_position(identity) == starts[-1]  # an earlier part moves nothing
-        con.execute("SELECT content FROM read_blob(?)", [parts[-1][0]]).fetchall()
-        assert byte_ranges.reader_position(identity) == len(data)  # the last part read to the end
-    assert byte_ranges.reader_position(identity) is None
-
-
 def test_a_small_file_is_one_part_read_directly(tmp_path):
     path = tmp_path / "f.jsonl"
     path.write_bytes(b'{"a": 1}\n' * 10)

@@ -124,13 +124,11 @@ def _line_feeds(fd: int, start: int, end: int) -> int:
 
 
 class _PartFile(io.RawIOBase):
-    """One part, read with ``pread`` (the file's descriptor is shared by every part). The last part
-    moves ``frontier`` (a one-item list) to the end of what it has served."""
+    """One part, read with ``pread`` (the file's descriptor is shared by every part)."""
 
-    def __init__(self, fd: int, part: Part, frontier: list[int] | None = None) -> None:
+    def __init__(self, fd: int, part: Part) -> None:
         super().__init__()
         self._fd, self._start, self._size, self._pos = fd, part.start, part.end - part.start, 0
-        self._frontier = frontier
 
     def readable(self) -> bool:
         return True
@@ -153,8 +151,6 @@ class _PartFile(io.RawIOBase):
             return b""
         data = os.pread(self._fd, size, self._start + self._pos)
         self._pos += len(data)
-        if self._frontier is not None and self._start + self._pos > self._frontier[0]:
-            self._frontier[0] = self._start + self._pos
         return data
 
     def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
@@ -172,12 +168,10 @@ class _PartFileSystem(AbstractFileSystem):
 
     def __init__(self) -> None:
         super().__init__()
-        self.served: dict[str, tuple[int, Part, list[int] | None]] = {}
-        # file identity (st_dev, st_ino) -> the frontier of the file's readers (reader_position)
-        self.frontiers: dict[tuple[int, int], list[int]] = {}
+        self.served: dict[str, tuple[int, Part]] = {}
         self.lock = threading.Lock()
 
-    def _part(self, path: str) -> tuple[int, Part, list[int] | None]:
+    def _part(self, path: str) -> tuple[int, Part]:
         key = path.split("://", 1)[-1].strip("/")
         with self.lock:
             if key not in self.served:
@@ -190,7 +184,7 @@ class _PartFileSystem(AbstractFileSystem):
         return _PartFile(*self._part(path))
 
     def info(self, path: str, **kwargs) -> dict:  # type: ignore[no-untyped-def]
-        _, part, _ = self._part(path)
+        _, part = self._part(path)
         return {"name": path, "size": part.end - part.start, "type": "file"}
 
     def ls(self, path: str, detail: bool = True, **kwargs) -> list:  # type: ignore[no-untyped-def]
@@ -222,36 +216,13 @@ def served_parts(con: duckdb.DuckDBPyConnection, path: str, parts: int) -> Itera
             con.register_filesystem(_FILESYSTEM)
         token = secrets.token_hex(8)
         keys = [f"{token}/{n}.jsonl" for n in range(len(pieces))]
-        # the earlier parts' bytes were just read by the count before the cut: the readers' frontier
-        # starts at the last part, and moves with its reader
-        frontier = [pieces[-1].start]
-        fstat = os.fstat(fd)
-        identity = (fstat.st_dev, fstat.st_ino)
         with _FILESYSTEM.lock:
-            _FILESYSTEM.served.update(
-                {k: (fd, p, frontier if p is pieces[-1] else None) for k, p in zip(keys, pieces, strict=True)}
-            )
-            _FILESYSTEM.frontiers[identity] = frontier
+            _FILESYSTEM.served.update({k: (fd, p) for k, p in zip(keys, pieces, strict=True)})
         try:
             yield [(f"{PROTOCOL}://{k}", p.lines_before) for k, p in zip(keys, pieces, strict=True)]
         finally:
             with _FILESYSTEM.lock:
                 for k in keys:
                     _FILESYSTEM.served.pop(k, None)
-                if _FILESYSTEM.frontiers.get(identity) is frontier:
-                    del _FILESYSTEM.frontiers[identity]
     finally:
         os.close(fd)
-
-
-def reader_position(identity: tuple[int, int]) -> int | None:
-    """Where the readers of the file ``identity`` (st_dev, st_ino) are, as an offset, while it is
-    served in parts: the last part's reader's position (every byte before the last part counts as
-    read: the count before the cut read it). None when the file is not being read in parts.
-
-    The content key's scan reads the file from its start; paced by what the whole process reads, it
-    would run ahead of the last part's reader by what the other parts read, and on a file bigger than
-    the page cache that reader would read those bytes from disk again."""
-    with _FILESYSTEM.lock:
-        frontier = _FILESYSTEM.frontiers.get(identity)
-        return frontier[0] if frontier else None
