@@ -47,3 +47,15 @@ def test_the_reference_reads_every_field_nightowl_reads():
         for key in path.removeprefix("$.").split("."):
             assert key in columns, path
     assert "'authenticationDetails': 'VARCHAR'" in columns
+
+
+def test_every_pair_compares_a_nightowl_step_with_a_reference_under_the_limits_it_names():
+    # the benchmark reports nightowl against read_json as shipped and under equal limits: each pair
+    # must name steps that run, nightowl's ingest first, and the equal-limit pairs must really be equal
+    readers = {r.name: r for r in bench_ingest.READERS}
+    assert len(readers) == len(bench_ingest.READERS)
+    limits = set()
+    for ours, ref, _ in bench_ingest.PAIRS:
+        assert readers[ours].kind == "ingest" and readers[ref].kind == "read_json"
+        limits.add((readers[ours].limit, readers[ref].limit))
+    assert limits == {("ours", "duckdb"), ("ours", "ours"), ("duckdb", "duckdb")}
