@@ -59,3 +59,10 @@ def test_every_pair_compares_a_nightowl_step_with_a_reference_under_the_limits_i
         assert readers[ours].kind == "ingest" and readers[ref].kind == "read_json"
         limits.add((readers[ours].limit, readers[ref].limit))
     assert limits == {("ours", "duckdb"), ("ours", "ours"), ("duckdb", "duckdb")}
+
+
+def test_the_fastest_runs_ratio_ignores_a_slow_outlier():
+    ours = _runs([4.0, 9.0, 4.2])  # one round hit a busy minute
+    ref = _runs([2.5, 2.6, 7.0])
+    assert bench_ingest.fastest_ratio(ours, ref, "seconds") == pytest.approx(4.0 / 2.5)
+    assert bench_ingest.fastest_ratio(ours, ref, "cpu") == pytest.approx(4.0 / 2.5)
