@@ -40,21 +40,31 @@ t0 = time.perf_counter()
 findings = t_ingest = None
 from nightowl.launch import quiet_blas
 quiet_blas()  # every step: the references import numpy too (nightowl.store), whose idle BLAS threads spin
-if kind in ("duckdb", "read_json", "read_json_numbered"):
+if kind in ("duckdb", "read_json", "read_json_numbered", "read_json_parts"):
     import duckdb, tempfile, os
     from nightowl.store import SCRATCH_INPUT_BYTES
     # the same kind of database nightowl ingest writes to: a file for a large input, else memory
     tmp = tempfile.mkdtemp() if os.path.getsize(path) > SCRATCH_INPUT_BYTES else None
     con = duckdb.connect(os.path.join(tmp, "ref.duckdb") if tmp else ":memory:")
-    if limit:  # else DuckDB's default
+    if limit:
         con.execute("SET memory_limit = ?", [limit])
     con.execute("SET preserve_insertion_order = false")
     if kind == "duckdb":
         scan = f"read_json_auto('{path}', format='newline_delimited')"
     else:
         scan = f"read_json('{path}', format='newline_delimited', columns={sys.argv[3]})"
-    line = "row_number() OVER () AS line, " if kind == "read_json_numbered" else ""
-    con.execute(f"CREATE TABLE t AS SELECT {line}* FROM {scan}")
+    if kind == "read_json_parts":  # the file in parts through nightowl's file system, lines numbered
+        from nightowl.sources.records.byte_ranges import parts_for, served_parts
+        with served_parts(con, path, parts_for(con)) as parts:
+            query = " UNION ALL ".join(
+                f"SELECT row_number() OVER () + {before} AS line, * FROM "
+                f"read_json($p{n}, format='newline_delimited', columns={sys.argv[3]})"
+                for n, (_, before) in enumerate(parts)
+            )
+            con.execute("CREATE TABLE t AS " + query, {f"p{n}": url for n, (url, _) in enumerate(parts)})
+    else:
+        line = "row_number() OVER () AS line, " if kind == "read_json_numbered" else ""
+        con.execute(f"CREATE TABLE t AS SELECT {line}* FROM {scan}")
     rows = con.execute("SELECT count(*) FROM t").fetchone()[0]
     con.close()
     if tmp:
@@ -73,6 +83,7 @@ else:
 seconds = time.perf_counter() - t0
 use = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({"rows": rows, "seconds": seconds, "cpu": use.ru_utime + use.ru_stime,
+                  "user": use.ru_utime, "sys": use.ru_stime, "faults": use.ru_minflt,
                   "peak_mb": use.ru_maxrss / 1024, "findings": findings, "ingest_seconds": t_ingest}))
 """
 
@@ -100,24 +111,11 @@ def schema_columns() -> str:
     """DuckDB ``read_json`` columns for exactly the Graph fields nightowl's schema reads (nested
     fields as STRUCTs), as a SQL struct literal: the reference a JSON reader cannot beat by much.
     These are the paths nightowl's own read selects (``GRAPH.read_paths``: the mapped fields and
-    ``authenticationDetails``, which the MFA column needs)."""
+    ``authenticationDetails``, which the MFA column needs), built as the fast path builds them."""
     from nightowl.sources.entra_graph import GRAPH
+    from nightowl.sources.records.json_fast import read_json_columns
 
-    tree: dict = {}
-    for path in GRAPH.read_paths:
-        node, parts = tree, path.removeprefix("$.").split(".")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node.setdefault(parts[-1], None)
-
-    def sql_type(node: dict | None) -> str:
-        return (
-            "VARCHAR"
-            if node is None
-            else f"STRUCT({', '.join(f'{k} {sql_type(v)}' for k, v in node.items())})"
-        )
-
-    return "{" + ", ".join(f"'{k}': '{sql_type(v)}'" for k, v in tree.items()) + "}"
+    return read_json_columns(GRAPH.read_paths)
 
 
 def step(kind: str, path: Path, memory_limit: str = "") -> dict:
@@ -130,11 +128,6 @@ def run_step(code: str, args: list[str]) -> dict:
     if proc.returncode:
         raise SystemExit(f"{args[0]} failed:\n{proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def median_of(kind: str, path: Path, runs: int) -> dict:
-    results = [step(kind, path) for _ in range(runs)]
-    return summary(results)
 
 
 def summary(results: list[dict]) -> dict:
@@ -217,9 +210,7 @@ def ingest_table(path: Path, runs: int, memory_limit: str = "") -> str:
     loads = [os.getloadavg()[0]]
     for _ in range(runs):
         for r in READERS:
-            # DuckDB's default is the reference's own setting: it is left unset there
-            limit = "" if r.limit == "duckdb" and r.kind != "ingest" else limits[r.limit]
-            raw[r.name].append(step(r.kind, path, limit))
+            raw[r.name].append(step(r.kind, path, limits[r.limit]))
             loads.append(os.getloadavg()[0])
             print(r.name, raw[r.name][-1], file=sys.stderr, flush=True)
     res = {k: summary(v) for k, v in raw.items()}

@@ -3,8 +3,8 @@ steps, each the one before plus one thing, all under nightowl's memory limit.
 
     python benchmarks/bench_ingest_steps.py --file /work/benchdata/signins-1000000.jsonl --runs 3
 
-1. ``whole``: DuckDB's ``read_json`` of the fields nightowl reads, the whole file, DuckDB's own reads;
-2. ``numbered``: the file cut into parts served through nightowl's fsspec file system, each part's
+1. ``read_json``: DuckDB's ``read_json`` of the fields nightowl reads, the whole file, DuckDB's own reads;
+2. ``read_json_parts``: the file cut into parts served through nightowl's fsspec file system, each part's
    lines numbered by ``row_number() OVER ()`` (one ordered scan per part): what nightowl's read does
    before it normalizes;
 3. ``ingest``: nightowl's ingest (normalizing SQL, ``record_ref``, the content key thread, bookkeeping).
@@ -13,9 +13,10 @@ The parts without numbering are not a step: DuckDB then reads each part on sever
 Python file system, which took more CPU than numbering them (9.1 against 6.9 s on the 1M file), and
 nightowl never reads them so.
 
-Each step runs in a fresh subprocess (its own CPU time, minor page faults and peak memory), the steps
-in turn within a round; medians over ``--runs`` rounds. bench_ingest.py is the comparison the
-acceptance asks for (nightowl against ``read_json`` with DuckDB's default limit)."""
+Each step is bench_ingest.py's program for it, run in a fresh subprocess (its own CPU time, minor
+page faults and peak memory), the steps in turn within a round; medians over ``--runs`` rounds.
+bench_ingest.py is the comparison the acceptance asks for (nightowl against ``read_json`` with
+DuckDB's default limit)."""
 
 from __future__ import annotations
 
@@ -24,48 +25,12 @@ import statistics
 import sys
 from pathlib import Path
 
+# bench_ingest.py's step programs, in order
 STEPS = {
-    "whole": "`read_json` of the fields nightowl reads, the whole file",
-    "numbered": "the same, the file in parts served through the Python file system, each part's lines numbered",
+    "read_json": "`read_json` of the fields nightowl reads, the whole file",
+    "read_json_parts": "the same, the file in parts served through the Python file system, each part's lines numbered",
     "ingest": "nightowl's ingest",
 }
-
-STEP = r"""
-import json, os, resource, shutil, sys, tempfile, time
-t0 = time.perf_counter()
-from nightowl.launch import quiet_blas
-quiet_blas()
-kind, path, columns, limit = sys.argv[1:5]
-if kind == "ingest":
-    from nightowl.ingest import ingest_paths
-    from nightowl.store import Store
-    with Store.for_hunt(None, [path], limit) as store:
-        rows = sum(r.tally.normalized for r in ingest_paths(store, [path], input_format="entra-graph-json"))
-else:
-    import duckdb
-    from nightowl.sources.records.byte_ranges import parts_for, served_parts
-    tmp = tempfile.mkdtemp()
-    con = duckdb.connect(os.path.join(tmp, "steps.duckdb"))
-    con.execute("SET memory_limit = ?", [limit])
-    con.execute("SET preserve_insertion_order = false")
-    def scan(param):
-        return f"read_json({param}, format = 'newline_delimited', columns = {columns})"
-    if kind == "whole":
-        con.execute("CREATE TABLE t AS SELECT * FROM " + scan("$p0"), {"p0": path})
-    else:  # numbered
-        with served_parts(con, path, parts_for(con)) as parts:
-            query = " UNION ALL ".join(
-                f"SELECT row_number() OVER () + {before} AS line, * FROM {scan(f'$p{n}')}"
-                for n, (_, before) in enumerate(parts)
-            )
-            con.execute("CREATE TABLE t AS " + query, {f"p{n}": url for n, (url, _) in enumerate(parts)})
-    rows = con.execute("SELECT count(*) FROM t").fetchone()[0]
-    con.close()
-    shutil.rmtree(tmp)
-use = resource.getrusage(resource.RUSAGE_SELF)
-print(json.dumps({"rows": rows, "seconds": time.perf_counter() - t0, "user": use.ru_utime,
-                  "sys": use.ru_stime, "faults": use.ru_minflt, "peak_mb": use.ru_maxrss / 1024}))
-"""
 
 
 def table(results: dict[str, list[dict]]) -> str:
@@ -96,16 +61,15 @@ def main() -> None:
     parser.add_argument("--memory-limit", default="", help="DuckDB memory limit (default: nightowl's)")
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from bench_ingest import run_step, schema_columns
+    from bench_ingest import step
 
     from nightowl.store import default_memory_limit
 
     limit = args.memory_limit or default_memory_limit()
-    columns = schema_columns()
     results: dict[str, list[dict]] = {k: [] for k in STEPS}
     for _ in range(args.runs):
         for kind in STEPS:
-            results[kind].append(run_step(STEP, [kind, str(args.file), columns, limit]))
+            results[kind].append(step(kind, args.file, limit))
             print(kind, results[kind][-1], file=sys.stderr, flush=True)
     rows = {r["rows"] for runs in results.values() for r in runs}
     if len(rows) != 1:
