@@ -65,3 +65,23 @@ def test_a_quote_in_the_first_record_does_not_hide_the_next_one():
         pieces = list(split_values(doc))
         good = [p.value for p in pieces if p.problem is None and p.element]
         assert good == recs[1:], doc
+
+
+def test_a_lost_quote_in_the_first_record_does_not_end_the_array_at_a_nested_one():
+    """One-line Graph page: the first record's first quote garbled (``{\\x00id": ...``) flips every
+    string after it, and the depth count took an object nested in that record (the second of its
+    ``modifiedProperties``) for the next record; the nested array's ``]`` then ended the page and
+    every later record was quarantined with it (the hostile damage property found it on CI, on
+    tests/fixtures/cloud/graph_directory_audits_chain.json). The escaped quotes in the values
+    (``"\\"Test\\""``, as Entra writes modified properties) are what misled the count."""
+    recs = [
+        {"id": f"r{i}", "props": [{"name": "Name", "old": '"Test"', "new": '"Test App"'},
+                                  {"name": "Updated", "old": None, "new": '"Name"'}],
+         "details": [{"key": "User-Agent", "value": "Mozilla/5.0"}]}
+        for i in range(4)
+    ]  # fmt: skip
+    text = json.dumps({"@odata.context": "c", "value": recs})
+    text = text.replace('[{"id"', '[{\x00id"', 1)
+    pieces = list(split_values(text))
+    assert [p.value for p in pieces if p.problem is None] == recs[1:]
+    assert sum(p.problem is not None for p in pieces) == 1

@@ -251,7 +251,15 @@ def _resync(
         # elements run on to the end of the array is the one to resume at
         limit = len(text) if found is None else found
         earlier = _resync_compact(text, pos, None, _runs_to_the_end, limit)
-        return earlier if earlier is not None else found
+        if earlier is not None:
+            return earlier
+        if found is not None and not _runs_to_the_end(text, found):
+            # the same misled count can take an object nested in the damaged record for a record
+            # (its array closes and the damaged record goes on): the next one that runs on is
+            later = _resync_compact(text, found + 1, None, _runs_to_the_end)
+            if later is not None:
+                return later
+        return found
     return _resync_compact(text, pos, ref_keys)
 
 
