@@ -82,6 +82,16 @@ def test_table_rows_unbalanced_quote_costs_one_line(tmp_path):
     assert [q.position for q in tally.quarantine] == ["line 2"]
 
 
+def test_a_stray_quote_line_does_not_swallow_the_row_after_it_even_at_the_right_width(tmp_path):
+    # a garbage line holding one quote joined with the next row made the header's number of fields
+    # (a comma inside that row's quoted field), so the joined row was kept with shifted cells and
+    # the real row lost (the hostile damage property found it on a Log Analytics CSV)
+    got, tally = _rows(tmp_path, 'a,b,c\n"\nx,"1, 2",y\n3,4,5\n')
+    assert got == [(3, ["x", "1, 2", "y"]), (4, ["3", "4", "5"])]
+    assert [q.position for q in tally.quarantine] == ["line 2"]
+    assert tally.quarantine[0].reason == csv_rows.SWALLOWED
+
+
 def test_table_rows_oversized_and_empty_rows(tmp_path):
     got, tally = _rows(tmp_path, "a,b\n1," + "x" * 300 + "\n,\n3,4\n", limit=100)
     assert got == [(4, ["3", "4"])]

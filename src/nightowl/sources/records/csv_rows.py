@@ -67,6 +67,7 @@ def header_fields(head: bytes) -> list[str]:
 
 MAX_ROW_LINES = 1000  # a quoted field running over more lines is taken for an unbalanced quote
 EMPTY_ROW = "empty row (every field blank)"
+SWALLOWED = "a quote opened on this line runs into the rows after it (unbalanced quote)"
 BLANKS = " \t\r\n\x0b\x0c"  # a line of only these is no row
 
 
@@ -150,16 +151,14 @@ def table_rows(inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[tupl
         if header is None:
             header = row
             continue
+        width = f"{len(row)} fields where the header has {len(header)}"
+        if len(feed.row) > 1 and _is_row(feed.row[1][1], len(header)):
+            # a quote opened on this line swallowed the next ones, which are rows of their own (the
+            # joined lines may even make the header's number of fields)
+            _give_up(feed, tally, width if len(row) != len(header) else SWALLOWED, inp.name, False)
+            continue
         if len(row) != len(header):
-            if len(feed.row) > 1 and _is_row(feed.row[1][1], len(header)):
-                # a quote opened on this line swallowed the next ones, which are rows of their own
-                _give_up(
-                    feed, tally, f"{len(row)} fields where the header has {len(header)}", inp.name, False
-                )
-                continue
-            tally.reject(
-                f"line {start}", f"{len(row)} fields where the header has {len(header)}", feed.row[0][1]
-            )
+            tally.reject(f"line {start}", width, feed.row[0][1])
             continue
         if not any(cell.strip() for cell in row):
             tally.ignore(EMPTY_ROW)
