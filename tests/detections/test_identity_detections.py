@@ -165,6 +165,53 @@ def test_rotating_user_agents_still_make_one_campaign():
     assert len(set(campaigns[0].source_ips) & set(ips)) >= 0.9 * len(ips)
 
 
+def test_a_success_with_any_of_a_rotating_campaigns_fingerprints_is_a_compromise():
+    """The attacker's success carries a user agent the campaign used, but not its most common one,
+    from an address that never failed: still the campaign confirming a targeted password."""
+    ev = Events()
+    benign_background(ev, users=200)
+    uas = [f"Mozilla/5.0 (Windows NT 10.0) Chrome/12{i}.0" for i in range(4)]
+    _ips, users = distributed_campaign(ev, rotate_uas=uas)
+    (campaign,) = by_detection(ev.hunt(), "spray.distributed")
+    rare = next(ua for ua in uas if not campaign.evidence["fingerprint"].startswith(ua + " |"))
+    assert any(fp.startswith(rare + " |") for fp in campaign.evidence["fingerprints"])
+    ev.add(
+        9 * 1440 + 60, users[0], "203.0.113.99", "ok", ua=rare, client="Other clients", legacy=True, mfa=False
+    )
+    findings = ev.hunt()
+    comp = by_detection(findings, "compromise.after_attack")
+    assert [c.users for c in comp] == [[users[0]]] and comp[0].severity == "critical"
+    assert comp[0].evidence["via"] == ["campaign fingerprint from a new source"]
+    assert comp[0].source_ips == ["203.0.113.99"]
+
+
+def test_a_new_address_with_a_fingerprint_the_campaign_never_used_is_no_compromise():
+    ev = Events()
+    benign_background(ev, users=200)
+    _ips, users = distributed_campaign(
+        ev, rotate_uas=[f"Mozilla/5.0 (Windows NT 10.0) Chrome/12{i}.0" for i in range(4)]
+    )
+    ev.add(9 * 1440 + 60, users[0], "203.0.113.99", "ok", ua="Mozilla/5.0 (Windows) Edge", mfa=True)
+    assert by_detection(ev.hunt(), "compromise.after_attack") == []
+
+
+def test_a_targeted_user_satisfying_mfa_with_the_campaigns_fingerprint_is_no_compromise():
+    """Outlook on a hotel network shares a spray tool's application and client when the export has no
+    user agent; a success that satisfied MFA is the account's owner, not a sprayed password."""
+    ev = Events()
+    benign_background(ev, users=200)
+    _ips, users = distributed_campaign(ev, ua="")
+    ev.add(
+        9 * 1440 + 60, users[0], "203.0.113.99", "ok", ua="", client="Other clients", legacy=True, mfa=True
+    )
+    assert by_detection(ev.hunt(), "compromise.after_attack") == []
+    ev.add(
+        9 * 1440 + 90, users[1], "203.0.113.98", "ok", ua="", client="Other clients", legacy=True, mfa=False
+    )
+    (comp,) = by_detection(ev.hunt(), "compromise.after_attack")
+    assert comp.users == [users[1]] and comp.severity == "critical"
+
+
 def test_benign_tenant_alone_has_no_attack_findings():
     ev = Events()
     benign_background(ev, users=800)

@@ -139,13 +139,16 @@ def _plain(value: Any) -> Any:
 
 
 def register_findings(target: Any, findings: list[Finding]) -> None:
-    """Stage 1 findings as tables stage 2 can join: one row per (finding, user) and (finding, source)."""
+    """Stage 1 findings as tables stage 2 can join: one row per (finding, user), (finding, source) and
+    (finding, fingerprint): a campaign that rotates its user agent or application has several."""
     engine = as_engine(target)
     users = [(f.id, f.detection, f.category, u) for f in findings for u in f.users]
     sources = [(f.id, f.detection, f.category, source_key(ip)) for f in findings for ip in f.source_ips]
     keyed = ("finding_id", "detection", "category")
     engine.create_table("attack_users", _table((*keyed, "user_name"), users))
     engine.create_table("attack_sources", _table((*keyed, "src_key"), sources))
+    prints = [(f.id, f.detection, f.category, fp) for f in findings for fp in _fingerprints(f)]
+    engine.create_table("attack_fingerprints", _table((*keyed, "fingerprint"), prints))
     engine.create_table(
         "attack_findings",
         _table(
@@ -163,6 +166,13 @@ def register_findings(target: Any, findings: list[Finding]) -> None:
             ],
         ),
     )
+
+
+def _fingerprints(finding: Finding) -> list[str]:
+    """The attacker fingerprints a finding names: its most common one and, for a campaign, all of them."""
+    listed = finding.evidence.get("fingerprints")
+    found = [finding.evidence.get("fingerprint"), *(listed if isinstance(listed, list) else [])]
+    return sorted({fp for fp in found if isinstance(fp, str) and fp})
 
 
 def _ts(value: str | None) -> datetime | None:

@@ -13,12 +13,14 @@ description = """
 An account whose password the attacker confirmed: a success, or an interruption that only follows a
 correct password (MFA required, Conditional Access block, expired password), either from the
 attack's own infrastructure (the same IP or IPv6 /64) during or soon after the attack, or from a new
-address that carries the campaign's fingerprint soon after the account was targeted. Critical when
+address that carries one of the campaign's fingerprints (a campaign rotating its user agent or
+application has several) soon after the account was targeted. Critical when
 the success was single-factor or over a legacy protocol (nothing stood between the attacker and the
 account); high when MFA or policy stopped the sign-in (the password is still known and must change).
 """
 false_positives = [
   "The real user signing in from a shared address the attack also used (a hotel or carrier NAT) right after being targeted; check the device and user agent.",
+  "The real user on a new network without MFA, with software that shares the campaign's fingerprint (an export without user agents fingerprints only the application and client).",
 ]
 
 [thresholds]
@@ -26,7 +28,7 @@ grace_hours = { default = 72, anchor = "attackers often use a sprayed password d
 max_ok_users_per_new_source = { default = 1, anchor = "a fingerprint match only counts from a source no other user signs in from" }
 */
 CREATE OR REPLACE TEMP TABLE attack_windows AS
-SELECT f.finding_id, f.detection, f.category, f.first_seen, f.last_seen, f.fingerprint
+SELECT f.finding_id, f.detection, f.category, f.first_seen, f.last_seen
 FROM attack_findings f;
 
 CREATE OR REPLACE TEMP TABLE confirmations AS
@@ -37,11 +39,17 @@ JOIN attack_sources s ON s.finding_id = w.finding_id
 JOIN ev e ON e.src_key = s.src_key AND e.pw_ok
          AND e.time BETWEEN w.first_seen AND w.last_seen + to_hours($grace_hours)
 UNION ALL
--- 2. a fresh source with the campaign's fingerprint confirms a targeted account's password
+-- 2. a fresh source with one of the campaign's fingerprints confirms a targeted account's password.
+-- A fingerprint is weaker evidence than the attack's own address (an export without user agents
+-- leaves only the application and client, which Outlook on a hotel network shares with a spray
+-- tool), so a success that satisfied MFA is not counted here: a sprayed password cannot do that,
+-- the account's owner can.
 SELECT w.finding_id, e.*, 'campaign fingerprint from a new source' AS via
 FROM attack_windows w
 JOIN attack_users u ON u.finding_id = w.finding_id
-JOIN ev e ON e.user_name = u.user_name AND e.pw_ok AND e.fingerprint = w.fingerprint
+JOIN attack_fingerprints fp ON fp.finding_id = w.finding_id
+JOIN ev e ON e.user_name = u.user_name AND e.pw_ok AND e.fingerprint = fp.fingerprint
+         AND NOT (e.status_detail = 'SUCCESS' AND coalesce(e.is_mfa, false))
          AND e.time BETWEEN w.first_seen AND w.last_seen + to_hours($grace_hours)
 JOIN source_history h ON h.src_key = e.src_key AND h.ok_users <= $max_ok_users_per_new_source
 WHERE NOT EXISTS (SELECT 1 FROM ev p WHERE p.pw_ok AND p.user_name = e.user_name AND p.src_key = e.src_key
