@@ -212,6 +212,19 @@ def test_a_targeted_user_satisfying_mfa_with_the_campaigns_fingerprint_is_no_com
     assert comp.users == [users[1]] and comp.severity == "critical"
 
 
+def test_a_campaign_summary_says_networks_only_when_the_logs_name_them():
+    ev = Events()
+    distributed_campaign(ev)  # no ASN, no country: a Graph v1.0 export
+    (campaign,) = by_detection(ev.hunt(), "spray.distributed")
+    assert "network" not in campaign.summary and "countr" not in campaign.summary
+    ev = Events()
+    distributed_campaign(ev)
+    for row in ev.rows:
+        row["src_asn"] = 64500 + int(row["src_endpoint_ip"].rsplit(".", 1)[-1]) % 7
+    (campaign,) = by_detection(ev.hunt(), "spray.distributed")
+    assert " in 7 networks, " in campaign.summary
+
+
 def test_benign_tenant_alone_has_no_attack_findings():
     ev = Events()
     benign_background(ev, users=800)

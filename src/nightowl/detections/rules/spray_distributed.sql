@@ -175,8 +175,13 @@ SELECT campaign_id AS key, first_seen, last_seen, users, source_ips,
                             WHEN 'credential_stuffing' THEN 'Credential stuffing'
                             ELSE 'Distributed account enumeration' END,
               distinct_ips, distinct_users) AS title,
-       printf('%d attempts from %d addresses in %d networks (%d countries), %.1f attempts per address, against %d accounts (%d unknown) between %s and %s; shared fingerprint: %s.',
-              attempts, distinct_ips, asns, countries, attempts / distinct_sources, distinct_users, nonexistent_users,
+       -- where the addresses are, as far as the logs say (a Graph v1.0 export has no ASN; some have no location)
+       printf('%d attempts from %d addresses%s, %.1f attempts per address, against %d accounts (%d unknown) between %s and %s; shared fingerprint: %s.',
+              attempts, distinct_ips,
+              CASE WHEN asns > 0 AND countries > 0 THEN printf(' in %d networks (%d countries)', asns, countries)
+                   WHEN asns > 0 THEN printf(' in %d networks', asns)
+                   WHEN countries > 0 THEN printf(' in %d countries', countries) ELSE '' END,
+              attempts / distinct_sources, distinct_users, nonexistent_users,
               strftime(first_seen, '%Y-%m-%d %H:%M'), strftime(last_seen, '%Y-%m-%d %H:%M'), fingerprint) AS summary,
        {'fingerprint': fingerprint, 'fingerprints': fingerprints, 'top_user_agent': top_user_agent,
         'distinct_user_agents': user_agents, 'top_application': top_service, 'top_client': top_client,
