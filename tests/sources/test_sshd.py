@@ -325,3 +325,17 @@ def test_no_double_counting_per_attempt(tmp_path: Path) -> None:
     rows, tally = read(log, ReadOptions(year=2024))
     assert Counter(r["user_name"] for r in rows) == {"bob": 2, "eve": 3}
     assert tally.records == 11
+
+
+def test_a_line_of_control_characters_is_quarantined_not_taken_for_blank(tmp_path: Path) -> None:
+    """Python's str.strip() takes 0x1c-0x1f for whitespace: such a line is garbage, counted."""
+    log = tmp_path / "secure"
+    log.write_bytes(
+        b"\x1c\n \t\n"
+        b"Jun 14 15:16:01 combo sshd(pam_unix)[19939]: authentication failure; logname= uid=0 euid=0 "
+        b"tty=NODEVssh ruser= rhost=218.188.2.4\n\x1f\x1d\n"
+    )
+    rows, tally = read(log)
+    assert len(rows) == 1
+    assert [q.position for q in tally.quarantine] == ["line 1", "line 4"]
+    assert {q.reason for q in tally.quarantine} == {"not a syslog line"}

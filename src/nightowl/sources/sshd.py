@@ -78,6 +78,9 @@ MAX_PENDING = 100_000  # open "Invalid user" lines waiting for their Failed line
 
 _MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 MONTHS = {m: i for i, m in enumerate(_MONTH_NAMES, 1)}
+# What a blank line may hold. Not str.strip()'s whitespace: that includes the control characters
+# 0x1c-0x1f, so a line of garbage like "\x1c" would vanish without being counted.
+BLANK_CHARS = " \t\r\n\v\f"
 
 _PRI = r"(?:<\d{1,3}>)?"
 _PROG = r"(?P<prog>[^\s\[:]+)(?:\[(?P<pid>\d+)\])?: ?(?P<msg>.*)"
@@ -345,7 +348,7 @@ class SshdSyslog:
             if stamp is None:
                 return
         else:
-            if not line.strip():  # a blank line is no record
+            if not line.strip(BLANK_CHARS):  # a blank line is no record; a control character is no blank
                 return
             if line.startswith("-- "):
                 st.ignored["journalctl marker line"] += 1
