@@ -225,6 +225,25 @@ def test_a_campaign_summary_says_networks_only_when_the_logs_name_them():
     assert " in 7 networks, " in campaign.summary
 
 
+def test_the_tenants_own_fingerprint_marks_no_campaign_on_a_windows_log():
+    """Windows logons carry no user agent: the spray and every employee are 'NTLM'. People the spray
+    targeted logging on next morning from new DHCP addresses are not compromised; the spray's own
+    address succeeding still is."""
+    ev = Events()
+    win = {"ua": "", "app": "", "client": "NTLM", "mfa": False}  # a Windows log says nothing of MFA
+    for u in range(60):
+        for day in range(5):
+            ev.add(day * 1440 + 480 + u, corp(u), f"10.{u}.{day}.5", "ok", **win)  # DHCP: a new /24 each day
+    for i in range(40):
+        ev.add(2 * 1440 + 1200 + i * 0.5, corp(i), ATTACKER, **win)
+    ev.add(2 * 1440 + 1230, corp(41), ATTACKER, "ok", **win)
+    findings = ev.hunt()
+    assert by_detection(findings, "spray.single_source")
+    comp = by_detection(findings, "compromise.after_attack")
+    assert [c.users for c in comp] == [[corp(41)]]
+    assert comp[0].evidence["via"] == ["attack source"]
+
+
 def test_benign_tenant_alone_has_no_attack_findings():
     ev = Events()
     benign_background(ev, users=800)

@@ -26,10 +26,22 @@ false_positives = [
 [thresholds]
 grace_hours = { default = 72, anchor = "attackers often use a sprayed password days later; Midnight Blizzard's access followed its spray" }
 max_ok_users_per_new_source = { default = 1, anchor = "a fingerprint match only counts from a source no other user signs in from" }
+max_prior_users_per_fingerprint = { default = 5, anchor = "an attacker's tooling is new to the tenant: software its people signed in with before the campaign (Windows NTLM logons, Outlook in an export without user agents) marks no campaign" }
 */
 CREATE OR REPLACE TEMP TABLE attack_windows AS
 SELECT f.finding_id, f.detection, f.category, f.first_seen, f.last_seen
 FROM attack_findings f;
+
+-- The campaign's fingerprints that mark it: few people signed in with them before it began. On a
+-- Windows log every logon is "no user agent | NTLM", and the people sprayed sign in from ever new
+-- DHCP addresses the next morning.
+CREATE OR REPLACE TEMP TABLE campaign_fingerprints AS
+SELECT fp.finding_id, fp.fingerprint
+FROM attack_fingerprints fp
+JOIN attack_windows w ON w.finding_id = fp.finding_id
+LEFT JOIN ev e ON e.fingerprint = fp.fingerprint AND e.pw_ok AND e.time < w.first_seen
+GROUP BY fp.finding_id, fp.fingerprint
+HAVING count(DISTINCT e.user_name) <= $max_prior_users_per_fingerprint;
 
 CREATE OR REPLACE TEMP TABLE confirmations AS
 -- 1. the attack's own sources confirm any account's password
@@ -47,7 +59,7 @@ UNION ALL
 SELECT w.finding_id, e.*, 'campaign fingerprint from a new source' AS via
 FROM attack_windows w
 JOIN attack_users u ON u.finding_id = w.finding_id
-JOIN attack_fingerprints fp ON fp.finding_id = w.finding_id
+JOIN campaign_fingerprints fp ON fp.finding_id = w.finding_id
 JOIN ev e ON e.user_name = u.user_name AND e.pw_ok AND e.fingerprint = fp.fingerprint
          AND NOT (e.status_detail = 'SUCCESS' AND coalesce(e.is_mfa, false))
          AND e.time BETWEEN w.first_seen AND w.last_seen + to_hours($grace_hours)
