@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from nightowl import schema
 from nightowl.sources.base import InputError, InputFile, ReadOptions, Tally, decode
-from nightowl.sources.sshd import SOURCES
+from nightowl.sources.sshd import BLANK_CHARS, SOURCES
 from tests.conftest import dataset
 
 SRC = SOURCES[0]
@@ -40,10 +40,12 @@ def copy_with_mtime(src: Path, dst: Path, when: datetime) -> Path:
 
 
 def physical_lines(data: bytes, max_line_bytes: int = 1 << 20) -> int:
-    """Lines that are records: all but blank ones (a BOM before the first is no part of it)."""
+    """Lines that are records: all but blank ones (a BOM before the first is no part of it). Blank
+    is spaces and tabs only: a line of control characters (0x1c-0x1f, whitespace to str.strip())
+    is a record to quarantine."""
     lines = data.removeprefix(b"\xef\xbb\xbf").split(b"\n")
     lines = lines[:-1] if data.endswith(b"\n") else lines
-    return sum(1 for ln in lines if len(ln) > max_line_bytes or decode(ln.rstrip(b"\r")).strip())
+    return sum(1 for ln in lines if len(ln) > max_line_bytes or decode(ln.rstrip(b"\r")).strip(BLANK_CHARS))
 
 
 # --------------------------------------------------------------------------- the real log

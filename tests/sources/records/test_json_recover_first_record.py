@@ -85,3 +85,46 @@ def test_a_lost_quote_in_the_first_record_does_not_end_the_array_at_a_nested_one
     pieces = list(split_values(text))
     assert [p.value for p in pieces if p.problem is None] == recs[1:]
     assert sum(p.problem is not None for p in pieces) == 1
+
+
+def _page(records: list[dict]) -> str:
+    """A one-line CloudTrail file: ``{"Records": [...]}``."""
+    return json.dumps({"Records": records})
+
+
+TRAIL = [
+    {
+        "eventVersion": "1.09",
+        "userIdentity": {"type": "IAMUser", "accessKeyId": f"AKIA{i}", "userName": "deploy-bot"},
+        "eventTime": f"2024-12-06T10:3{i}:00Z",
+        "eventName": "GetCallerIdentity",
+        "sourceIPAddress": "203.0.113.25",
+        "managementEvent": True,
+        "recipientAccountId": "111122223333",
+    }
+    for i in range(4)
+]
+
+
+def test_a_brace_inserted_before_a_member_of_the_first_record_keeps_the_others():
+    """``{"userName": ...}`` cut out of the first record parses and is followed by ``,``: it was taken
+    for the next record, its keys became the ones to resync by, and every real record was lost."""
+    text = _page(TRAIL).replace('"userName"', '{"userName"', 1)
+    pieces = list(split_values(text))
+    assert [p.value for p in pieces if p.problem is None] == TRAIL[1:]
+    assert sum(p.problem is not None for p in pieces) == 1
+
+
+def test_an_object_cut_from_the_first_records_end_is_not_a_record():
+    """``true,{ "recipientAccountId": ...}, {next record`` (and a second garble before it): the small
+    object was counted as a record of its own beside the damaged one."""
+    text = _page(TRAIL).replace('"sourceIPAddress"', '"sourceIPAddress"h', 1)
+    text = text.replace('true, "recipientAccountId"', 'true,{ "recipientAccountId"', 1)
+    pieces = list(split_values(text))
+    assert [p.value for p in pieces if p.problem is None] == TRAIL[1:]
+    assert sum(p.problem is not None for p in pieces) == 1
+
+
+def test_a_stray_bracket_before_the_first_record_keeps_every_record():
+    text = _page(TRAIL).replace('[{"eventVersion"', '[]{"eventVersion"', 1)
+    assert [p.value for p in split_values(text) if p.problem is None] == TRAIL

@@ -164,7 +164,10 @@ def _elements(text: str, start: int) -> Iterator[Piece]:
     n = len(text)
     pos = _skip(text, start + 1)
     if pos < n and text[pos] == "]":
-        return _skip(text, pos + 1)
+        after = _skip(text, pos + 1)
+        if after >= n or text[after] != "{":
+            return after
+        pos = after  # a stray ']' before the first record ("[]{...}, {...}]"): the records follow it
     first_line_start = text.rfind("\n", start, pos)
     indent = text[first_line_start + 1 : pos] if first_line_start != -1 else None
     if indent is not None and pos < n and text[pos] != "{":
@@ -268,12 +271,23 @@ def _runs_to_the_end(text: str, brace: int) -> bool:
     closing brackets, or to damage further on; False when they reach the end of the text (a file
     cut inside a record) or close an array that the record around it goes on after (nested)."""
     n, pos = len(text), brace
+    first: Any = None
     while True:
         got = _decode(text, pos)
         if got is None:  # damage further on, unless the text is cut (it does not end like JSON)
             return text.rstrip(_WS)[-1:] in ("]", "}")
+        if first is None:
+            first = got[0]
+        elif pos != brace and isinstance(first, dict) and isinstance(got[0], dict) and got[0]:
+            # the element after a record is a record too: an object the damage cut out of the
+            # damaged record ("true,{ "recipientAccountId": ...}, {next record") shares few of its keys
+            if not _like(first, set(got[0])):
+                return False
+            first = False  # checked against its neighbour once
         nxt = _skip(text, got[1])
         if nxt >= n:
+            return False
+        if text[nxt] == ":":  # a member name: the value was an object nested in a record that goes on
             return False
         if text[nxt] == "]":
             return not text[nxt + 1 :].strip(_WS + "]}")
