@@ -128,3 +128,12 @@ def test_an_object_cut_from_the_first_records_end_is_not_a_record():
 def test_a_stray_bracket_before_the_first_record_keeps_every_record():
     text = _page(TRAIL).replace('[{"eventVersion"', '[]{"eventVersion"', 1)
     assert [p.value for p in split_values(text) if p.problem is None] == TRAIL
+
+
+def test_a_stray_quote_in_front_of_the_first_record_costs_no_record():
+    """``[", {...}, ...]``: the quote and the record's first key parse as the string ``", {"``, and the
+    record was swallowed into the damage after it."""
+    text = json.dumps(TRAIL).replace("[{", '[", {', 1)
+    pieces = list(split_values(text))
+    assert [p.value for p in pieces if p.problem is None] == TRAIL
+    assert sum(p.problem is not None for p in pieces) == 1

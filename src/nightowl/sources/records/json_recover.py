@@ -193,9 +193,11 @@ def _elements(text: str, start: int) -> Iterator[Piece]:
                     return _skip(text, nxt + 1)
                 pos = _skip(text, nxt + 1) if text[nxt] == "," else nxt  # "{": a missing comma
                 continue
-            # garbage after a value: the element (value and garbage) is damaged; an array where a
-            # record belongs is a stray '[' that swallowed the records after it: resume inside it
-            search = pos + 1 if isinstance(value, list) else nxt + 1
+            # garbage after a value: the element (value and garbage) is damaged. Anything but an
+            # object where a record belongs is damage in front of records that may sit inside it
+            # (a stray '[' swallowed the records after it; a stray '"' made '", {"' a string): resume
+            # inside it
+            search = nxt + 1 if isinstance(value, dict) else pos + 1
         bad_from = pos
         resume = _resync(text, search, boundary, ref_keys, start)
         if resume is None:
