@@ -137,3 +137,8 @@ def test_a_stray_quote_in_front_of_the_first_record_costs_no_record():
     pieces = list(split_values(text))
     assert [p.value for p in pieces if p.problem is None] == TRAIL
     assert sum(p.problem is not None for p in pieces) == 1
+
+
+def test_a_stray_comma_in_front_of_the_first_record_is_no_record():
+    text = json.dumps(TRAIL).replace("[{", "[,{", 1)
+    assert [(p.value, p.problem) for p in split_values(text)] == [(r, None) for r in TRAIL]

@@ -207,7 +207,8 @@ def _elements(text: str, start: int) -> Iterator[Piece]:
         cut = resume - 1
         while cut > bad_from and text[cut] in _WS + ",":
             cut -= 1
-        yield Piece(bad_from, text[bad_from : cut + 1], None, DAMAGED, True, k)
+        if text[bad_from : cut + 1].strip(_WS + ","):  # a stray comma ("[,{...") is no record
+            yield Piece(bad_from, text[bad_from : cut + 1], None, DAMAGED, True, k)
         pos = resume
     return n
 
