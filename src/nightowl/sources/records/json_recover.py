@@ -274,19 +274,24 @@ def _runs_to_the_end(text: str, brace: int) -> bool:
     closing brackets, or to damage further on; False when they reach the end of the text (a file
     cut inside a record) or close an array that the record around it goes on after (nested)."""
     n, pos = len(text), brace
-    first: Any = None
+    candidate: Any = None  # the candidate's value, until the element after it is compared with it
     while True:
         got = _decode(text, pos)
         if got is None:  # damage further on, unless the text is cut (it does not end like JSON)
             return text.rstrip(_WS)[-1:] in ("]", "}")
-        if first is None:
-            first = got[0]
-        elif pos != brace and isinstance(first, dict) and isinstance(got[0], dict) and got[0]:
+        if pos == brace:
+            candidate = got[0]
+        elif candidate is not None:
             # the element after a record is a record too: an object the damage cut out of the
             # damaged record ("true,{ "recipientAccountId": ...}, {next record") shares few of its keys
-            if not _like(first, set(got[0])):
+            if (
+                isinstance(candidate, dict)
+                and isinstance(got[0], dict)
+                and got[0]
+                and not _like(candidate, set(got[0]))
+            ):
                 return False
-            first = False  # checked against its neighbour once
+            candidate = None
         nxt = _skip(text, got[1])
         if nxt >= n:
             return False
