@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from tests.detections.events import Events, attack_findings, by_detection
 
 ATTACKER = "203.0.113.7"
@@ -275,6 +277,46 @@ def test_brute_force_on_one_account_and_not_a_spray():
     (bf,) = by_detection(findings, "bruteforce.single_account")
     assert bf.users == ["admin@corp.example"] and bf.counts["attempts"] == 200
     assert by_detection(findings, "spray.single_source") == []
+
+
+@pytest.mark.detection("bruteforce.multi_account", fires=True)
+def test_guessing_many_passwords_against_many_accounts_is_brute_force_and_its_success_a_compromise():
+    """An RDP/SSH guesser cycling 12 passwords through 40 names over four hours: more per account
+    than a spray (the spray rules stop at 10), fewer at one account than bruteforce.single_account
+    needs and more accounts than bruteforce.burst allows. Its one success is a compromise."""
+    ev = Events()
+    win = {"ua": "", "app": "", "client": "NTLM", "mfa": False}
+    for rnd in range(12):
+        for i in range(40):
+            ev.add(rnd * 20 + i * 0.4, corp(i), ATTACKER, **win)
+    ev.add(12 * 20 + 5, corp(7), ATTACKER, "ok", **win)
+    findings = ev.hunt()
+    (guess,) = by_detection(findings, "bruteforce.multi_account")
+    assert guess.category == "brute_force" and guess.source_ips == [ATTACKER]
+    assert guess.users == sorted(corp(i) for i in range(40))
+    assert guess.evidence["attempts_per_account"] == 12.0 and guess.attack == ["T1110.001"]
+    assert by_detection(findings, "spray.single_source") == []
+    assert by_detection(findings, "bruteforce.single_account") == []
+    (comp,) = by_detection(findings, "compromise.after_attack")
+    assert comp.compromised_users == [corp(7)] and "attack source" in comp.evidence["via"]
+
+
+@pytest.mark.detection("bruteforce.multi_account", fires=False)
+def test_a_server_retrying_the_stale_passwords_of_the_accounts_it_used_is_no_brute_force():
+    """A host that signed six service accounts in for a day, then retries their changed passwords
+    every five minutes for a day: many attempts per account, none resolved, but known pairs."""
+    ev = Events()
+    server = "10.20.30.40"
+    accounts = [f"svc-batch{i}@corp.example" for i in range(6)]
+    for hour in range(24):
+        for a in accounts:
+            ev.add(hour * 60, a, server, "ok", ua="", client="ROPC")
+    for n in range(288):
+        for a in accounts:
+            ev.add(1500 + n * 5, a, server, ua="", client="ROPC")
+    findings = ev.hunt()
+    assert by_detection(findings, "bruteforce.multi_account") == []
+    assert attack_findings(findings) == []
 
 
 def test_phone_with_stale_password_is_low_noise_not_brute_force():

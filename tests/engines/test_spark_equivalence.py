@@ -153,3 +153,34 @@ def test_spark_counts_failures_without_a_user_name_like_duckdb(spark, tmp_path):
     assert unnamed[("bruteforce.burst", "203.0.113.2")] == 6
     assert unnamed[("enumeration.single_source", "203.0.113.3")] == 12
     assert unnamed[("spray.single_source", "203.0.113.4")] == 7
+
+
+def test_spark_tells_password_guessing_from_a_spray_like_duckdb(spark, tmp_path):
+    """One source cycling a dozen passwords through forty accounts (spray.single_source's
+    bruteforce.multi_account shape, with its own ATT&CK technique) and its success, next to a spray."""
+    from nightowl.schema import batch_from_rows
+    from tests.detections.events import Events
+
+    ev = Events()
+    for rnd in range(12):
+        for i in range(40):
+            ev.add(rnd * 20 + i * 0.4, f"user{i}@corp.example", "203.0.113.5", ua="", client="NTLM")
+    ev.add(245, "user7@corp.example", "203.0.113.5", "ok", ua="", client="NTLM", mfa=False)
+    for i in range(30):
+        ev.add(600 + i * 0.5, f"user{i}@corp.example", "203.0.113.6")
+    with Store() as store:
+        store.append(batch_from_rows(sorted(ev.rows, key=lambda r: r["time"])))
+        expected = run_all(store)
+        store.write_lake(tmp_path / "lake")
+    got = run_all(SparkEngine(spark, read_parquet_tables(spark, str(tmp_path / "lake"))))
+    assert sorted(map(_key, got)) == sorted(map(_key, expected))
+    assert _differences(expected, got) == []
+    shapes = {
+        f.source_ips[0]: (f.detection, f.category, f.attack)
+        for f in got
+        if f.category != "account_compromise"
+    }
+    assert shapes == {
+        "203.0.113.5": ("bruteforce.multi_account", "brute_force", ["T1110.001"]),
+        "203.0.113.6": ("spray.single_source", "password_spray", ["T1110.003"]),
+    }

@@ -113,7 +113,7 @@ def row_to_finding(det: Detection, row: dict[str, Any]) -> Finding:
         severity=row.get("severity") or det.severity,
         title=row.get("title") or det.title,
         summary=row.get("summary") or "",
-        attack=list(det.attack),
+        attack=list(row.get("attack") or det.attack),  # a variant may name its own technique
         first_seen=iso(row.get("first_seen")),
         last_seen=iso(row.get("last_seen")),
         source_ips=ips,
@@ -190,7 +190,12 @@ def _table(names: tuple[str, ...], rows: list[tuple]) -> pa.Table:
 
 
 CAMPAIGN_DETECTIONS = ("spray.distributed", "stuffing", "enumeration.distributed")
-SINGLE_SOURCE_DETECTIONS = ("spray.single_source", "spray.slow", "enumeration.single_source")
+SINGLE_SOURCE_DETECTIONS = (
+    "spray.single_source",
+    "spray.slow",
+    "bruteforce.multi_account",
+    "enumeration.single_source",
+)
 
 
 def fold_into_campaigns(findings: list[Finding]) -> list[Finding]:
