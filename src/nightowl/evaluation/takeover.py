@@ -6,7 +6,8 @@ the rule identity providers document for "unfamiliar location": a successful sig
 and an ASN the account never used before, once the account has the same five days of history
 nightowl's profiles require. Precision and recall are over accounts; false findings are findings (or
 anchor alerts, one per account and day) naming an account that was not taken over, also per 10,000
-users per week.
+users per week; an account a password attack compromised was taken over too, so naming it is no
+false finding.
 """
 
 from __future__ import annotations
@@ -54,12 +55,25 @@ def truth_takeovers(truth: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def campaign_compromised(truth: dict[str, Any]) -> set[str]:
+    """Accounts a password attack compromised: the attacker's sign-in into them is a takeover too,
+    so a takeover finding naming one is right, though no takeover campaign is behind it."""
+    return {
+        c["user"].lower()
+        for camp in truth["campaigns"]
+        if camp["kind"] not in TAKEOVER_KINDS
+        for c in camp.get("compromised", [])
+    }
+
+
 def without_takeovers(truth: dict[str, Any]) -> dict[str, Any]:
     """The truth the password-attack scoring reads: takeover campaigns are scored here, not there."""
     return {**truth, "campaigns": [c for c in truth["campaigns"] if c["kind"] not in TAKEOVER_KINDS]}
 
 
-def _case(alerts: list[str], true: dict[str, str]) -> dict[str, Any]:
+def _case(alerts: list[str], true: dict[str, str], compromised: set[str] = frozenset()) -> dict[str, Any]:
+    """``compromised``: accounts a password attack took over; naming them is neither a false finding
+    nor a takeover found (the password-attack scoring counts them)."""
     reported = set(alerts)
     per_kind: dict[str, list[int]] = {}
     for user, kind in true.items():
@@ -70,7 +84,7 @@ def _case(alerts: list[str], true: dict[str, str]) -> dict[str, Any]:
         "reported": len(reported),
         "true_reported": len(reported & set(true)),
         "true": len(true),
-        "false_findings": sum(1 for u in alerts if u not in true),
+        "false_findings": sum(1 for u in alerts if u not in true and u not in compromised),
         "per_kind": per_kind,
     }
 
@@ -78,11 +92,12 @@ def _case(alerts: list[str], true: dict[str, str]) -> dict[str, Any]:
 def score_takeover(store: Store, findings: list[Finding], truth: dict[str, Any]) -> dict[str, Any]:
     """Counts for nightowl and the anchor on one tenant."""
     true = truth_takeovers(truth)
+    compromised = campaign_compromised(truth)
     ours = [
         u for f in findings if f.category == "account_takeover" and f.severity in ALERTING for u in f.users
     ]
     anchor = [r[0] for r in store.con.execute(ANCHOR_SQL).fetchall()]
-    return {SYSTEMS[0]: _case(ours, true), SYSTEMS[1]: _case(anchor, true)}
+    return {SYSTEMS[0]: _case(ours, true, compromised), SYSTEMS[1]: _case(anchor, true, compromised)}
 
 
 def add_up(parts: list[tuple[dict[str, Any], float, bool]]) -> dict[str, Any] | None:
