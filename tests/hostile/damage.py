@@ -266,8 +266,12 @@ def damaged(draw: Any, fx: Fixture) -> Damaged:
                 unit.insert(i, byte)
         order[k], hurt = bytes(unit), [k]
     elif what in ("garbage", "junk"):
-        order.insert(at, _garbage(draw) if what == "garbage" else _junk(draw, fx))
+        extra = _garbage(draw) if what == "garbage" else _junk(draw, fx)
+        order.insert(at, extra)
         true, inserted = n + 1, 1
+        in_array = fx.kind == "json" and fx.prefix.rstrip().endswith(b"[")
+        if in_array and not extra.strip(b" \t\r\n,"):  # stray separators in an array: no record
+            true, inserted = n, 0
     elif what == "repeat":  # after the original, as in overlapping exports joined (0-99, then 50-149)
         order.insert(max(at, k + 1), units[k])
         true, inserted = n + 1, 0 if fx.ids(fx.records[k]) else 1

@@ -142,3 +142,19 @@ def test_a_stray_quote_in_front_of_the_first_record_costs_no_record():
 def test_a_stray_comma_in_front_of_the_first_record_is_no_record():
     text = json.dumps(TRAIL).replace("[{", "[,{", 1)
     assert [(p.value, p.problem) for p in split_values(text)] == [(r, None) for r in TRAIL]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    at=st.integers(0, len(TRAIL)),
+    stray=st.text(st.sampled_from(", \t\n"), min_size=1, max_size=5).filter(lambda s: "," in s),
+    indent=st.sampled_from([None, 2]),
+)
+def test_stray_separators_anywhere_in_an_array_are_no_record(at, stray, indent):
+    """'[,,{', '}, ,, {' and '}, ,, ]' hold no record, wherever they sit (the hostile property found
+    a pretty array's ',,' before its first record counted as nothing but after its last as one)."""
+    units = [json.dumps(r, indent=indent) for r in TRAIL]
+    units.insert(at, stray)
+    sep = ",\n  " if indent else ", "
+    text = "[\n  " + sep.join(units) + "\n]" if indent else "[" + sep.join(units) + "]"
+    assert [(p.value, p.problem) for p in split_values(text)] == [(r, None) for r in TRAIL]

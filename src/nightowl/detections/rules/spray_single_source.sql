@@ -25,7 +25,7 @@ before (a host retrying the stale passwords of its own accounts has).
 false_positives = [
   "A misconfigured application or script that signs in as many users with an old shared password (it will look the same: verify with the app owner).",
   "A load test or identity migration tool run against production accounts.",
-  "bruteforce.multi_account: a vulnerability scanner or penetration test checking weak passwords against a list of accounts; a host configured with several accounts whose passwords changed before the logs begin (its cadence is regular to the second).",
+  "bruteforce.multi_account: a vulnerability scanner or penetration test checking weak passwords against a list of accounts; a host configured with several accounts whose passwords changed before the logs begin (its cadence is regular to the second); several phones with stale passwords behind one carrier NAT address that the logs never show signing them in, at an hour few others sign in from it.",
 ]
 
 [thresholds]

@@ -177,6 +177,13 @@ def _elements(text: str, start: int) -> Iterator[Piece]:
     ref_keys: set[str] | None = None
     k = 0
     while pos < n:
+        if text[pos] == ",":  # stray separators ("[,{", "}, ,, {", "}, ,]") hold no record
+            while pos < n and text[pos] in _WS + ",":
+                pos += 1
+            if pos >= n:
+                return n
+            if text[pos] == "]":
+                return _skip(text, pos + 1)
         k += 1
         got = _decode(text, pos)
         search = pos + 1
@@ -207,8 +214,7 @@ def _elements(text: str, start: int) -> Iterator[Piece]:
         cut = resume - 1
         while cut > bad_from and text[cut] in _WS + ",":
             cut -= 1
-        if text[bad_from : cut + 1].strip(_WS + ","):  # a stray comma ("[,{...") is no record
-            yield Piece(bad_from, text[bad_from : cut + 1], None, DAMAGED, True, k)
+        yield Piece(bad_from, text[bad_from : cut + 1], None, DAMAGED, True, k)
         pos = resume
     return n
 
