@@ -130,6 +130,28 @@ def test_a_stray_bracket_before_the_first_record_keeps_every_record():
     assert [p.value for p in split_values(text) if p.problem is None] == TRAIL
 
 
+def test_a_stray_bracket_and_a_control_byte_before_the_first_record_cost_that_record_only():
+    """``"value": [\n    ]\x00{`` (a 300-example run of the damage property, Graph
+    userRegistrationDetails): the ']' ended the records and every record was quarantined as one."""
+    page = {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#x", "value": TRAIL}
+    for indent in (None, 4):
+        text = json.dumps(page, indent=indent)
+        text = (
+            text.replace("[\n        {", "[\n        ]\x00{", 1)
+            if indent
+            else text.replace("[{", "[]\x00{", 1)
+        )
+        pieces = list(split_values(text, open_containers=True))
+        assert [p.value for p in pieces if p.problem is None] == TRAIL[1:]
+        assert sum(p.problem is not None for p in pieces) == 1
+
+
+def test_an_empty_records_array_followed_by_json_is_empty_and_undamaged():
+    for text in ('{"value": [], "@odata.nextLink": "x"}', "[]\n[]", '{"Records": []}'):
+        pieces = list(split_values(text, open_containers=True))
+        assert pieces == [], text
+
+
 def test_a_stray_quote_in_front_of_the_first_record_costs_no_record():
     """``[", {...}, ...]``: the quote and the record's first key parse as the string ``", {"``, and the
     record was swallowed into the damage after it."""

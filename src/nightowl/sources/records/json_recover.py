@@ -165,9 +165,9 @@ def _elements(text: str, start: int) -> Iterator[Piece]:
     pos = _skip(text, start + 1)
     if pos < n and text[pos] == "]":
         after = _skip(text, pos + 1)
-        if after >= n or text[after] != "{":
-            return after
-        pos = after  # a stray ']' before the first record ("[]{...}, {...}]"): the records follow it
+        if after >= n or text[after] in ',}]["-' or text[after].isalnum():
+            return after  # an empty array, and what follows it could be JSON
+        pos = after  # a stray ']' before the first record ("[]{...}", "[]\x00{...}"): records follow it
     first_line_start = text.rfind("\n", start, pos)
     indent = text[first_line_start + 1 : pos] if first_line_start != -1 else None
     if indent is not None and pos < n and text[pos] != "{":
