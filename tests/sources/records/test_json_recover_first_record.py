@@ -146,6 +146,18 @@ def test_a_stray_bracket_and_a_control_byte_before_the_first_record_cost_that_re
         assert sum(p.problem is not None for p in pieces) == 1
 
 
+def test_a_value_glued_to_the_front_of_a_record_costs_no_record():
+    """``[\n  0{...}`` (a 300-example damage run, Graph beta array): the ``0`` parsed as an element
+    of its own, quarantined as no object, and the record after it was read too: two for one."""
+    for indent in (None, 2):
+        for glued in ("0", "true", '"x"', "[]"):
+            text = json.dumps(TRAIL, indent=indent).replace("{", glued + "{", 1)
+            assert [(p.value, p.problem) for p in split_values(text)] == [(r, None) for r in TRAIL]
+    # an element that is no object, with its comma, is still quarantined as a record of its own
+    text = json.dumps([0, *TRAIL])
+    assert [p.value for p in split_values(text)] == [0, *TRAIL]
+
+
 def test_an_empty_records_array_followed_by_json_is_empty_and_undamaged():
     for text in ('{"value": [], "@odata.nextLink": "x"}', "[]\n[]", '{"Records": []}'):
         pieces = list(split_values(text, open_containers=True))

@@ -190,6 +190,11 @@ def _elements(text: str, start: int) -> Iterator[Piece]:
         if got is not None:
             value, end = got
             nxt = _skip(text, end)
+            if nxt < n and text[nxt] == "{" and not isinstance(value, dict):
+                # no object and no comma before a record ('[0{...'): damage glued to its front
+                k -= 1
+                pos = nxt
+                continue
             if nxt >= n or text[nxt] in "],{":
                 yield Piece(pos, text[pos:end], value, None, True, k)
                 if ref_keys is None and isinstance(value, dict):
