@@ -71,7 +71,7 @@ def without_takeovers(truth: dict[str, Any]) -> dict[str, Any]:
     return {**truth, "campaigns": [c for c in truth["campaigns"] if c["kind"] not in TAKEOVER_KINDS]}
 
 
-def _case(alerts: list[str], true: dict[str, str], compromised: set[str] = frozenset()) -> dict[str, Any]:
+def _case(alerts: list[str], true: dict[str, str], compromised: set[str]) -> dict[str, Any]:
     """``compromised``: accounts a password attack took over; naming them is neither a false finding
     nor a takeover found (the password-attack scoring counts them)."""
     reported = set(alerts)

@@ -43,6 +43,7 @@ thresholds = ["max_known_pair_share"]
 */
 WITH shaped AS (
     SELECT s.*, c.ok_users_during, c.unnamed_attempts, h.ok_users AS source_history_ok_users,
+           round(s.attempts / s.distinct_users, 1) AS attempts_per_account,
            CASE WHEN s.attempts > $max_attempts_per_user * s.distinct_users THEN 'brute_force'
                 ELSE 'password_spray' END AS category
     FROM source_sessions s
@@ -64,12 +65,12 @@ SELECT
            CASE category WHEN 'brute_force' THEN 'Password guessing' ELSE 'Password spray' END,
            src_key, distinct_users) AS title,
     printf('%s made %d attempts against %d accounts (%.1f per account; %d never resolved, %d unknown usernames, up to %d in one window) between %s and %s; %d user(s) signed in from it meanwhile.',
-           src_key, attempts, distinct_users, attempts / distinct_users, unresolved_users, nonexistent_users,
+           src_key, attempts, distinct_users, attempts_per_account, unresolved_users, nonexistent_users,
            peak_window_users, strftime(first_seen, '%Y-%m-%d %H:%M'), strftime(last_seen, '%Y-%m-%d %H:%M'),
            ok_users_during) AS summary,
     {'fingerprint': fingerprint, 'top_user_agent': top_user_agent, 'top_application': top_service,
      'top_client': top_client, 'legacy_protocol': any_legacy, 'asn': src_asn, 'asn_org': src_asn_org,
-     'country': src_country, 'attempts_per_account': round(attempts / distinct_users, 1),
+     'country': src_country, 'attempts_per_account': attempts_per_account,
      'ok_users_during': ok_users_during, 'source_history_ok_users': source_history_ok_users,
      'unknown_outcome_attempts': unknown_outcome, 'source_formats': source_formats,
      'sample_records': sample_records} AS evidence

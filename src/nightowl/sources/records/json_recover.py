@@ -105,9 +105,9 @@ def looks_like_container(head: str) -> bool:
     return head[:1] == "[" or (head[:1] == "{" and _CONTAINER_AT.search(head) is not None)
 
 
-def _skip(text: str, pos: int) -> int:
+def _skip(text: str, pos: int, chars: str = _WS) -> int:
     n = len(text)
-    while pos < n and text[pos] in _WS:
+    while pos < n and text[pos] in chars:
         pos += 1
     return pos
 
@@ -178,8 +178,7 @@ def _elements(text: str, start: int) -> Iterator[Piece]:
     k = 0
     while pos < n:
         if text[pos] == ",":  # stray separators ("[,{", "}, ,, {", "}, ,]") hold no record
-            while pos < n and text[pos] in _WS + ",":
-                pos += 1
+            pos = _skip(text, pos, _WS + ",")
             if pos >= n:
                 return n
             if text[pos] == "]":
