@@ -193,6 +193,10 @@ FIXTURES: dict[str, list[Callable[[], Fixture]] | str] = {
         lambda: csv_file("windows/securityevent_failures.csv"),
         lambda: csv_file("windows/securityevent_ipless_kerberos.csv"),
     ],
+    "windows-security-json": [
+        *json_both("windows/securityevent_failures.json"),
+        lambda: lines("windows/winlogbeat_security.jsonl"),
+    ],
     "aws-cloudtrail-json": [
         *json_both("cloudtrail/console_logins.json"),
         *json_both("cloudtrail/api_calls.json"),

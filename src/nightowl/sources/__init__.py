@@ -27,6 +27,7 @@ SOURCE_MODULES = (
     "entra_graph",
     "okta",
     "windows_securityevent_csv",
+    "windows_security_json",
     "aws_cloudtrail",
     "sshd_journal",
     "sshd",

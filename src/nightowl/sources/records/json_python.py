@@ -203,10 +203,10 @@ def _mapped(records: Iterator[Record], tally: Tally, mapper: Mapper) -> Iterator
         try:
             out = mapper(rec, ref)
         except RecordError as exc:
-            tally.reject(pos, str(exc), _raw(rec))
+            tally.reject(pos, str(exc), record_excerpt(rec))
             continue
         except (TypeError, AttributeError, ValueError, KeyError, IndexError, OverflowError) as exc:
-            tally.reject(pos, f"unexpected structure ({type(exc).__name__})", _raw(rec))
+            tally.reject(pos, f"unexpected structure ({type(exc).__name__})", record_excerpt(rec))
             continue
         if isinstance(out, str):
             tally.ignore(out)
@@ -221,7 +221,8 @@ def _mapped(records: Iterator[Record], tally: Tally, mapper: Mapper) -> Iterator
         yield out
 
 
-def _raw(rec: Any) -> bytes:
+def record_excerpt(rec: Any) -> bytes:
+    """The first 1,000 bytes of a record as JSON, for a quarantine entry."""
     try:
         return orjson.dumps(rec, default=str)[:1000]
     except (TypeError, orjson.JSONEncodeError):
