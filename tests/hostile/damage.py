@@ -69,6 +69,10 @@ class Fixture:
         """One record with a field of ``size`` bytes: a JSON key added, a CSV cell replaced, text
         appended to a log line."""
         big = "A" * size
+        if self.kind == "xml":  # a Data value of the event: the record stays one element
+            return self.encode(
+                record.replace("</EventData>", f'<Data Name="nightowlHugeField">{big}</Data></EventData>')
+            )
         if self.kind == "json" or (self.kind == "lines" and isinstance(record, dict)):
             return self.encode({**record, "nightowlHugeField": big} if isinstance(record, dict) else record)
         if self.kind == "csv":
@@ -98,6 +102,13 @@ def lines(relpath: str) -> Fixture:
         relpath, "lines", b"", tuple(recs), b"\n", b"\n", lambda r: r.encode(),
         ids=lambda _: False, session=_syslog_session,
     )  # fmt: skip
+
+
+def xml_lines(relpath: str) -> Fixture:
+    """One XML <Event> element per line (Splunk XmlWinEventLog, Get-WinEvent ToXml); each carries its
+    EventRecordID, so a repeated one is a duplicate."""
+    recs = tuple(ln for ln in _text(relpath).splitlines() if ln.strip())
+    return Fixture(relpath, "xml", b"", recs, b"\n", b"\n", lambda r: r.encode())
 
 
 def _syslog_session(line: str) -> str:
@@ -197,6 +208,7 @@ FIXTURES: dict[str, list[Callable[[], Fixture]] | str] = {
         *json_both("windows/securityevent_failures.json"),
         lambda: lines("windows/winlogbeat_security.jsonl"),
     ],
+    "windows-security-xml": [lambda: xml_lines("windows/security_xmlwineventlog.xml")],
     "aws-cloudtrail-json": [
         *json_both("cloudtrail/console_logins.json"),
         *json_both("cloudtrail/api_calls.json"),

@@ -28,6 +28,7 @@ SOURCE_MODULES = (
     "okta",
     "windows_securityevent_csv",
     "windows_security_json",
+    "windows_security_xml",
     "aws_cloudtrail",
     "sshd_journal",
     "sshd",

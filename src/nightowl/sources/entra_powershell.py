@@ -74,7 +74,7 @@ _SNIFF_TRUNCATED = "Microsoft.Graph.PowerShell.Models.MicrosoftGraphSignIn"
 # ---------------------------------------------------------------------------------------------
 
 
-def _encoding(data: bytes) -> tuple[str, int]:
+def bom_encoding(data: bytes) -> tuple[str, int]:
     """(codec, BOM length): UTF-16 by BOM or by the NUL bytes of ASCII text, else UTF-8."""
     if data.startswith(b"\xef\xbb\xbf"):
         return "utf-8", 3
@@ -91,7 +91,7 @@ def _encoding(data: bytes) -> tuple[str, int]:
 
 
 def decode_head(head: bytes) -> str:
-    codec, bom = _encoding(head)
+    codec, bom = bom_encoding(head)
     body = head[bom:]
     if codec != "utf-8":
         body = body[: len(body) & ~1]
@@ -104,7 +104,7 @@ def document_text(inp: InputFile, limit: int = DOCUMENT_MAX_BYTES) -> str:
     data = inp.document_bytes(
         limit, 'export in smaller date ranges (Get-MgAuditLogSignIn -Filter "createdDateTime ge ...")'
     )
-    codec, bom = _encoding(data)
+    codec, bom = bom_encoding(data)
     return data[bom:].decode(codec, errors="replace")
 
 

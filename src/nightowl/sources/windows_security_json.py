@@ -75,50 +75,65 @@ class WindowsSecurityJson:
         return "eventid" in keys and bool(keys & _EVENT_DATA_MARKS) and bool(keys & _HOST_MARKS)
 
     def read(self, inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[pa.RecordBatch]:
-        zone = ZoneInfo(opts.timezone) if opts.timezone else None
-        return schema.row_batches(self._rows(inp, tally, opts, zone), BATCH_ROWS)
+        return schema.row_batches(self._rows(inp, tally, opts, zone_of(opts)), BATCH_ROWS)
 
     def _rows(self, inp: InputFile, tally: Tally, opts: ReadOptions, zone: ZoneInfo | None) -> Iterator[dict]:
         for pos, ref, rec in json_records(inp, tally, opts):
-            try:
-                row = self._row(rec, ref, zone, pos, tally)
-            except (TypeError, AttributeError, ValueError, KeyError, IndexError, OverflowError) as exc:
-                tally.reject(pos, f"unexpected structure ({type(exc).__name__})", record_excerpt(rec))
-                continue
+            row = event_row(rec, ref, pos, tally, zone, NAME)
             if row is not None:
                 yield row
 
-    def _row(self, rec: dict, ref: str, zone: ZoneInfo | None, pos: str, tally: Tally) -> dict | None:
-        event = _fields(rec)
-        if event is None:
-            tally.reject(pos, "no EventID", record_excerpt(rec))
-            return None
-        event_id, data, when, computer, record_id = event
-        if event_id is None:
-            tally.reject(pos, "EventID is not a number", record_excerpt(rec))
-            return None
-        if event_id not in wc.AUTH_EVENT_IDS:
-            tally.ignore(wc.ignore_reason(event_id))
-            return None
-        time = _time(when, zone)
-        if time is None:
-            tally.reject(pos, f"no readable time ({', '.join(TIME_KEYS)})", record_excerpt(rec))
-            return None
-        computer = _text(computer)
-        record_id = _text(record_id)
-        if record_id is not None:
-            uid: str | None = f"{computer}:{record_id}" if computer else record_id
-        else:
-            uid = _text(rec.get("EventOriginId"))  # SecurityEvent: a GUID per event
-        return wc.auth_row(
-            event_id,
-            data,
-            time=time,
-            computer=computer,
-            source_format=NAME,
-            record_ref=ref,
-            event_uid=uid,
-        )
+
+def zone_of(opts: ReadOptions) -> ZoneInfo | None:
+    """The zone of times written without one (--timezone); None: UTC."""
+    return ZoneInfo(opts.timezone) if opts.timezone else None
+
+
+def event_row(
+    rec: dict, ref: str, pos: str, tally: Tally, zone: ZoneInfo | None, source_format: str
+) -> dict | None:
+    """One event in any of the three shapes as a normalized row; None when it is ignored (not a
+    sign-in event) or quarantined (counted in ``tally`` either way)."""
+    try:
+        return _row(rec, ref, pos, tally, zone, source_format)
+    except (TypeError, AttributeError, ValueError, KeyError, IndexError, OverflowError) as exc:
+        tally.reject(pos, f"unexpected structure ({type(exc).__name__})", record_excerpt(rec))
+        return None
+
+
+def _row(
+    rec: dict, ref: str, pos: str, tally: Tally, zone: ZoneInfo | None, source_format: str
+) -> dict | None:
+    event = _fields(rec)
+    if event is None:
+        tally.reject(pos, "no EventID", record_excerpt(rec))
+        return None
+    event_id, data, when, computer, record_id = event
+    if event_id is None:
+        tally.reject(pos, "EventID is not a number", record_excerpt(rec))
+        return None
+    if event_id not in wc.AUTH_EVENT_IDS:
+        tally.ignore(wc.ignore_reason(event_id))
+        return None
+    time = _time(when, zone)
+    if time is None:
+        tally.reject(pos, f"no readable time ({', '.join(TIME_KEYS)})", record_excerpt(rec))
+        return None
+    computer = _text(computer)
+    record_id = _text(record_id)
+    if record_id is not None:
+        uid: str | None = f"{computer}:{record_id}" if computer else record_id
+    else:
+        uid = _text(rec.get("EventOriginId"))  # SecurityEvent: a GUID per event
+    return wc.auth_row(
+        event_id,
+        data,
+        time=time,
+        computer=computer,
+        source_format=source_format,
+        record_ref=ref,
+        event_uid=uid,
+    )
 
 
 Fields = tuple[int | None, dict, list[Any], Any, Any]  # event id, EventData, times, computer, record id
