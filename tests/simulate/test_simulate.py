@@ -370,3 +370,29 @@ def test_audit_operation_name_matches_the_real_export():
         .splitlines()
     }
     assert CERTS_OP in real
+
+
+def test_guessing_is_one_source_with_a_dozen_guesses_per_account_and_is_found(tmp_path):
+    """The guessing kind sits between a spray (a few passwords per account) and a brute force (many
+    at one account): one address, 11-19 guesses at each of 20-120 accounts. The hunt reports it as
+    ``bruteforce.multi_account`` naming that address, and its success as a compromise."""
+    from nightowl.ingest import ingest_paths
+    from nightowl.pipeline import detect
+    from nightowl.store import Store
+
+    cfg = SimConfig(seed=32, users=400, days=6, attacks=[AttackSpec("guessing", params={"compromise": True})])
+    res = simulate(cfg, tmp_path)
+    camp = res.truth.campaign("guessing")
+    recs = [r for r in _signins(res.files["signins"]) if r["ipAddress"] in set(camp.source_ips)]
+    assert len(camp.source_ips) == 1 and 20 <= len(camp.target_users) <= 120
+    per_user = Counter(r["userPrincipalName"].lower() for r in recs)
+    assert min(per_user.values()) >= 11 and max(per_user.values()) <= 20  # a success adds one
+    with Store() as store:
+        ingest_paths(store, [str(res.files["signins"])])
+        findings = detect(store)
+    [guess] = [f for f in findings if f.detection == "bruteforce.multi_account"]
+    assert guess.source_ips == camp.source_ips and guess.category == "brute_force"
+    compromised = {
+        u for f in findings if f.detection == "compromise.after_attack" for u in f.compromised_users
+    }
+    assert {c.user for c in camp.compromised} <= compromised

@@ -380,6 +380,34 @@ def run_attack(
         ]
         if p.get("compromise", rng.random() < 0.3) and no_mfa:
             success(t + 5, no_mfa[0], src[0])
+    elif kind == "guessing":  # one source, a dozen or so passwords at each of many accounts
+        start, _ = _window(spec, tn.days, rng, 0.5)
+        targets = _targets(
+            tn, rng, int(p.get("n_targets", rng.integers(20, 120))), float(rng.uniform(0.0, 0.15)), False
+        )
+        ip = proxies.new() if rng.random() < 0.5 else tn.net.new_v4(tn.net.pick_asn("hosting"))
+        rounds = int(
+            p.get("passwords", rng.integers(11, 20))
+        )  # above a spray's few, below one account's many
+        t = base + start * DAY
+        gap = min(float(rng.uniform(1, 20)), 0.4 * DAY / (rounds * len(targets)))
+        fails: dict[int, int] = {}
+        for _ in range(rounds):
+            for u, upn in targets:
+                code = None
+                if u is not None:  # smart lockout answers some of an account's later guesses
+                    fails[u] = fails.get(u, 0) + 1
+                    code = 50053 if fails[u] > 10 and rng.random() < 0.5 else None
+                attempt(t, u, upn, ip, code)
+                t += gap * rng.uniform(0.5, 1.5)
+        no_mfa = [
+            u for u, _ in targets if u is not None and not tn.users[u].mfa and tn.users[u].disabled_at is None
+        ]
+        if p.get("compromise", rng.random() < 0.5):
+            if no_mfa:
+                success(t + rng.uniform(5, 120), no_mfa[0], ip)
+            else:
+                mfa_confirm(t + rng.uniform(5, 120), targets, ip)
     elif kind == "stuffing":
         start, dur = _window(spec, tn.days, rng, float(rng.uniform(0.2, 2)))
         names = fake_names(tn, rng, int(p.get("n_usernames", rng.integers(500, 4000))))

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-ATTACK_KINDS = ("single_source", "slow", "distributed", "bruteforce", "stuffing", "enumeration")
+# guessing came last (2026-12-08): the campaigns before it keep their seeds' draws, so earlier figures stand
+ATTACK_KINDS = ("single_source", "slow", "distributed", "bruteforce", "stuffing", "enumeration", "guessing")
 # takeovers without a password attack (simulate/takeover.py); not part of "mixed"
 TAKEOVER_KINDS = ("phish_proxy", "aitm_replay", "dormant_revival", "slow_takeover")
 FORMATS = ("graph", "csv")
