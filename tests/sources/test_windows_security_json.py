@@ -256,7 +256,11 @@ _RECORD = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(records=st.lists(_RECORD, min_size=1, max_size=8))
 def test_every_record_is_normalized_ignored_or_quarantined(records: list[dict], tmp_path: Path) -> None:
     out = write_lines(tmp_path / "any.jsonl", records)

@@ -108,7 +108,11 @@ def test_an_event_longer_than_the_limit_is_quarantined_and_the_next_one_read(tmp
     assert "longer than" in tally.quarantine[0].reason
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(
     units=st.lists(
         st.one_of(st.integers(0, 23), st.text(alphabet="abc xyz#;:", min_size=1, max_size=30)),

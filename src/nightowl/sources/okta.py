@@ -35,7 +35,6 @@ tables (``ASimAuthenticationEventLogs`` with ``EventProduct`` Okta) are not read
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 import pyarrow as pa
@@ -44,6 +43,7 @@ from nightowl import schema
 from nightowl.sources.base import InputFile, ReadOptions, Tally
 from nightowl.sources.records.csv_rows import csv_json_records, header_names
 from nightowl.sources.records.json_duckdb import JsonFormat, JsonSource
+from nightowl.sources.records.json_python import json_keys
 from nightowl.sources.records.sql import BOOKKEEPING_SQL, literal, reject_sql, sql_str, utc_time
 
 OKTA_PATHS: dict[str, str] = {
@@ -318,11 +318,6 @@ _FLAT_MARKS = ("actor_alternateId_s", "outcome_result_s", "published_t")
 _SENTINEL_QUERY = "Okta_CL | where TimeGenerated > ago(30d)"
 
 
-def _json_keys(head: bytes) -> set[str]:
-    """The object keys (case-folded) in the first 64 KiB of a JSON export."""
-    return {k.decode().casefold() for k in re.findall(rb'"([A-Za-z_]+)"\s*:', head[:65536])}
-
-
 def _flattened(names: set[str]) -> bool:
     """True for the column names (case-folded) of an Okta_CL export."""
     return "eventtype_s" in names and any(m.casefold() in names for m in _FLAT_MARKS)
@@ -337,7 +332,7 @@ class OktaSentinelJson(JsonSource):
     columns = staticmethod(_flattened)  # the export's column names (case-folded) are this table's
 
     def sniff(self, head: bytes, name: str) -> bool:
-        return self.columns(_json_keys(head))
+        return self.columns(json_keys(head))
 
 
 class OktaSentinelCsv:

@@ -229,6 +229,20 @@ def clean(value: Any) -> str | None:
     return None if text.lower() in _EMPTY else text
 
 
+def event_id(raw: object) -> int | None:
+    """An EventID as exports write it: a number, its digits as text, or the evtx parser's
+    ``{"#text": ...}`` of an element with attributes (``<EventID Qualifiers="...">``); None otherwise."""
+    if isinstance(raw, dict):
+        raw = raw.get("#text")
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, str) and raw.strip().isdigit() and len(raw.strip()) < 10:
+        return int(raw.strip())
+    return None
+
+
 def ignore_reason(event_id: int | None) -> str:
     if event_id is None:
         return "record without an event id"

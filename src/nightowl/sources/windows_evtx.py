@@ -97,7 +97,7 @@ class WindowsEvtx:
         except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
             tally.reject(f"record {number}", f"unreadable event XML: {exc}", rec.get("data"))
             return None
-        event_id = _event_id(system.get("EventID"))
+        event_id = wc.event_id(system.get("EventID"))
         if event_id not in wc.AUTH_EVENT_IDS:
             tally.ignore(wc.ignore_reason(event_id))
             return None
@@ -125,15 +125,6 @@ class WindowsEvtx:
             record_ref=f"{shown}#record {record_id}",
             event_uid=uid,
         )
-
-
-def _event_id(raw: object) -> int | None:
-    if isinstance(raw, dict):  # <EventID Qualifiers="...">4624</EventID>
-        raw = raw.get("#text")
-    try:
-        return int(raw)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
 
 
 def _quarantine_error(message: str, last_id: int, tally: Tally, seen: Accounting, chunk_errors: bool) -> None:

@@ -19,7 +19,6 @@ reads; a time without a zone (NXLog's ``EventTime`` is the collector's local clo
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -30,7 +29,8 @@ import pyarrow as pa
 from nightowl import schema
 from nightowl.sources import windows_codes as wc
 from nightowl.sources.base import InputFile, ReadOptions, Tally
-from nightowl.sources.records.json_python import json_records, record_excerpt
+from nightowl.sources.records.json_python import json_keys, json_records, record_excerpt
+from nightowl.sources.records.sql import MAX_YEAR, MIN_YEAR
 from nightowl.sources.records.times import iso_in_zone, parse_sentinel_time
 
 NAME = "windows-security-json"
@@ -44,12 +44,6 @@ _EVENT_DATA_MARKS = {"targetusername", "subjectusername", "logontype", "ipaddres
 _HOST_MARKS = {"computer", "hostname", "computername", "channel"}
 # keys of the sign-in and audit formats other readers own
 _NOT_OURS = {"userprincipalname", "eventtype", "eventsource", "eventname", "operationname", "resulttype"}
-_KEY = re.compile(rb'"([A-Za-z_@][A-Za-z0-9_@.]*)"\s*:')
-
-
-def _json_keys(head: bytes) -> set[str]:
-    """The object keys (case-folded) in the first 64 KiB of a JSON export."""
-    return {k.decode().casefold() for k in _KEY.findall(head[:65536])}
 
 
 class WindowsSecurityJson:
@@ -65,7 +59,7 @@ class WindowsSecurityJson:
         text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
         if text[:1] not in (b"{", b"["):
             return False
-        keys = _json_keys(text)
+        keys = json_keys(text)
         if keys & _NOT_OURS:
             return False
         if "winlog" in keys and "event_id" in keys:
@@ -75,18 +69,20 @@ class WindowsSecurityJson:
         return "eventid" in keys and bool(keys & _EVENT_DATA_MARKS) and bool(keys & _HOST_MARKS)
 
     def read(self, inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[pa.RecordBatch]:
-        return schema.row_batches(self._rows(inp, tally, opts, zone_of(opts)), BATCH_ROWS)
-
-    def _rows(self, inp: InputFile, tally: Tally, opts: ReadOptions, zone: ZoneInfo | None) -> Iterator[dict]:
-        for pos, ref, rec in json_records(inp, tally, opts):
-            row = event_row(rec, ref, pos, tally, zone, NAME)
-            if row is not None:
-                yield row
+        return event_batches(json_records(inp, tally, opts), tally, opts, NAME)
 
 
-def zone_of(opts: ReadOptions) -> ZoneInfo | None:
-    """The zone of times written without one (--timezone); None: UTC."""
-    return ZoneInfo(opts.timezone) if opts.timezone else None
+def event_batches(
+    records: Iterator[tuple[str, str, dict]], tally: Tally, opts: ReadOptions, source_format: str
+) -> Iterator[pa.RecordBatch]:
+    """Batches of the sign-in rows of (position, record_ref, event) records in any of the shapes."""
+    zone = ZoneInfo(opts.timezone) if opts.timezone else None  # times written without a zone
+    rows = (
+        row
+        for pos, ref, rec in records
+        if (row := event_row(rec, ref, pos, tally, zone, source_format)) is not None
+    )
+    return schema.row_batches(rows, BATCH_ROWS)
 
 
 def event_row(
@@ -151,7 +147,7 @@ def _fields(rec: dict) -> Fields | None:
             return None
         data = winlog.get("event_data")
         return (
-            _event_id(raw_id),
+            wc.event_id(raw_id),
             data if isinstance(data, dict) else {},
             [rec.get("@timestamp"), event.get("created")],
             winlog.get("computer_name") or host.get("name") or host.get("hostname"),
@@ -166,7 +162,7 @@ def _fields(rec: dict) -> Fields | None:
         if "EventID" not in system:
             return None
         return (
-            _event_id(system["EventID"]),
+            wc.event_id(system["EventID"]),
             data if isinstance(data, dict) else {},
             [attrs.get("SystemTime") if isinstance(attrs, dict) else None],
             system.get("Computer"),
@@ -175,7 +171,7 @@ def _fields(rec: dict) -> Fields | None:
     key = next((k for k in _EVENT_ID_KEYS if k in rec), None)
     if key is None:
         return None
-    event_id = _event_id(rec[key])
+    event_id = wc.event_id(rec[key])
     data = dict(rec)
     inner = rec.get("EventData")
     if isinstance(inner, dict):  # WindowsEvent: EventData an object (SecurityEvent: an XML string)
@@ -193,18 +189,6 @@ def _fields(rec: dict) -> Fields | None:
     )
 
 
-def _event_id(raw: object) -> int | None:
-    if isinstance(raw, dict):  # evtx_dump: <EventID Qualifiers="...">4624</EventID>
-        raw = raw.get("#text")
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, int):
-        return raw
-    if isinstance(raw, str) and raw.strip().isdigit() and len(raw.strip()) < 10:
-        return int(raw.strip())
-    return None
-
-
 def _text(value: object) -> str | None:
     if value is None or isinstance(value, dict | list):
         return None
@@ -219,10 +203,10 @@ def _time(candidates: list[Any], zone: ZoneInfo | None) -> datetime | None:
         if not isinstance(value, str) or not value.strip():
             continue
         text = value.strip()
-        when = iso_in_zone(text.replace(" ", "T", 1) if text[10:11] == " " else text, zone)
+        when = iso_in_zone(text, zone)  # NXLog's "2017-12-19 17:45:02" too
         if when is None and "/" in text:
             when = parse_sentinel_time(text)
-        if when is not None and 1900 <= when.year <= 2999:
+        if when is not None and MIN_YEAR <= when.year <= MAX_YEAR:
             return when
     return None
 

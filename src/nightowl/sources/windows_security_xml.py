@@ -19,13 +19,11 @@ from xml.parsers import expat
 
 import pyarrow as pa
 
-from nightowl import schema
 from nightowl.sources.base import InputFile, ReadOptions, Tally
 from nightowl.sources.entra_powershell import bom_encoding, decode_head
-from nightowl.sources.windows_security_json import event_row, zone_of
+from nightowl.sources.windows_security_json import event_batches
 
 NAME = "windows-security-xml"
-BATCH_ROWS = 50_000
 CHUNK_CHARS = 1 << 20
 EVENT_NS = "http://schemas.microsoft.com/win/2004/08/events/event"
 _START = re.compile(r"<Event[\s>/]")  # not <Events>, <EventID>, <EventData>
@@ -50,13 +48,7 @@ class WindowsSecurityXml:
         return bool(_START.search(text)) and EVENT_NS in text and "<EventID" in text
 
     def read(self, inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[pa.RecordBatch]:
-        zone = zone_of(opts)
-        rows = (
-            row
-            for pos, ref, rec in _events(inp, tally, opts)
-            if (row := event_row(rec, ref, pos, tally, zone, NAME)) is not None
-        )
-        return schema.row_batches(rows, BATCH_ROWS)
+        return event_batches(_events(inp, tally, opts), tally, opts, NAME)
 
 
 class _Lines:
@@ -81,10 +73,9 @@ def _events(inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[tuple[s
     limit = max(int(opts.max_line_bytes), 1 << 16)
     lines = _Lines()
     with inp.open() as raw:
-        head = raw.read(128)
-        codec, bom = bom_encoding(head)
-        stream = io.BufferedReader(_Prefixed(head[bom:], raw))
-        text = io.TextIOWrapper(stream, encoding=codec, errors="replace", newline="")
+        codec, bom = bom_encoding(raw.peek(128)[:128])
+        raw.read(bom)
+        text = io.TextIOWrapper(raw, encoding=codec, errors="replace", newline="")
         buf, eof = "", False
         junk_open = False  # the text before the next event was already reported (one record)
         after = False  # buf[pos] follows an event directly (what is on its line is glued to it)
@@ -150,26 +141,6 @@ def _events(inp: InputFile, tally: Tally, opts: ReadOptions) -> Iterator[tuple[s
             buf = buf[pos:]
             if eof:  # all read; what is left is the tail of an event already reported too long
                 break
-
-
-class _Prefixed(io.RawIOBase):
-    """The bytes already read for the encoding check, then the rest of the stream."""
-
-    def __init__(self, prefix: bytes, rest) -> None:  # type: ignore[no-untyped-def]
-        super().__init__()
-        self._prefix, self._rest = prefix, rest
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
-        if self._prefix:
-            n = min(len(buffer), len(self._prefix))
-            buffer[:n], self._prefix = self._prefix[:n], self._prefix[n:]
-            return n
-        data = self._rest.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
 
 def _between(

@@ -10,6 +10,7 @@ CSV rows come from :func:`nightowl.sources.records.csv_rows.keyed_records` in th
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
@@ -29,6 +30,15 @@ DUPLICATE_ROW = "duplicate row of a record already read from this file (Log Anal
 
 Record = tuple[str, str, Any]  # (position for people, record_ref, parsed record)
 Mapper = Callable[[dict[str, Any], str], "dict[str, Any] | str"]
+
+
+_KEY = re.compile(rb'"([A-Za-z_@][A-Za-z0-9_@.]*)"\s*:')
+
+
+def json_keys(head: bytes) -> set[str]:
+    """The object keys (case-folded) in the first 64 KiB of a JSON export, for sniffing a format
+    by the columns or fields it has."""
+    return {k.decode().casefold() for k in _KEY.findall(head[:65536])}
 
 
 class RecordError(ValueError):
